@@ -1,0 +1,193 @@
+// crc32 (src/crc32.ts) against npm crc-32@1.2.2 (SheetJS), in one process,
+// on the same inputs, rounds interleaved.
+//
+// Workloads:
+// - 16-char ASCII keys: 1,024 distinct flat strings such as "user:0001a2f3:qz"
+//   (the shape of a cache key), ours `crc32(s)` against `CRC32.str(s)`;
+// - 64 KiB buffer of seeded random bytes, `crc32(b)` against `CRC32.buf(b)`;
+// - for context: 16-char keys of mixed Cyrillic/CJK/emoji text, and one
+//   4 KiB ASCII string.
+// crc-32 returns a signed int32, ours the unsigned value Go returns; every
+// result is checked to agree (modulo 2^32) before timing.
+//
+// Usage: deno run -A bench/crc32_bench.ts [--rounds N] [--json]
+//        bun bench/crc32_bench.ts [--rounds N] [--json]
+// Writes its section of bench/results/crc32.md (one section per runtime).
+import CRC32 from "crc-32";
+import { crc32 } from "../src/crc32.ts";
+import {
+  type Case,
+  fmt,
+  markdownTable,
+  measureAll,
+  type Measurement,
+  runtimeInfo,
+  wantsJson,
+  writeMarkdownSection,
+} from "./_util.ts";
+
+const args: string[] =
+  // deno-lint-ignore no-explicit-any
+  (globalThis as any).Deno?.args ?? (globalThis as any).process.argv.slice(2);
+const roundsArg = args.indexOf("--rounds");
+const ROUNDS = roundsArg >= 0 ? Number(args[roundsArg + 1]) : 7;
+
+let seed = 0x9e3779b9;
+function random(): number {
+  // mulberry32
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+
+// Strings built from char codes are flat (not slices or ropes of others).
+const flat = (s: string) =>
+  String.fromCharCode(
+    ...Array.from({ length: s.length }, (_, i) => s.charCodeAt(i)),
+  );
+
+const ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789";
+const asciiKeys: string[] = [];
+for (let i = 0; i < 1024; i++) {
+  let tail = "";
+  for (let j = 0; j < 2; j++) tail += ALNUM[Math.floor(random() * 36)];
+  const id = (Math.floor(random() * 2 ** 32)).toString(16).padStart(8, "0");
+  asciiKeys.push(flat(`user:${id}:${tail}`));
+}
+const TEXT = "ключ日本語テキスト😀€ßé";
+const textKeys: string[] = [];
+for (let i = 0; i < 1024; i++) {
+  let k = "";
+  while (k.length < 16) k += [...TEXT][Math.floor(random() * 15)];
+  textKeys.push(flat(k));
+}
+let long = "";
+while (long.length < 4096) long += ALNUM[Math.floor(random() * 36)];
+const longKeys = [flat(long)];
+
+const buffer = new Uint8Array(64 * 1024);
+for (let i = 0; i < buffer.length; i++) buffer[i] = random() * 256;
+
+for (const k of [...asciiKeys, ...textKeys, ...longKeys]) {
+  if (crc32(k) !== CRC32.str(k) >>> 0) throw new Error(`disagree on ${k}`);
+}
+if (crc32(buffer) !== CRC32.buf(buffer) >>> 0) throw new Error("disagree");
+
+// Each contender gets its own loop (its own call site) so that neither
+// inherits the other's type feedback.
+function stringCases(keys: string[]): [Case, Case] {
+  const mask = keys.length - 1, bytes = new TextEncoder().encode(keys[0]);
+  return [
+    {
+      name: "ours",
+      bytesPerOp: bytes.length,
+      fn: (n) => {
+        let x = 0;
+        for (let i = 0; i < n; i++) x ^= crc32(keys[i & mask]);
+        return x;
+      },
+    },
+    {
+      name: "crc-32",
+      bytesPerOp: bytes.length,
+      fn: (n) => {
+        let x = 0;
+        for (let i = 0; i < n; i++) x ^= CRC32.str(keys[i & mask]);
+        return x;
+      },
+    },
+  ];
+}
+
+const workloads: { name: string; cases: [Case, Case] }[] = [
+  { name: "16-char ASCII keys (str)", cases: stringCases(asciiKeys) },
+  {
+    name: "64 KiB buffer (buf)",
+    cases: [
+      {
+        name: "ours",
+        bytesPerOp: buffer.length,
+        fn: (n) => {
+          let x = 0;
+          for (let i = 0; i < n; i++) x ^= crc32(buffer);
+          return x;
+        },
+      },
+      {
+        name: "crc-32",
+        bytesPerOp: buffer.length,
+        fn: (n) => {
+          let x = 0;
+          for (let i = 0; i < n; i++) x ^= CRC32.buf(buffer);
+          return x;
+        },
+      },
+    ],
+  },
+  { name: "16-char non-ASCII keys (str)", cases: stringCases(textKeys) },
+  { name: "4 KiB ASCII string (str)", cases: stringCases(longKeys) },
+];
+
+const info = runtimeInfo();
+const json = wantsJson();
+if (!json) console.log(`${info.summary}, ${ROUNDS} rounds`);
+const results: {
+  workload: string;
+  ours: Measurement;
+  theirs: Measurement;
+  ratio: number;
+}[] = [];
+for (const w of workloads) {
+  const [ours, theirs] = measureAll(w.cases, { rounds: ROUNDS });
+  const ratio = ours.opsPerSec.median / theirs.opsPerSec.median;
+  results.push({ workload: w.name, ours, theirs, ratio });
+  if (!json) {
+    console.log(`\n${w.name}`);
+    for (const m of [ours, theirs]) {
+      const o = m.opsPerSec, b = m.mbPerSec!;
+      console.log(
+        `  ${m.name.padEnd(7)} ops/s min ${fmt(o.min)} median ${
+          fmt(o.median)
+        } max ${fmt(o.max)}   MB/s median ${fmt(b.median)}`,
+      );
+    }
+    console.log(`  ours/crc-32 (medians): ${ratio.toFixed(2)}×`);
+  }
+}
+if (json) {
+  console.log(JSON.stringify({ runtime: info, rounds: ROUNDS, results }));
+}
+
+const rows = results.flatMap(({ workload, ours, theirs, ratio }) =>
+  [ours, theirs].map((m) => [
+    m === ours ? workload : "",
+    m.name === "ours" ? "crc32 (ours)" : "crc-32 1.2.2",
+    `${fmt(m.opsPerSec.min)} / ${fmt(m.opsPerSec.median)} / ${
+      fmt(m.opsPerSec.max)
+    }`,
+    fmt(m.mbPerSec!.median),
+    m === ours ? `**${ratio.toFixed(2)}×**` : "",
+  ])
+);
+writeMarkdownSection(
+  new URL("./results/crc32.md", import.meta.url).pathname,
+  `crc32:${info.runtime}`,
+  `### crc32 vs crc-32 — ${info.summary}
+
+${ROUNDS} interleaved rounds of about 250 ms each; ops/s min / median / max;
+MB/s and ratio from the medians. Produced by \`bench/crc32_bench.ts\`.
+
+${
+    markdownTable(
+      [
+        "workload",
+        "implementation",
+        "ops/s (min / median / max)",
+        "MB/s",
+        "ours ÷ theirs",
+      ],
+      rows,
+    )
+  }`,
+);

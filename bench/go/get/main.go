@@ -1,0 +1,149 @@
+// Command get measures Go groupcache's cache-hit path: one goroutine calling
+// Group.Get over preloaded keys, round-robin, with no peers. It is the Go
+// baseline for the TypeScript Group.get benchmark.
+//
+// Two sinks are timed: AllocatingByteSliceSink (copies the value into a new
+// slice on every hit) and ByteViewSink (hands out the cached ByteView without
+// copying, which is what the TypeScript get returns, so it is the like-for-like
+// figure).
+//
+// Output: one JSON line per timed round,
+//
+//	{"sink":"ByteViewSink","size":100,"round":0,"opsPerSec":...,"nsPerOp":...}
+//
+// then one summary line per sink and size with min/median/max ops/s.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/golang/groupcache"
+)
+
+type round struct {
+	Sink      string  `json:"sink"`
+	Size      int     `json:"size"`
+	Round     int     `json:"round"`
+	OpsPerSec float64 `json:"opsPerSec"`
+	NsPerOp   float64 `json:"nsPerOp"`
+}
+
+type summary struct {
+	Summary   bool      `json:"summary"`
+	Sink      string    `json:"sink"`
+	Size      int       `json:"size"`
+	Keys      int       `json:"keys"`
+	OpsPerRnd int       `json:"opsPerRound"`
+	Min       float64   `json:"minOpsPerSec"`
+	Median    float64   `json:"medianOpsPerSec"`
+	Max       float64   `json:"maxOpsPerSec"`
+	Samples   []float64 `json:"samples"`
+	Go        string    `json:"go"`
+}
+
+// sinkOut keeps results reachable so the compiler cannot drop the work.
+var sinkOut int
+
+func main() {
+	sizes := flag.String("size", "100,1024", "value sizes in bytes, comma-separated")
+	rounds := flag.Int("rounds", 7, "timed rounds per sink and size")
+	n := flag.Int("n", 2000000, "Get calls per round")
+	keyCount := flag.Int("keys", 10000, "distinct preloaded keys")
+	flag.Parse()
+
+	enc := json.NewEncoder(os.Stdout)
+	for _, s := range strings.Split(*sizes, ",") {
+		size, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || size < 0 {
+			fmt.Fprintf(os.Stderr, "bad -size %q\n", s)
+			os.Exit(2)
+		}
+		run(enc, size, *rounds, *n, *keyCount)
+	}
+}
+
+func run(enc *json.Encoder, size, rounds, n, keyCount int) {
+	value := make([]byte, size)
+	for i := range value {
+		value[i] = byte(i)
+	}
+	// Group names are global in Go; one group per size.
+	g := groupcache.NewGroup(fmt.Sprintf("bench-%d", size), 64<<20,
+		groupcache.GetterFunc(func(_ context.Context, _ string, dest groupcache.Sink) error {
+			return dest.SetBytes(value)
+		}))
+	ctx := context.Background()
+	keys := make([]string, keyCount)
+	for i := range keys {
+		keys[i] = "key:" + strconv.Itoa(i)
+		var b []byte
+		if err := g.Get(ctx, keys[i], groupcache.AllocatingByteSliceSink(&b)); err != nil {
+			panic(err)
+		}
+	}
+	if loads := g.Stats.LocalLoads.Get(); loads != int64(keyCount) {
+		panic(fmt.Sprintf("preload: %d local loads, want %d", loads, keyCount))
+	}
+
+	sinks := []struct {
+		name string
+		get  func(key string) int
+	}{
+		{"AllocatingByteSliceSink", func(key string) int {
+			var b []byte
+			if err := g.Get(ctx, key, groupcache.AllocatingByteSliceSink(&b)); err != nil {
+				panic(err)
+			}
+			return len(b)
+		}},
+		{"ByteViewSink", func(key string) int {
+			var v groupcache.ByteView
+			if err := g.Get(ctx, key, groupcache.ByteViewSink(&v)); err != nil {
+				panic(err)
+			}
+			return v.Len()
+		}},
+	}
+	for _, s := range sinks {
+		// Warm-up: one pass over every key.
+		for _, k := range keys {
+			sinkOut += s.get(k)
+		}
+		samples := make([]float64, 0, rounds)
+		for r := 0; r < rounds; r++ {
+			runtime.GC()
+			start := time.Now()
+			j := 0
+			for i := 0; i < n; i++ {
+				sinkOut += s.get(keys[j])
+				if j++; j == len(keys) {
+					j = 0
+				}
+			}
+			el := time.Since(start)
+			ops := float64(n) / el.Seconds()
+			samples = append(samples, ops)
+			enc.Encode(round{s.name, size, r, ops, float64(el.Nanoseconds()) / float64(n)})
+		}
+		sorted := append([]float64(nil), samples...)
+		sort.Float64s(sorted)
+		median := sorted[len(sorted)/2]
+		if len(sorted)%2 == 0 {
+			median = (sorted[len(sorted)/2-1] + sorted[len(sorted)/2]) / 2
+		}
+		enc.Encode(summary{true, s.name, size, keyCount, n, sorted[0], median,
+			sorted[len(sorted)-1], samples, runtime.Version()})
+	}
+	if g.Stats.LocalLoads.Get() != int64(keyCount) {
+		panic("a timed Get missed the cache")
+	}
+}

@@ -1,0 +1,305 @@
+// LruCache against the fastest LRU caches on npm: lru-cache@11, mnemonist's
+// LRUCache and tiny-lru, in the same process, on the same operations.
+//
+// Workload: capacity 100,000; 1,000,000 operations per round, 90% get and
+// 10% add (a get miss does not add), keys drawn from 1,000,000 distinct
+// "key:<n>" strings, either Zipf-like (s = 1, rank n has weight 1/(n+1)) or
+// uniform, by a seeded PRNG (mulberry32); keys and operations are generated
+// before timing. Every round starts from a fresh cache pre-filled (untimed)
+// with keys 0..capacity-1. The hit count of every round must be the same for
+// all contenders, which checks that they implement the same LRU policy.
+//
+// Usage: deno run -A bench/lru_bench.ts [--rounds N] [--json]
+//        bun bench/lru_bench.ts [--rounds N] [--json]
+// Writes bench/results/lru_<runtime>.md.
+import { LRUCache as IsaacsLru } from "lru-cache";
+import { LRUCache as MnemonistLru } from "mnemonist";
+import { lru as tinyLru } from "tiny-lru";
+import { LruCache } from "../src/lru.ts";
+import {
+  fmt,
+  markdownTable,
+  runtimeInfo,
+  type Stats,
+  stats,
+  wantsJson,
+  writeMarkdownSection,
+} from "./_util.ts";
+
+const CAPACITY = 100_000;
+const OPERATIONS = 1_000_000;
+const DISTINCT_KEYS = 1_000_000;
+const ADD_SHARE = 0.1;
+const WARMUP_ROUNDS = 2;
+
+/** One operation stream: kind 1 = add, 0 = get; `key` indexes `KEYS`. */
+interface Workload {
+  name: string;
+  kinds: Uint8Array;
+  keyIndex: Int32Array;
+}
+
+/** A contender: builds a pre-filled cache and runs a stream on it. */
+interface Contender {
+  name: string;
+  ours: boolean;
+  /** Untimed: a fresh cache holding keys 0..CAPACITY-1. */
+  setup(): unknown;
+  /** Timed: runs the stream, returns the number of get hits. */
+  run(cache: unknown, w: Workload): number;
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const KEYS: string[] = [];
+for (let i = 0; i < DISTINCT_KEYS; i++) KEYS.push(`key:${i}`);
+
+function zipfSampler(n: number, s: number, rng: () => number): () => number {
+  const cdf = new Float64Array(n);
+  let total = 0;
+  for (let i = 0; i < n; i++) cdf[i] = total += 1 / Math.pow(i + 1, s);
+  return () => {
+    const u = rng() * total;
+    let lo = 0, hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (cdf[mid] < u) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+}
+
+function makeWorkload(
+  name: string,
+  seed: number,
+  pick: (rng: () => number) => () => number,
+): Workload {
+  const rng = mulberry32(seed);
+  const next = pick(rng);
+  const kinds = new Uint8Array(OPERATIONS);
+  const keyIndex = new Int32Array(OPERATIONS);
+  for (let i = 0; i < OPERATIONS; i++) {
+    kinds[i] = rng() < ADD_SHARE ? 1 : 0;
+    keyIndex[i] = next();
+  }
+  return { name, kinds, keyIndex };
+}
+
+// One run function per contender, so that every call site in a timed loop
+// sees a single cache class (no megamorphic penalty for whoever comes last).
+const contenders: Contender[] = [
+  {
+    name: "LruCache (ours)",
+    ours: true,
+    setup() {
+      const c = new LruCache<string, number>({ maxEntries: CAPACITY });
+      for (let i = 0; i < CAPACITY; i++) c.add(KEYS[i], i);
+      return c;
+    },
+    run(cache, { kinds, keyIndex }) {
+      const c = cache as LruCache<string, number>;
+      let hits = 0;
+      for (let i = 0; i < OPERATIONS; i++) {
+        const k = keyIndex[i];
+        if (kinds[i] === 1) c.add(KEYS[k], k);
+        else if (c.get(KEYS[k]) !== undefined) hits++;
+      }
+      return hits;
+    },
+  },
+  {
+    name: "lru-cache",
+    ours: false,
+    setup() {
+      const c = new IsaacsLru<string, number>({ max: CAPACITY });
+      for (let i = 0; i < CAPACITY; i++) c.set(KEYS[i], i);
+      return c;
+    },
+    run(cache, { kinds, keyIndex }) {
+      const c = cache as IsaacsLru<string, number>;
+      let hits = 0;
+      for (let i = 0; i < OPERATIONS; i++) {
+        const k = keyIndex[i];
+        if (kinds[i] === 1) c.set(KEYS[k], k);
+        else if (c.get(KEYS[k]) !== undefined) hits++;
+      }
+      return hits;
+    },
+  },
+  {
+    name: "mnemonist",
+    ours: false,
+    setup() {
+      const c = new MnemonistLru<string, number>(CAPACITY);
+      for (let i = 0; i < CAPACITY; i++) c.set(KEYS[i], i);
+      return c;
+    },
+    run(cache, { kinds, keyIndex }) {
+      const c = cache as MnemonistLru<string, number>;
+      let hits = 0;
+      for (let i = 0; i < OPERATIONS; i++) {
+        const k = keyIndex[i];
+        if (kinds[i] === 1) c.set(KEYS[k], k);
+        else if (c.get(KEYS[k]) !== undefined) hits++;
+      }
+      return hits;
+    },
+  },
+  {
+    name: "tiny-lru",
+    ours: false,
+    setup() {
+      const c = tinyLru<number>(CAPACITY);
+      for (let i = 0; i < CAPACITY; i++) c.set(KEYS[i], i);
+      return c;
+    },
+    run(cache, { kinds, keyIndex }) {
+      const c = cache as ReturnType<typeof tinyLru<number>>;
+      let hits = 0;
+      for (let i = 0; i < OPERATIONS; i++) {
+        const k = keyIndex[i];
+        if (kinds[i] === 1) c.set(KEYS[k], k);
+        else if (c.get(KEYS[k]) !== undefined) hits++;
+      }
+      return hits;
+    },
+  },
+];
+
+function argValue(name: string): string | undefined {
+  // deno-lint-ignore no-explicit-any
+  const g = globalThis as any;
+  const args: string[] = g.Deno?.args ?? g.process?.argv?.slice(2) ?? [];
+  const at = args.indexOf(name);
+  return at >= 0 ? args[at + 1] : undefined;
+}
+
+function collectGarbage(): void {
+  // deno-lint-ignore no-explicit-any
+  const g = globalThis as any;
+  if (typeof g.Bun?.gc === "function") g.Bun.gc(true);
+  else if (typeof g.gc === "function") g.gc();
+}
+
+interface Row {
+  name: string;
+  ours: boolean;
+  ops: Stats;
+  hitRate: number;
+}
+
+function benchWorkload(w: Workload, rounds: number): Row[] {
+  const samples = contenders.map(() => [] as number[]);
+  let expectedHits = -1;
+  for (let r = -WARMUP_ROUNDS; r < rounds; r++) {
+    // Rotate the order so no contender always runs right after another.
+    for (let j = 0; j < contenders.length; j++) {
+      const at = (j + Math.max(r, 0)) % contenders.length;
+      const c = contenders[at];
+      let cache = c.setup();
+      collectGarbage();
+      const t0 = performance.now();
+      const hits = c.run(cache, w);
+      const dt = performance.now() - t0;
+      cache = undefined;
+      if (expectedHits === -1) expectedHits = hits;
+      else if (hits !== expectedHits) {
+        throw new Error(
+          `${w.name}: ${c.name} had ${hits} hits, expected ${expectedHits}: ` +
+            `the contenders disagree on the LRU policy`,
+        );
+      }
+      if (r >= 0) samples[at].push((OPERATIONS * 1000) / dt);
+    }
+  }
+  const gets = w.kinds.length - w.kinds.reduce((a, b) => a + b, 0);
+  return contenders.map((c, i) => ({
+    name: c.name,
+    ours: c.ours,
+    ops: stats(samples[i]),
+    hitRate: expectedHits / gets,
+  }));
+}
+
+const rounds = Number(argValue("--rounds") ?? 7);
+if (!Number.isInteger(rounds) || rounds < 1) {
+  throw new RangeError(`--rounds must be a positive integer`);
+}
+const info = runtimeInfo();
+const workloads = [
+  makeWorkload(
+    "zipf",
+    0x5eed,
+    (rng) => zipfSampler(DISTINCT_KEYS, 1, rng),
+  ),
+  makeWorkload(
+    "uniform",
+    0x5eed + 1,
+    (rng) => () => Math.floor(rng() * DISTINCT_KEYS),
+  ),
+];
+
+const results: { workload: string; rows: Row[]; ratio: number }[] = [];
+for (const w of workloads) {
+  const rows = benchWorkload(w, rounds);
+  const ours = rows.find((r) => r.ours)!;
+  const bestRival = Math.max(
+    ...rows.filter((r) => !r.ours).map((r) => r.ops.median),
+  );
+  results.push({ workload: w.name, rows, ratio: ours.ops.median / bestRival });
+}
+
+const sections: string[] = [
+  `### LRU cache — ${info.summary}`,
+  "",
+  `Capacity ${fmt(CAPACITY)}, ${fmt(OPERATIONS)} operations per round ` +
+  `(90% get, 10% add; a miss does not add), keys from ` +
+  `${fmt(DISTINCT_KEYS)} distinct strings, fresh cache pre-filled with ` +
+  `${fmt(CAPACITY)} keys each round; ${rounds} timed rounds after ` +
+  `${WARMUP_ROUNDS} warm-up rounds. "vs best rival" compares medians.`,
+];
+for (const { workload, rows, ratio } of results) {
+  const best = Math.max(
+    ...rows.filter((r) => !r.ours).map((r) => r.ops.median),
+  );
+  sections.push(
+    "",
+    `**${workload} keys** (get hit rate ${
+      (rows[0].hitRate * 100).toFixed(1)
+    }%): ours / fastest rival = **${ratio.toFixed(2)}×**`,
+    "",
+    markdownTable(
+      ["contender", "median ops/s", "min ops/s", "max ops/s", "vs best rival"],
+      rows.map((r) => [
+        r.name,
+        fmt(r.ops.median),
+        fmt(r.ops.min),
+        fmt(r.ops.max),
+        `${(r.ops.median / best).toFixed(2)}×`,
+      ]),
+    ),
+  );
+}
+const markdown = sections.join("\n");
+
+if (wantsJson()) {
+  console.log(JSON.stringify({ runtime: info, results }, null, 2));
+} else {
+  console.log(markdown);
+}
+const out = new URL(`./results/lru_${info.runtime}.md`, import.meta.url);
+writeMarkdownSection(
+  decodeURIComponent(out.pathname),
+  `lru-${info.runtime}`,
+  markdown,
+);

@@ -1,0 +1,84 @@
+/**
+ * # @x/groupcache
+ *
+ * groupcache, the distributed read-through cache Google built for
+ * dl.google.com, for Deno, Bun and Node. Wire-compatible with Go nodes.
+ *
+ * Every process is a peer. `group.get(key)` looks in the local cache; on a
+ * miss, the key's owner (a consistent hash of the key over the peer list) is
+ * asked over HTTP; the owner fills it once through your getter,
+ * deduplicated, and keeps it in an LRU bounded in bytes. Popular keys owned
+ * elsewhere are mirrored in a small hot cache. Values are immutable: there
+ * is no set, no delete, no expiry.
+ *
+ * ```ts
+ * import { Group, HttpPool, Registry } from "@x/groupcache";
+ * import assert from "node:assert/strict";
+ *
+ * const pool = new HttpPool("http://127.0.0.1:8001", { registry: new Registry() });
+ * pool.set("http://127.0.0.1:8001"); // add the other nodes' URLs here
+ *
+ * const thumbnails = new Group("thumbnails", 64 << 20, async (key, dest, { signal }) => {
+ *   dest.setString(`thumbnail of ${key}`); // e.g. await load(key, signal)
+ * }, { peers: pool });
+ *
+ * const view = await thumbnails.get("big-file.jpg");
+ * assert.equal(view.toString(), "thumbnail of big-file.jpg");
+ * // Serve the peers: Deno.serve({ port: 8001 }, pool.handler)
+ * //              or Bun.serve({ port: 8001, fetch: pool.handler })
+ * ```
+ *
+ * The building blocks are exported too: {@linkcode crc32},
+ * {@linkcode HashRing}, {@linkcode LruCache}, {@linkcode SingleFlight},
+ * {@linkcode ByteView} and the sinks.
+ *
+ * @module
+ */
+
+export { ByteView } from "./src/byte_view.ts";
+export { crc32, crc32Update } from "./src/crc32.ts";
+export {
+  ConfigError,
+  InvalidKeyError,
+  PeerError,
+  type PeerErrorInit,
+  type PeerErrorReason,
+  ProtobufError,
+  SinkNotSetError,
+} from "./src/errors.ts";
+export {
+  type CacheStats,
+  type CacheType,
+  getGroup,
+  type GetOptions,
+  type Getter,
+  type GetterContext,
+  type GetterFunc,
+  Group,
+  type GroupOptions,
+  type GroupStats,
+  type PeerGetter,
+  type PeerPicker,
+} from "./src/group.ts";
+export { HashRing } from "./src/hash_ring.ts";
+export { HttpPool, type HttpPoolOptions } from "./src/http_pool.ts";
+export {
+  LruCache,
+  type LruCacheOptions,
+  type LruIterOptions,
+} from "./src/lru.ts";
+export { decodeGetResponse, encodeGetResponse } from "./src/protobuf.ts";
+export { defaultRegistry, Registry } from "./src/registry.ts";
+export {
+  BaseSink,
+  BytesSink,
+  bytesSink,
+  ByteViewSink,
+  byteViewSink,
+  type Sink,
+  StringSink,
+  stringSink,
+  TruncatingBytesSink,
+  truncatingBytesSink,
+} from "./src/sink.ts";
+export { type FlightResult, SingleFlight } from "./src/singleflight.ts";

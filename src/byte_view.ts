@@ -1,0 +1,319 @@
+/**
+ * ByteView: an immutable view of bytes or of a string, Go's `ByteView`.
+ *
+ * Cached values are handed out as ByteViews so that no caller can change the
+ * bytes another caller (or the cache) sees: every method that gives bytes out
+ * gives a copy, and slicing gives another read-only view of the same memory.
+ *
+ * @module
+ */
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const EMPTY = new Uint8Array(0);
+let bytesOf: (view: ByteView) => Uint8Array;
+
+/**
+ * The view's shared bytes, for the library's own read-only use (writing a
+ * response body without a copy). Not exported from mod.ts.
+ */
+export function viewBytes(view: ByteView): Uint8Array {
+  return bytesOf(view);
+}
+
+/**
+ * The number of bytes `s` takes as UTF-8 (lone surrogates count as the three
+ * bytes of U+FFFD, as `TextEncoder` writes them), without allocating.
+ */
+export function utf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) {
+      n += 1;
+    } else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 2; // a pair: 2 UTF-16 units, 4 bytes
+        i++;
+      } else {
+        n += 2;
+      }
+    } else {
+      n += 2;
+    }
+  }
+  return n;
+}
+
+/**
+ * An immutable view of bytes or of a string. Made without copying: a view of
+ * a `Uint8Array` takes that array over, so whoever made it must not write to
+ * it afterwards (use {@linkcode ByteView.copyOf} to make a view of a copy).
+ *
+ * @example
+ * ```ts
+ * import { ByteView } from "@x/groupcache";
+ * import assert from "node:assert/strict";
+ *
+ * const v = new ByteView("héllo");
+ * assert.equal(v.length, 6); // UTF-8 bytes
+ * assert.equal(v.slice(0, 1).toString(), "h");
+ * assert.ok(v.equals(new TextEncoder().encode("héllo")));
+ * const copy = v.toBytes();
+ * copy[0] = 0;               // the copy is the caller's own
+ * assert.equal(v.at(0), 0x68);
+ * ```
+ */
+export class ByteView {
+  #bytes: Uint8Array | undefined;
+  #string: string | undefined; // the source string, or a cached decoding
+  #isString: boolean;
+  /** The number of bytes in the view (UTF-8 bytes for a string view). */
+  readonly length: number;
+
+  /**
+   * Makes a view of `data`.
+   *
+   * @param data The bytes or string to view. A `Uint8Array` is not copied:
+   * the view takes it over.
+   */
+  constructor(data: Uint8Array | string) {
+    this.#isString = typeof data === "string";
+    if (typeof data === "string") {
+      this.#string = data;
+      this.length = utf8Length(data);
+    } else if (data instanceof Uint8Array) {
+      this.#bytes = data;
+      this.length = data.length;
+    } else {
+      throw new TypeError(
+        `ByteView needs a Uint8Array or a string, got ${typeof data}`,
+      );
+    }
+  }
+
+  /**
+   * A view of a copy of `bytes`, for bytes the caller will go on changing.
+   *
+   * @example
+   * ```ts
+   * import { ByteView } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const buf = new Uint8Array([1, 2, 3]);
+   * const v = ByteView.copyOf(buf);
+   * buf[0] = 9;
+   * assert.equal(v.at(0), 1);
+   * ```
+   */
+  static copyOf(bytes: Uint8Array): ByteView {
+    return new ByteView(bytes.slice());
+  }
+
+  /** The view's bytes, shared, for the library's own read-only use. */
+  get #data(): Uint8Array {
+    if (this.#bytes === undefined) {
+      this.#bytes = this.length === 0 ? EMPTY : encoder.encode(this.#string!);
+    }
+    return this.#bytes;
+  }
+
+  /**
+   * The byte at `index` (negative counts from the end), or `undefined` when
+   * out of range, as `Uint8Array.prototype.at`.
+   *
+   * @example
+   * ```ts
+   * import { ByteView } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const v = new ByteView("abc");
+   * assert.equal(v.at(0), 97);
+   * assert.equal(v.at(-1), 99);
+   * assert.equal(v.at(3), undefined);
+   * ```
+   */
+  at(index: number): number | undefined {
+    return this.#data.at(index);
+  }
+
+  /**
+   * A view of bytes `from` up to (not including) `to`, sharing memory, with
+   * the bounds rules of `Uint8Array.prototype.subarray` (negative indexes
+   * count from the end; out-of-range indexes are clamped).
+   *
+   * @example
+   * ```ts
+   * import { ByteView } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const v = new ByteView("groupcache");
+   * assert.equal(v.slice(5).toString(), "cache");
+   * assert.equal(v.slice(0, -5).toString(), "group");
+   * assert.equal(v.slice(20).length, 0);
+   * ```
+   */
+  slice(from: number, to?: number): ByteView {
+    return new ByteView(this.#data.subarray(from, to));
+  }
+
+  /**
+   * A copy of the bytes that the caller owns.
+   *
+   * @example
+   * ```ts
+   * import { ByteView } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * assert.deepEqual(new ByteView("hi").toBytes(), new Uint8Array([104, 105]));
+   * ```
+   */
+  toBytes(): Uint8Array {
+    return this.#data.slice();
+  }
+
+  /**
+   * The bytes decoded as UTF-8 (invalid sequences become U+FFFD).
+   *
+   * @example
+   * ```ts
+   * import { ByteView } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(new ByteView(new Uint8Array([104, 105])).toString(), "hi");
+   * ```
+   */
+  toString(): string {
+    if (this.#string === undefined) this.#string = decoder.decode(this.#bytes);
+    return this.#string;
+  }
+
+  /**
+   * Whether the view holds the same bytes as `other` (a string compares by
+   * its UTF-8 bytes).
+   *
+   * @example
+   * ```ts
+   * import { ByteView } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const v = new ByteView("abc");
+   * assert.ok(v.equals("abc"));
+   * assert.ok(v.equals(new ByteView(new Uint8Array([97, 98, 99]))));
+   * assert.ok(!v.equals(new Uint8Array([97])));
+   * ```
+   */
+  equals(other: ByteView | string | Uint8Array): boolean {
+    if (other instanceof ByteView) {
+      if (other === this) return true;
+      if (other.length !== this.length) return false;
+      if (this.#isString && other.#isString) {
+        return this.#string === other.#string;
+      }
+      return bytesEqual(this.#data, other.#data);
+    }
+    if (typeof other === "string") {
+      if (this.#isString) return this.#string === other;
+      return this.length === utf8Length(other) &&
+        bytesEqual(this.#data, encoder.encode(other));
+    }
+    if (other instanceof Uint8Array) return bytesEqual(this.#data, other);
+    return false;
+  }
+
+  /**
+   * Copies as many bytes as fit into `dest` and returns how many it copied.
+   *
+   * @example
+   * ```ts
+   * import { ByteView } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const dest = new Uint8Array(2);
+   * assert.equal(new ByteView("abc").copyTo(dest), 2);
+   * assert.deepEqual(dest, new Uint8Array([97, 98]));
+   * ```
+   */
+  copyTo(dest: Uint8Array): number {
+    const src = this.#data;
+    const n = Math.min(src.length, dest.length);
+    dest.set(n === src.length ? src : src.subarray(0, n));
+    return n;
+  }
+
+  /**
+   * Copies bytes starting at `offset` into `dest`; returns how many it copied
+   * (fewer than `dest.length` at the end of the view, 0 at its end). Like
+   * Go's `ReadAt`; an offset outside `0..length` throws a `RangeError`.
+   *
+   * @example
+   * ```ts
+   * import { ByteView } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const dest = new Uint8Array(4);
+   * assert.equal(new ByteView("abcdef").readAt(dest, 4), 2);
+   * assert.deepEqual(dest.subarray(0, 2), new Uint8Array([101, 102]));
+   * ```
+   */
+  readAt(dest: Uint8Array, offset: number): number {
+    if (!Number.isInteger(offset) || offset < 0 || offset > this.length) {
+      throw new RangeError(
+        `readAt offset ${offset} is outside the view (0..${this.length})`,
+      );
+    }
+    const src = this.#data;
+    const n = Math.min(src.length - offset, dest.length);
+    dest.set(src.subarray(offset, offset + n));
+    return n;
+  }
+
+  /**
+   * The bytes as a stream of copies (chunks of at most 64 KiB), for example
+   * as a `Response` body.
+   *
+   * @example
+   * ```ts
+   * import { ByteView } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const text = await new Response(new ByteView("streamed").stream()).text();
+   * assert.equal(text, "streamed");
+   * ```
+   */
+  stream(): ReadableStream<Uint8Array> {
+    const src = this.#data;
+    let offset = 0;
+    return new ReadableStream<Uint8Array>({
+      type: "bytes",
+      pull(controller) {
+        if (offset >= src.length) {
+          controller.close();
+          return;
+        }
+        const end = Math.min(offset + 65536, src.length);
+        controller.enqueue(src.slice(offset, end));
+        offset = end;
+      },
+    });
+  }
+
+  /** Node's console shows the view's size and start rather than its fields. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return `ByteView(${this.length}) ${
+      JSON.stringify(this.toString().slice(0, 40))
+    }`;
+  }
+
+  static {
+    bytesOf = (view) => view.#data;
+  }
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,0 +1,616 @@
+/**
+ * A least-recently-used cache: the port of Go's `groupcache/lru.Cache`, laid
+ * out for speed.
+ *
+ * Entries live in numbered slots. A `Map` gives each key its slot; two
+ * `Int32Array`s hold the links of a circular doubly linked list through the
+ * slots, ordered oldest to newest, with slot 0 as its sentinel; two plain
+ * arrays hold the keys and values. A hit is one `Map` lookup and a handful of
+ * typed-array writes, with no allocation. Freed slots are kept on a free list
+ * (chained through the `next` links) and reused; the arrays grow
+ * geometrically, never beyond `maxEntries + 1` slots when the cache is bounded.
+ *
+ * @module
+ */
+
+import { ConfigError } from "./errors.ts";
+
+/** Options for {@linkcode LruCache}. */
+export interface LruCacheOptions<K, V> {
+  /**
+   * The most entries the cache holds before `add` evicts the oldest one.
+   * 0 (the default) means no limit: the caller evicts, as the groupcache
+   * `Group` does by byte size with `removeOldest`.
+   */
+  maxEntries?: number;
+  /**
+   * Called with each entry that leaves the cache through eviction by
+   * `maxEntries`, `remove`, `removeOldest` or `clear` — but not when `add`
+   * replaces the value of a key already present (as in Go). It runs after
+   * the cache has finished the change, so it may call any method of the
+   * cache, including `add` and `remove`.
+   */
+  onEvicted?: (key: K, value: V) => void;
+}
+
+/** Options for the iterators of {@linkcode LruCache}. */
+export interface LruIterOptions {
+  /** Walk from the most recently used entry to the least (default false). */
+  newestFirst?: boolean;
+}
+
+/** Largest slot count: slots are indices in an `Int32Array`. */
+const MAX_SLOTS = 2 ** 31 - 1;
+/** Slots allocated at first when the cache may grow beyond that. */
+const INITIAL_SLOTS = 64;
+/** `prev` value that marks a slot as free (live slots hold a slot index). */
+const FREE = -1;
+
+/**
+ * An LRU cache: Go's `lru.Cache` with the same rules. `add` inserts or
+ * replaces and makes the entry the newest; `get` refreshes an entry, `peek`
+ * does not; when `maxEntries` is exceeded the oldest entry is evicted and
+ * passed to `onEvicted`. Not safe for use from several threads (like Go's).
+ *
+ * Changing the cache from `onEvicted` is allowed: the callback runs after
+ * the cache is consistent again. Changing it while iterating is allowed too
+ * and never corrupts it nor loops forever: the entry just visited may be
+ * read, refreshed, replaced or removed freely; other changes may make the
+ * walk skip entries, visit one twice or end early, and a walk never yields
+ * more entries than the cache held when it began.
+ *
+ * @typeParam K Key type; keys are compared as `Map` keys (SameValueZero).
+ * @typeParam V Value type.
+ *
+ * @example Eviction order
+ * ```ts
+ * import { LruCache } from "@x/groupcache";
+ * import assert from "node:assert/strict";
+ *
+ * const evicted: string[] = [];
+ * const cache = new LruCache<string, number>({
+ *   maxEntries: 2,
+ *   onEvicted: (key) => evicted.push(key),
+ * });
+ * cache.add("a", 1);
+ * cache.add("b", 2);
+ * cache.get("a"); // "a" is now the newest, "b" the oldest
+ * cache.add("c", 3); // evicts "b"
+ * assert.deepEqual(evicted, ["b"]);
+ * assert.deepEqual([...cache.keys()], ["a", "c"]);
+ * ```
+ */
+export class LruCache<K, V> {
+  readonly #maxEntries: number;
+  readonly #onEvicted: ((key: K, value: V) => void) | undefined;
+  #index = new Map<K, number>();
+  #keys: (K | undefined)[] = [];
+  #values: (V | undefined)[] = [];
+  /** Toward newer entries; for free slots, the next free slot (0 = none). */
+  #next = new Int32Array(0);
+  /** Toward older entries; `FREE` for free slots. */
+  #prev = new Int32Array(0);
+  /** Head of the free list (0 = empty). */
+  #free = 0;
+  /** First slot never used yet. */
+  #top = 1;
+  /** Bumped by `clear`, so that running iterators stop. */
+  #epoch = 0;
+
+  /**
+   * Creates an empty cache.
+   *
+   * @param options `maxEntries` (non-negative integer, 0 = unbounded) and
+   * `onEvicted`.
+   * @throws {ConfigError} when an option has the wrong type or range.
+   *
+   * @example Unbounded cache
+   * ```ts
+   * import { LruCache } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const cache = new LruCache<string, string>();
+   * for (let i = 0; i < 1000; i++) cache.add(`k${i}`, `v${i}`);
+   * assert.equal(cache.size, 1000);
+   * assert.equal(cache.maxEntries, 0);
+   * ```
+   */
+  constructor(options: LruCacheOptions<K, V> = {}) {
+    if (typeof options !== "object" || options === null) {
+      throw new ConfigError(
+        `LruCache options must be an object such as { maxEntries: 100 }, ` +
+          `got ${describe(options)}`,
+      );
+    }
+    const { maxEntries = 0, onEvicted } = options;
+    if (
+      typeof maxEntries !== "number" || !Number.isInteger(maxEntries) ||
+      maxEntries < 0 || maxEntries >= MAX_SLOTS
+    ) {
+      throw new ConfigError(
+        `LruCache maxEntries must be an integer from 0 (unbounded) to ` +
+          `${MAX_SLOTS - 1}, got ${describe(maxEntries)}`,
+      );
+    }
+    if (onEvicted !== undefined && typeof onEvicted !== "function") {
+      throw new ConfigError(
+        `LruCache onEvicted must be a function (key, value) => void or ` +
+          `undefined, got ${describe(onEvicted)}`,
+      );
+    }
+    this.#maxEntries = maxEntries;
+    this.#onEvicted = onEvicted;
+    this.#reset();
+  }
+
+  /**
+   * The most entries the cache holds; 0 means no limit.
+   *
+   * @example
+   * ```ts
+   * import { LruCache } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(new LruCache({ maxEntries: 10 }).maxEntries, 10);
+   * ```
+   */
+  get maxEntries(): number {
+    return this.#maxEntries;
+  }
+
+  /**
+   * The number of entries (Go's `Len`).
+   *
+   * @example
+   * ```ts
+   * import { LruCache } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const cache = new LruCache<string, number>();
+   * cache.add("a", 1);
+   * cache.add("a", 2);
+   * assert.equal(cache.size, 1);
+   * ```
+   */
+  get size(): number {
+    return this.#index.size;
+  }
+
+  /**
+   * Inserts `key` or replaces its value, and makes it the newest entry.
+   * Replacing does not call `onEvicted` (as in Go). Inserting into a full
+   * cache evicts the oldest entry and then calls `onEvicted` with it.
+   *
+   * @returns the value `key` had before when it was present (so a caller
+   * can account for the replaced value), otherwise `undefined`. Use `has`
+   * first if the cache may store `undefined` as a value.
+   *
+   * @example Replace returns the old value
+   * ```ts
+   * import { LruCache } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const cache = new LruCache<string, string>();
+   * assert.equal(cache.add("k", "old"), undefined);
+   * assert.equal(cache.add("k", "new"), "old");
+   * assert.equal(cache.get("k"), "new");
+   * ```
+   */
+  add(key: K, value: V): V | undefined {
+    const slot = this.#index.get(key);
+    if (slot !== undefined) {
+      const values = this.#values;
+      const old = values[slot];
+      values[slot] = value;
+      this.#touch(slot);
+      return old;
+    }
+    const max = this.#maxEntries;
+    if (max !== 0 && this.#index.size >= max) {
+      // Full: the oldest entry's slot becomes the new entry's.
+      const oldest = this.#next[0];
+      const keys = this.#keys, values = this.#values;
+      const oldKey = keys[oldest] as K, oldValue = values[oldest] as V;
+      this.#index.delete(oldKey);
+      this.#index.set(key, oldest);
+      keys[oldest] = key;
+      values[oldest] = value;
+      this.#touch(oldest);
+      this.#onEvicted?.(oldKey, oldValue);
+      return undefined;
+    }
+    const fresh = this.#allocate();
+    this.#keys[fresh] = key;
+    this.#values[fresh] = value;
+    this.#index.set(key, fresh);
+    const next = this.#next, prev = this.#prev;
+    const newest = prev[0];
+    next[newest] = fresh;
+    prev[fresh] = newest;
+    next[fresh] = 0;
+    prev[0] = fresh;
+    return undefined;
+  }
+
+  /**
+   * The value of `key`, which becomes the newest entry; `undefined` when
+   * absent.
+   *
+   * @example
+   * ```ts
+   * import { LruCache } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const cache = new LruCache<string, number>({ maxEntries: 2 });
+   * cache.add("a", 1);
+   * cache.add("b", 2);
+   * assert.equal(cache.get("a"), 1); // refreshes "a"
+   * cache.add("c", 3); // evicts "b", now the oldest
+   * assert.equal(cache.get("b"), undefined);
+   * ```
+   */
+  get(key: K): V | undefined {
+    const slot = this.#index.get(key);
+    if (slot === undefined) return undefined;
+    this.#touch(slot);
+    return this.#values[slot];
+  }
+
+  /**
+   * The value of `key` without refreshing it; `undefined` when absent.
+   *
+   * @example
+   * ```ts
+   * import { LruCache } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const cache = new LruCache<string, number>({ maxEntries: 2 });
+   * cache.add("a", 1);
+   * cache.add("b", 2);
+   * assert.equal(cache.peek("a"), 1); // "a" stays the oldest
+   * cache.add("c", 3);
+   * assert.equal(cache.has("a"), false);
+   * ```
+   */
+  peek(key: K): V | undefined {
+    const slot = this.#index.get(key);
+    return slot === undefined ? undefined : this.#values[slot];
+  }
+
+  /**
+   * Whether `key` is present; does not refresh it.
+   *
+   * @example
+   * ```ts
+   * import { LruCache } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const cache = new LruCache<string, undefined>();
+   * cache.add("k", undefined);
+   * assert.equal(cache.has("k"), true);
+   * assert.equal(cache.has("x"), false);
+   * ```
+   */
+  has(key: K): boolean {
+    return this.#index.has(key);
+  }
+
+  /**
+   * Removes `key` and calls `onEvicted` with it (as Go's `Remove`).
+   *
+   * @returns whether `key` was present.
+   *
+   * @example
+   * ```ts
+   * import { LruCache } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const gone: [string, number][] = [];
+   * const cache = new LruCache<string, number>({
+   *   onEvicted: (k, v) => gone.push([k, v]),
+   * });
+   * cache.add("a", 1);
+   * assert.equal(cache.remove("a"), true);
+   * assert.equal(cache.remove("a"), false);
+   * assert.deepEqual(gone, [["a", 1]]);
+   * ```
+   */
+  remove(key: K): boolean {
+    const slot = this.#index.get(key);
+    if (slot === undefined) return false;
+    this.#evict(slot);
+    return true;
+  }
+
+  /**
+   * Removes the oldest entry and calls `onEvicted` with it (as Go's
+   * `RemoveOldest`).
+   *
+   * @returns the removed `[key, value]`, or `undefined` when empty.
+   *
+   * @example
+   * ```ts
+   * import { LruCache } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const cache = new LruCache<string, number>();
+   * cache.add("a", 1);
+   * cache.add("b", 2);
+   * assert.deepEqual(cache.removeOldest(), ["a", 1]);
+   * assert.equal(cache.size, 1);
+   * ```
+   */
+  removeOldest(): [K, V] | undefined {
+    const oldest = this.#next[0];
+    if (oldest === 0) return undefined;
+    const entry: [K, V] = [
+      this.#keys[oldest] as K,
+      this.#values[oldest] as V,
+    ];
+    this.#evict(oldest);
+    return entry;
+  }
+
+  /**
+   * The least recently used entry as `[key, value]`, without removing or
+   * refreshing it; `undefined` when empty.
+   *
+   * @example
+   * ```ts
+   * import { LruCache } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const cache = new LruCache<string, number>();
+   * cache.add("a", 1);
+   * cache.add("b", 2);
+   * assert.deepEqual(cache.oldest(), ["a", 1]);
+   * ```
+   */
+  oldest(): [K, V] | undefined {
+    const slot = this.#next[0];
+    return slot === 0
+      ? undefined
+      : [this.#keys[slot] as K, this.#values[slot] as V];
+  }
+
+  /**
+   * The most recently used entry as `[key, value]`, without changing it;
+   * `undefined` when empty.
+   *
+   * @example
+   * ```ts
+   * import { LruCache } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const cache = new LruCache<string, number>();
+   * cache.add("a", 1);
+   * cache.add("b", 2);
+   * cache.get("a");
+   * assert.deepEqual(cache.newest(), ["a", 1]);
+   * ```
+   */
+  newest(): [K, V] | undefined {
+    const slot = this.#prev[0];
+    return slot === 0
+      ? undefined
+      : [this.#keys[slot] as K, this.#values[slot] as V];
+  }
+
+  /**
+   * Removes every entry, then calls `onEvicted` with each of them from the
+   * oldest to the newest (Go's `Clear`, whose order is random). Entries the
+   * callback adds stay in the cache.
+   *
+   * @example
+   * ```ts
+   * import { LruCache } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const gone: string[] = [];
+   * const cache = new LruCache<string, number>({
+   *   onEvicted: (k) => gone.push(k),
+   * });
+   * cache.add("a", 1);
+   * cache.add("b", 2);
+   * cache.clear();
+   * assert.equal(cache.size, 0);
+   * assert.deepEqual(gone, ["a", "b"]);
+   * ```
+   */
+  clear(): void {
+    const keys = this.#keys, values = this.#values, next = this.#next;
+    const count = this.#index.size;
+    this.#reset();
+    const onEvicted = this.#onEvicted;
+    if (onEvicted === undefined) return;
+    // The old arrays are detached from the cache, so the callback may change
+    // the cache without disturbing this walk.
+    for (let slot = next[0], n = 0; slot !== 0 && n < count; n++) {
+      onEvicted(keys[slot] as K, values[slot] as V);
+      slot = next[slot];
+    }
+  }
+
+  /**
+   * The entries as `[key, value]` pairs, oldest first (or newest first with
+   * `{ newestFirst: true }`). Does not refresh them.
+   *
+   * @example
+   * ```ts
+   * import { LruCache } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const cache = new LruCache<string, number>();
+   * cache.add("a", 1);
+   * cache.add("b", 2);
+   * assert.deepEqual([...cache.entries()], [["a", 1], ["b", 2]]);
+   * assert.deepEqual([...cache.entries({ newestFirst: true })], [["b", 2], ["a", 1]]);
+   * ```
+   */
+  *entries(options: LruIterOptions = {}): IterableIterator<[K, V]> {
+    for (const slot of this.#slots(options.newestFirst === true)) {
+      yield [this.#keys[slot] as K, this.#values[slot] as V];
+    }
+  }
+
+  /**
+   * The keys, oldest first (or newest first with `{ newestFirst: true }`).
+   *
+   * @example
+   * ```ts
+   * import { LruCache } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const cache = new LruCache<string, number>();
+   * cache.add("a", 1);
+   * cache.add("b", 2);
+   * assert.deepEqual([...cache.keys({ newestFirst: true })], ["b", "a"]);
+   * ```
+   */
+  *keys(options: LruIterOptions = {}): IterableIterator<K> {
+    for (const slot of this.#slots(options.newestFirst === true)) {
+      yield this.#keys[slot] as K;
+    }
+  }
+
+  /**
+   * The values, oldest first (or newest first with `{ newestFirst: true }`).
+   *
+   * @example
+   * ```ts
+   * import { LruCache } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const cache = new LruCache<string, number>();
+   * cache.add("a", 1);
+   * cache.add("b", 2);
+   * assert.deepEqual([...cache.values()], [1, 2]);
+   * ```
+   */
+  *values(options: LruIterOptions = {}): IterableIterator<V> {
+    for (const slot of this.#slots(options.newestFirst === true)) {
+      yield this.#values[slot] as V;
+    }
+  }
+
+  /**
+   * The entries, oldest first: `for (const [key, value] of cache)`.
+   *
+   * @example
+   * ```ts
+   * import { LruCache } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const cache = new LruCache<string, number>();
+   * cache.add("a", 1);
+   * assert.deepEqual(new Map(cache), new Map([["a", 1]]));
+   * ```
+   */
+  [Symbol.iterator](): IterableIterator<[K, V]> {
+    return this.entries();
+  }
+
+  /** Makes `slot` the newest entry. */
+  #touch(slot: number): void {
+    const next = this.#next, prev = this.#prev;
+    const newest = prev[0];
+    if (newest === slot) return;
+    const after = next[slot], before = prev[slot];
+    next[before] = after;
+    prev[after] = before;
+    next[newest] = slot;
+    prev[slot] = newest;
+    next[slot] = 0;
+    prev[0] = slot;
+  }
+
+  /** Unlinks and frees a live slot, then calls `onEvicted` with its entry. */
+  #evict(slot: number): void {
+    const next = this.#next, prev = this.#prev;
+    const keys = this.#keys, values = this.#values;
+    const key = keys[slot] as K, value = values[slot] as V;
+    const after = next[slot], before = prev[slot];
+    next[before] = after;
+    prev[after] = before;
+    keys[slot] = undefined;
+    values[slot] = undefined;
+    prev[slot] = FREE;
+    next[slot] = this.#free;
+    this.#free = slot;
+    this.#index.delete(key);
+    this.#onEvicted?.(key, value);
+  }
+
+  /** A free slot, growing the arrays when none is left. */
+  #allocate(): number {
+    const free = this.#free;
+    if (free !== 0) {
+      this.#free = this.#next[free];
+      return free;
+    }
+    const slot = this.#top;
+    if (slot === this.#next.length) this.#grow();
+    this.#top = slot + 1;
+    return slot;
+  }
+
+  #grow(): void {
+    const max = this.#maxEntries;
+    const old = this.#next.length;
+    let size = Math.max(old * 2, INITIAL_SLOTS);
+    if (max !== 0) size = Math.min(size, max + 1);
+    else size = Math.min(size, MAX_SLOTS);
+    if (size <= old) {
+      throw new RangeError(`LruCache cannot hold more than ${old - 1} entries`);
+    }
+    const next = new Int32Array(size), prev = new Int32Array(size);
+    next.set(this.#next);
+    prev.set(this.#prev);
+    this.#next = next;
+    this.#prev = prev;
+    // Keep the plain arrays packed (no holes) so reads stay fast.
+    const keys = this.#keys, values = this.#values;
+    for (let i = keys.length; i < size; i++) {
+      keys.push(undefined);
+      values.push(undefined);
+    }
+  }
+
+  /** Empties the cache with fresh storage (the old may still be walked). */
+  #reset(): void {
+    this.#index = new Map();
+    this.#keys = [];
+    this.#values = [];
+    this.#next = new Int32Array(0);
+    this.#prev = new Int32Array(0);
+    this.#free = 0;
+    this.#top = 1;
+    this.#epoch++;
+    this.#grow(); // slot 0, the sentinel, links to itself: an empty list
+  }
+
+  /** Live slots in list order; tolerates changes between steps. */
+  *#slots(newestFirst: boolean): Generator<number, void, undefined> {
+    const epoch = this.#epoch;
+    let left = this.#index.size;
+    let slot = newestFirst ? this.#prev[0] : this.#next[0];
+    while (slot !== 0 && left-- > 0) {
+      // Read the neighbour first: the caller may move or remove `slot`.
+      const following = newestFirst ? this.#prev[slot] : this.#next[slot];
+      yield slot;
+      if (this.#epoch !== epoch || this.#prev[following] === FREE) return;
+      slot = following;
+    }
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === "function") return "a function";
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "bigint") return `${value}n`;
+  try {
+    return String(value);
+  } catch {
+    return typeof value;
+  }
+}

@@ -1,0 +1,107 @@
+// An in-process cluster: several nodes in one process, each with its own
+// Registry, HttpPool and Group, wired through a custom fetch (no sockets).
+import {
+  type Getter,
+  Group,
+  type GroupOptions,
+  HttpPool,
+  type HttpPoolOptions,
+  Registry,
+} from "../mod.ts";
+
+export interface TestNode {
+  url: string;
+  pool: HttpPool;
+  group: Group;
+  /** Getter calls on this node, by key. */
+  loads: Map<string, number>;
+  /** Set to make the node unreachable (fetch rejects, as for a dead peer). */
+  down: boolean;
+  /** Requests this node's handler received, as raw URLs. */
+  requests: string[];
+}
+
+export interface ClusterOptions {
+  nodes?: number;
+  group?: string;
+  cacheBytes?: number;
+  /** The value for a key on node `i`; throw to fail. Default: `v:${key}`. */
+  value?: (
+    key: string,
+    node: number,
+  ) => string | Uint8Array | Promise<string | Uint8Array>;
+  getter?: (node: number) => Getter;
+  random?: (node: number) => () => number;
+  pool?: HttpPoolOptions | ((node: number) => HttpPoolOptions);
+  groupOptions?: GroupOptions;
+}
+
+export function makeCluster(options: ClusterOptions = {}) {
+  const n = options.nodes ?? 3;
+  const urls = Array.from({ length: n }, (_, i) => `http://node${i}.test`);
+  const nodes: TestNode[] = [];
+  const fetch = (input: string, init: RequestInit): Promise<Response> => {
+    const node = nodes.find((x) => input.startsWith(x.url + "/"));
+    if (node === undefined || node.down) {
+      return Promise.reject(new TypeError(`connection refused: ${input}`));
+    }
+    const req = new Request(input, init);
+    node.requests.push(req.url);
+    return node.pool.handler(req);
+  };
+  for (let i = 0; i < n; i++) {
+    const registry = new Registry();
+    const extra = typeof options.pool === "function"
+      ? options.pool(i)
+      : options.pool;
+    const pool = new HttpPool(urls[i], { registry, fetch, ...extra });
+    const loads = new Map<string, number>();
+    const value = options.value ?? ((key: string) => `v:${key}`);
+    const getter: Getter = options.getter?.(i) ?? (async (key, dest) => {
+      loads.set(key, (loads.get(key) ?? 0) + 1);
+      const v = await value(key, i);
+      if (typeof v === "string") dest.setString(v);
+      else dest.setBytes(v);
+    });
+    const group = new Group(
+      options.group ?? "test",
+      options.cacheBytes ?? 1 << 20,
+      getter,
+      {
+        peers: pool,
+        random: options.random?.(i),
+        ...options.groupOptions,
+      },
+    );
+    nodes.push({ url: urls[i], pool, group, loads, down: false, requests: [] });
+  }
+  for (const node of nodes) node.pool.set(...urls);
+  const totalLoads = (key?: string) =>
+    nodes.reduce(
+      (sum, node) =>
+        sum + (key === undefined
+          ? [...node.loads.values()].reduce((a, b) => a + b, 0)
+          : node.loads.get(key) ?? 0),
+      0,
+    );
+  /** A key that node `owner` owns, from a deterministic sequence. */
+  const keyOwnedBy = (owner: number, prefix = "key-"): string => {
+    for (let i = 0;; i++) {
+      const key = `${prefix}${i}`;
+      if (nodes[0].pool.owner(key) === urls[owner]) return key;
+    }
+  };
+  return { nodes, urls, fetch, totalLoads, keyOwnedBy };
+}
+
+/** A deterministic PRNG in [0, 1) (mulberry32). */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,62 @@
+// Test helpers for real sockets: the examples' runtime-neutral serve(), and a
+// raw HTTP/1.1 GET that sends a path exactly as given.
+export {
+  type Handler,
+  runtimeName,
+  serve,
+  type Served,
+} from "../examples/serve.ts";
+
+/** Sends one raw HTTP/1.1 GET with the path exactly as given (no URL resolution). */
+export async function rawGet(
+  port: number,
+  path: string,
+): Promise<{ status: number; body: Uint8Array }> {
+  const { connect } = await import("node:net");
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1", () => {
+      socket.write(
+        `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`,
+      );
+    });
+    const chunks: Uint8Array[] = [];
+    socket.on("data", (c: Uint8Array) => chunks.push(c));
+    socket.on("error", reject);
+    socket.setTimeout(
+      5000,
+      () => socket.destroy(new Error(`raw GET ${path} timed out`)),
+    );
+    socket.on("close", () => {
+      const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+      let o = 0;
+      for (const c of chunks) {
+        all.set(c, o);
+        o += c.length;
+      }
+      const text = new TextDecoder("latin1").decode(all);
+      const headEnd = text.indexOf("\r\n\r\n");
+      const status = Number(text.slice(9, 12));
+      const head = text.slice(0, headEnd).toLowerCase();
+      let body: Uint8Array = all.subarray(headEnd + 4);
+      if (head.includes("transfer-encoding: chunked")) body = dechunk(body);
+      resolve({ status, body });
+    });
+  });
+}
+
+function dechunk(data: Uint8Array): Uint8Array {
+  const out: number[] = [];
+  let i = 0;
+  for (;;) {
+    let line = "";
+    while (!(data[i] === 13 && data[i + 1] === 10)) {
+      line += String.fromCharCode(data[i++]);
+    }
+    i += 2;
+    const size = parseInt(line, 16);
+    if (!size) break;
+    for (let j = 0; j < size; j++) out.push(data[i + j]);
+    i += size + 2;
+  }
+  return new Uint8Array(out);
+}

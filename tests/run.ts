@@ -1,0 +1,119 @@
+// The test task: the whole suite under Deno and under Bun, plus the doc
+// examples (`deno test --doc`), then one closing line with the totals.
+// Usage: deno run -A tests/run.ts [deno|bun|node ...]
+import process from "node:process";
+
+type Outcome = { name: string; passed: number; failed: number; ok: boolean };
+
+function run(
+  name: string,
+  cmd: string,
+  args: string[],
+  parse: (out: string) => [number, number],
+): Outcome {
+  console.log(`\n=== ${name}: ${cmd} ${args.join(" ")}`);
+  let out: Deno.CommandOutput;
+  try {
+    out = new Deno.Command(cmd, {
+      args,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).outputSync();
+  } catch (err) {
+    console.error(`${name}: could not start ${cmd}: ${(err as Error).message}`);
+    return { name, passed: 0, failed: 1, ok: false };
+  }
+  const stdout = new TextDecoder().decode(out.stdout);
+  const stderr = new TextDecoder().decode(out.stderr);
+  process.stdout.write(stdout);
+  process.stderr.write(stderr);
+  const [passed, failed] = parse(stdout + "\n" + stderr);
+  return {
+    name,
+    passed,
+    failed,
+    ok: out.code === 0 && failed === 0 && passed > 0,
+  };
+}
+
+// deno: "ok | 12 passed (40 steps) | 0 failed"
+function parseDeno(out: string): [number, number] {
+  // deno-lint-ignore no-control-regex
+  const clean = out.replace(/\x1b\[[0-9;]*m/g, "");
+  const m = [
+    ...clean.matchAll(
+      /\| (\d+) passed(?: \((\d+) steps?\))? \| (\d+) failed(?: \((\d+) steps?\))?/g,
+    ),
+  ].pop();
+  if (!m) return [0, 1];
+  return [Number(m[1]) + Number(m[2] ?? 0), Number(m[3]) + Number(m[4] ?? 0)];
+}
+
+// bun: " 12 pass" / " 0 fail"
+function parseBun(out: string): [number, number] {
+  const pass = [...out.matchAll(/^\s*(\d+) pass$/gm)].pop();
+  const fail = [...out.matchAll(/^\s*(\d+) fail$/gm)].pop();
+  if (!pass || !fail) return [0, 1];
+  return [Number(pass[1]), Number(fail[1])];
+}
+
+// node --test: "# pass 12" / "# fail 0"
+function parseNode(out: string): [number, number] {
+  const pass = [...out.matchAll(/^# pass (\d+)$/gm)].pop();
+  const fail = [...out.matchAll(/^# fail (\d+)$/gm)].pop();
+  if (!pass || !fail) return [0, 1];
+  return [Number(pass[1]), Number(fail[1])];
+}
+
+// Bun comes from package.json (npm install); a bun on PATH also does.
+function bunBinary(): string {
+  const local = new URL("../node_modules/.bin/bun", import.meta.url);
+  try {
+    Deno.statSync(local);
+    return local.pathname;
+  } catch {
+    return "bun";
+  }
+}
+
+const wanted = new Set(process.argv.slice(2));
+const all = wanted.size === 0;
+const outcomes: Outcome[] = [];
+if (all || wanted.has("deno")) {
+  outcomes.push(
+    run(
+      "deno",
+      "deno",
+      ["test", "-A", "--doc", "mod.ts", "src/", "tests/"],
+      parseDeno,
+    ),
+  );
+}
+if (all || wanted.has("bun")) {
+  outcomes.push(
+    run(
+      "bun",
+      bunBinary(),
+      ["test", "--timeout", "120000", "tests/"],
+      parseBun,
+    ),
+  );
+}
+if (wanted.has("node")) {
+  outcomes.push(run("node", "node", ["tests/node/run.mjs"], parseNode));
+}
+
+let passed = 0, failed = 0;
+for (const o of outcomes) {
+  passed += o.passed;
+  failed += o.failed;
+  console.log(
+    `${
+      o.ok ? "ok  " : "FAIL"
+    } ${o.name}: ${o.passed} passed, ${o.failed} failed`,
+  );
+  if (!o.ok && o.failed === 0) failed++; // a runner that crashed or ran nothing counts as a failure
+}
+console.log(`tests: ${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);
