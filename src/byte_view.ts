@@ -70,8 +70,7 @@ export class ByteView {
   #bytes: Uint8Array | undefined;
   #string: string | undefined; // the source string, or a cached decoding
   #isString: boolean;
-  /** The number of bytes in the view (UTF-8 bytes for a string view). */
-  readonly length: number;
+  readonly #length: number;
 
   /**
    * Makes a view of `data`.
@@ -83,15 +82,20 @@ export class ByteView {
     this.#isString = typeof data === "string";
     if (typeof data === "string") {
       this.#string = data;
-      this.length = utf8Length(data);
+      this.#length = utf8Length(data);
     } else if (data instanceof Uint8Array) {
       this.#bytes = data;
-      this.length = data.length;
+      this.#length = data.length;
     } else {
       throw new TypeError(
         `ByteView needs a Uint8Array or a string, got ${typeof data}`,
       );
     }
+  }
+
+  /** The number of bytes in the view (UTF-8 bytes for a string view). */
+  get length(): number {
+    return this.#length;
   }
 
   /**
@@ -209,13 +213,13 @@ export class ByteView {
     if (other instanceof ByteView) {
       if (other === this) return true;
       if (other.length !== this.length) return false;
-      if (this.#isString && other.#isString) {
-        return this.#string === other.#string;
+      if (this.#isString && other.#isString && this.#string === other.#string) {
+        return true; // else compare bytes: lone surrogates encode alike
       }
       return bytesEqual(this.#data, other.#data);
     }
     if (typeof other === "string") {
-      if (this.#isString) return this.#string === other;
+      if (this.#isString && this.#string === other) return true;
       return this.length === utf8Length(other) &&
         bytesEqual(this.#data, encoder.encode(other));
     }
@@ -286,11 +290,27 @@ export class ByteView {
   stream(): ReadableStream<Uint8Array> {
     const src = this.#data;
     let offset = 0;
-    return new ReadableStream<Uint8Array>({
+    return new ReadableStream({
       type: "bytes",
       pull(controller) {
+        const request = controller.byobRequest;
         if (offset >= src.length) {
           controller.close();
+          request?.respond(0); // settle a BYOB reader's last read
+          return;
+        }
+        if (request?.view) {
+          // A BYOB reader: copy straight into its buffer.
+          const view = request.view;
+          const dest = new Uint8Array(
+            view.buffer,
+            view.byteOffset,
+            view.byteLength,
+          );
+          const n = Math.min(dest.length, src.length - offset);
+          dest.set(src.subarray(offset, offset + n));
+          offset += n;
+          request.respond(n);
           return;
         }
         const end = Math.min(offset + 65536, src.length);

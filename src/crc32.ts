@@ -69,7 +69,9 @@ export function crc32(data: string | Uint8Array): number {
 /**
  * Extends a checksum with more data, like Go's `crc32.Update` with the IEEE
  * table: `crc32Update(crc32(a), b)` equals the checksum of `a` followed by
- * `b`, which lets a large input be hashed in pieces.
+ * `b`, which lets a large input be hashed in pieces. Each string piece is
+ * encoded on its own, so cut strings between code points: half of a
+ * surrogate pair at the end of a piece counts as U+FFFD.
  *
  * @param crc The checksum so far (`0` for nothing yet).
  * @param data The next piece: a string (hashed as UTF-8) or bytes.
@@ -143,7 +145,7 @@ function updateText(c: number, s: string, i: number): number {
     }
     if (u < 0x800) {
       c ^= 0xc0 | (u >> 6) | ((0x80 | (u & 0x3f)) << 8);
-      c = (c >>> 16) ^ T0[c & 0xff] ^ T1[(c >>> 8) & 0xff];
+      c = (c >>> 16) ^ T1[c & 0xff] ^ T0[(c >>> 8) & 0xff];
       continue;
     }
     if ((u & 0xf800) === 0xd800) {

@@ -546,7 +546,12 @@ export class HttpPool implements PeerPicker {
     }
     let view: ByteView;
     try {
-      view = await group.getForPeer(key, { signal: req.signal });
+      // req.signal is read only on a miss: making it costs on every request.
+      view = await group.getForPeer(key, {
+        get signal() {
+          return req.signal;
+        },
+      });
     } catch (err) {
       return textResponse(500, (err as Error)?.message ?? String(err));
     }

@@ -69,8 +69,14 @@ export function decodeGetResponse(body: Uint8Array): Uint8Array {
         throw new ProtobufError(`truncated ${what} at byte ${pos}`);
       }
       const b = body[pos++];
-      if (scale < 2 ** 53) result += (b & 0x7f) * scale;
-      if (b < 0x80) return result;
+      result += (b & 0x7f) * scale;
+      if (b < 0x80) {
+        if (i === 9 && b > 1) {
+          throw new ProtobufError(`varint overflows 64 bits in ${what}`);
+        }
+        // Past 2^53 the value is inexact; no length or field number is that big.
+        return result > Number.MAX_SAFE_INTEGER ? Infinity : result;
+      }
       scale *= 128;
     }
     throw new ProtobufError(`varint longer than 10 bytes in ${what}`);
@@ -81,7 +87,11 @@ export function decodeGetResponse(body: Uint8Array): Uint8Array {
     const tag = varint("tag");
     const field = Math.floor(tag / 8);
     const wireType = tag % 8;
-    if (field === 0) throw new ProtobufError(`field number 0 at byte ${tagAt}`);
+    if (field === 0 || field > 0x1fffffff) {
+      throw new ProtobufError(
+        `field number ${field} at byte ${tagAt} is outside 1..2^29-1`,
+      );
+    }
     switch (wireType) {
       case 0:
         if (field === 1) throw wrongType(wireType, tagAt);

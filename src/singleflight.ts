@@ -44,8 +44,9 @@ export class SingleFlight {
   /**
    * Runs `fn` unless a call for `key` is already in flight, in which case it
    * waits for that one. A synchronous throw in `fn` reaches every caller as a
-   * rejection. The shared promise never reports an unhandled rejection on its
-   * own: only the caller's promise does, if the caller ignores it.
+   * rejection. Every caller gets the same promise, and the flight handles it
+   * itself, so a failure is never reported as an unhandled rejection: a
+   * caller that does not await the result does not see its error.
    *
    * @example
    * ```ts

@@ -216,6 +216,15 @@ describe("HashRing placement", () => {
     assert.equal(ring.get(String(2 ** 32 - 1)), "10");
   });
 
+  it("finds points at both ends of the 32-bit range", () => {
+    const ring = new HashRing(1, atoi);
+    ring.add(String(2 ** 32 - 1), "0"); // points "0…" → 2^32-1 and "00" → 0
+    assert.equal(ring.get("0"), "0");
+    assert.equal(ring.get("1"), String(2 ** 32 - 1));
+    assert.equal(ring.get(String(2 ** 31)), String(2 ** 32 - 1));
+    assert.equal(ring.get(String(2 ** 32 - 1)), String(2 ** 32 - 1));
+  });
+
   it("agrees with itself whatever the order of the nodes (Go's TestConsistency)", () => {
     const a = new HashRing(1), b = new HashRing(1);
     a.add("Bill", "Bob", "Bonny");
@@ -227,7 +236,15 @@ describe("HashRing placement", () => {
     }
   });
 
-  const sizes: [number, number][] = [[1, 50], [3, 50], [10, 3], [1000, 50]];
+  const sizes: [number, number][] = [
+    [1, 1],
+    [2, 1],
+    [7, 1],
+    [1, 50],
+    [3, 50],
+    [10, 3],
+    [1000, 50],
+  ];
   for (const [count, replicas] of sizes) {
     it(`places keys like the reference on ${count} nodes × ${replicas} replicas`, () => {
       const nodes = nodeList(count);
