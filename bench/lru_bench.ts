@@ -8,10 +8,18 @@
 // before timing. Every round starts from a fresh cache pre-filled (untimed)
 // with keys 0..capacity-1. The hit count of every round must be the same for
 // all contenders, which checks that they implement the same LRU policy.
+// Rounds are timed by the wall clock; the contenders take turns, in a rotating
+// order, so that a noisy neighbour spreads over all of them. Under Bun a full
+// GC runs before each timed round (Deno exposes no gc() without a V8 flag).
+//
+// LruCache indexes string keys with a null-prototype object on V8 and with a
+// Map elsewhere (see STRINGS_IN_OBJECT in src/lru.ts): on V8 the object wins
+// the Zipf workload (mostly hits) and the Map the uniform one (mostly misses).
 //
 // Usage: deno run -A bench/lru_bench.ts [--rounds N] [--json]
 //        bun bench/lru_bench.ts [--rounds N] [--json]
 // Writes bench/results/lru_<runtime>.md.
+import { fileURLToPath } from "node:url";
 import { LRUCache as IsaacsLru } from "lru-cache";
 import { LRUCache as MnemonistLru } from "mnemonist";
 import { lru as tinyLru } from "tiny-lru";
@@ -231,7 +239,7 @@ function benchWorkload(w: Workload, rounds: number): Row[] {
   }));
 }
 
-const rounds = Number(argValue("--rounds") ?? 7);
+const rounds = Number(argValue("--rounds") ?? 9);
 if (!Number.isInteger(rounds) || rounds < 1) {
   throw new RangeError(`--rounds must be a positive integer`);
 }
@@ -299,7 +307,7 @@ if (wantsJson()) {
 }
 const out = new URL(`./results/lru_${info.runtime}.md`, import.meta.url);
 writeMarkdownSection(
-  decodeURIComponent(out.pathname),
+  fileURLToPath(out),
   `lru-${info.runtime}`,
   markdown,
 );

@@ -464,7 +464,9 @@ describe("LruCache keys and values", () => {
 
 describe("LruCache slot reuse", () => {
   for (const maxEntries of [0, 1, 7, 1000]) {
-    it(`stays consistent over many add/remove cycles with maxEntries ${maxEntries}`, () => {
+    const name = "stays consistent over many add/remove cycles " +
+      `with maxEntries ${maxEntries}`;
+    it(name, () => {
       const { cache, evicted } = recording(maxEntries);
       let live = 0;
       for (let round = 0; round < 50; round++) {
@@ -546,7 +548,9 @@ describe("LruCache against a Map-based model", () => {
     [100, 80, 5],
   ];
   for (const [maxEntries, distinct, seed] of runs) {
-    it(`agrees on 20,000 random operations with maxEntries ${maxEntries} over ${distinct} keys`, () => {
+    const name = "agrees on 20,000 random operations " +
+      `with maxEntries ${maxEntries} over ${distinct} keys`;
+    it(name, () => {
       const rng = mulberry32(seed);
       const { cache, evicted } = recording<unknown, number>(maxEntries);
       const modelEvicted: [unknown, number][] = [];
