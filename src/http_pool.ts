@@ -25,6 +25,8 @@ import { HashRing } from "./hash_ring.ts";
 import { decodeGetResponse, encodeGetResponse } from "./protobuf.ts";
 import { defaultRegistry, type Registry } from "./registry.ts";
 
+type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
+
 /** Options of an {@linkcode HttpPool}. */
 export interface HttpPoolOptions {
   /** The path under which peers are served; starts and ends with `/`. Default `"/_groupcache/"`. */
@@ -103,11 +105,13 @@ class HttpPeer implements PeerGetter {
   readonly url: string;
   readonly #base: string;
   readonly #pool: HttpPool;
+  readonly #fetch: FetchLike;
 
-  constructor(url: string, pool: HttpPool) {
+  constructor(url: string, pool: HttpPool, fetch: FetchLike) {
     this.url = url;
     this.#base = url + pool.basePath;
     this.#pool = pool;
+    this.#fetch = fetch;
   }
 
   async get(
@@ -163,7 +167,7 @@ class HttpPeer implements PeerGetter {
 
     let res: Response;
     try {
-      res = await this.#pool.fetchImpl(url, { signal: combined });
+      res = await this.#fetch(url, { signal: combined });
     } catch (err) {
       return failed(err);
     }
@@ -301,8 +305,7 @@ export class HttpPool implements PeerPicker {
   readonly timeoutMs: number;
   /** The largest response body accepted from a peer, in bytes. */
   readonly maxResponseBytes: number;
-  /** @internal The fetch used for peers. */
-  readonly fetchImpl: (input: string, init: RequestInit) => Promise<Response>;
+  readonly #fetch: FetchLike;
   readonly #hash: (data: string) => number;
   #ring: HashRing;
   #peers: readonly string[] = [];
@@ -368,7 +371,7 @@ export class HttpPool implements PeerPicker {
     this.basePath = basePath;
     this.replicas = replicas;
     this.#hash = hash;
-    this.fetchImpl = fetch === globalThis.fetch
+    this.#fetch = fetch === globalThis.fetch
       ? (input, init) => globalThis.fetch(input, init)
       : fetch;
     this.timeoutMs = timeoutMs;
@@ -417,7 +420,10 @@ export class HttpPool implements PeerPicker {
     const getters = new Map<string, HttpPeer>();
     for (const peer of peers) {
       if (peer !== this.self) {
-        getters.set(peer, this.#getters.get(peer) ?? new HttpPeer(peer, this));
+        getters.set(
+          peer,
+          this.#getters.get(peer) ?? new HttpPeer(peer, this, this.#fetch),
+        );
       }
     }
     this.#ring = ring;
