@@ -13,6 +13,12 @@ import { defaultRegistry, type Registry } from "./registry.ts";
 import { ByteViewSink, type Sink } from "./sink.ts";
 import { SingleFlight } from "./singleflight.ts";
 
+let serveKey: (
+  group: Group,
+  key: string,
+  options: GetOptions | undefined,
+) => ByteView | Promise<ByteView>;
+
 /** What a getter is told besides the key and the sink. */
 export interface GetterContext {
   /**
@@ -448,19 +454,29 @@ export class Group {
    */
   getForPeer(key: string, options?: GetOptions): Promise<ByteView> {
     if (typeof key !== "string") return Promise.reject(keyTypeError(key));
+    const found = this.#serve(key, options);
+    return found instanceof Promise ? found : Promise.resolve(found);
+  }
+
+  /** getForPeer, with a cached value handed back as is (no promise). */
+  #serve(key: string, options?: GetOptions): ByteView | Promise<ByteView> {
     this.#stats.serverRequests++;
     this.#stats.gets++;
     const cached = this.#lookupCache(key);
     if (cached !== undefined) {
       this.#stats.cacheHits++;
-      return Promise.resolve(cached);
+      return cached;
     }
     this.#stats.loads++;
     return this.#localLoads.join(
       key,
       (signal) => this.#loadLocally(key, signal, true),
-      options?.signal,
+      options?.signal, // read only on a miss: Deno makes req.signal lazily
     );
+  }
+
+  static {
+    serveKey = (group, key, options) => group.#serve(key, options);
   }
 
   #lookupCache(key: string): ByteView | undefined {
@@ -556,6 +572,19 @@ export class Group {
       victim.removeOldest();
     }
   }
+}
+
+/**
+ * {@linkcode Group.getForPeer} for the library's peer handler: a cached value
+ * comes back synchronously, so a hit needs no promise; `options.signal` is
+ * read only on a miss. Not exported from mod.ts.
+ */
+export function getForPeerNow(
+  group: Group,
+  key: string,
+  options?: GetOptions,
+): ByteView | Promise<ByteView> {
+  return serveKey(group, key, options);
 }
 
 function keyTypeError(key: unknown): TypeError {

@@ -20,7 +20,7 @@ import {
   type PeerErrorReason,
   ProtobufError,
 } from "./errors.ts";
-import type { PeerGetter, PeerPicker } from "./group.ts";
+import { getForPeerNow, type PeerGetter, type PeerPicker } from "./group.ts";
 import { HashRing } from "./hash_ring.ts";
 import { decodeGetResponse, encodeGetResponse } from "./protobuf.ts";
 import { defaultRegistry, type Registry } from "./registry.ts";
@@ -49,6 +49,18 @@ const OK_INIT: ResponseInit = {
   status: 200,
   headers: { "content-type": "application/x-protobuf" },
 };
+
+function okResponse(view: ByteView): Response {
+  return new Response(encodeGetResponse(viewBytes(view)), OK_INIT);
+}
+
+function getterError(err: unknown): Response {
+  return textResponse(500, (err as Error)?.message ?? String(err));
+}
+
+function internalError(err: unknown): Response {
+  return textResponse(500, `internal error: ${(err as Error)?.message ?? err}`);
+}
 
 function textResponse(
   status: number,
@@ -138,8 +150,42 @@ class HttpPeer implements PeerGetter {
       );
     }
     const { timeoutMs, maxResponseBytes } = this.#pool;
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const combined = AbortSignal.any([signal, timeout]);
+    // One controller and one timer per fetch: much cheaper than
+    // AbortSignal.any([signal, AbortSignal.timeout(ms)]) on this hot path.
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(
+        new DOMException(`no answer within ${timeoutMs} ms`, "TimeoutError"),
+      );
+    }, timeoutMs);
+    const onAbort = () => controller.abort(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      return await this.#fetchValue(
+        url,
+        group,
+        key,
+        controller.signal,
+        () => timedOut,
+        maxResponseBytes,
+      );
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  async #fetchValue(
+    url: string,
+    group: string,
+    key: string,
+    signal: AbortSignal,
+    timedOut: () => boolean,
+    maxResponseBytes: number,
+  ): Promise<ByteView> {
     const fail = (
       message: string,
       reason: PeerErrorReason,
@@ -159,15 +205,17 @@ class HttpPeer implements PeerGetter {
       );
     };
     const failed = (err: unknown): never =>
-      timeout.aborted
-        ? fail(`no answer within ${timeoutMs} ms`, "timeout", { cause: err })
+      timedOut()
+        ? fail(`no answer within ${this.#pool.timeoutMs} ms`, "timeout", {
+          cause: err,
+        })
         : fail(`request failed: ${(err as Error)?.message ?? err}`, "network", {
           cause: err,
         });
 
     let res: Response;
     try {
-      res = await this.#fetch(url, { signal: combined });
+      res = await this.#fetch(url, { signal });
     } catch (err) {
       return failed(err);
     }
@@ -492,18 +540,19 @@ export class HttpPool implements PeerPicker {
    * assert.equal(await res.text(), "no such group: nope\n");
    * ```
    */
-  readonly handler = async (req: Request): Promise<Response> => {
+  readonly handler = (req: Request): Promise<Response> => {
     try {
-      return await this.#serve(req);
+      const res = this.#serve(req);
+      // A hit is answered with an already-settled promise: no await hops.
+      return res instanceof Response
+        ? Promise.resolve(res)
+        : res.catch(internalError);
     } catch (err) {
-      return textResponse(
-        500,
-        `internal error: ${(err as Error)?.message ?? err}`,
-      );
+      return Promise.resolve(internalError(err));
     }
   };
 
-  async #serve(req: Request): Promise<Response> {
+  #serve(req: Request): Response | Promise<Response> {
     const url = req.url;
     // The raw path, still percent-encoded: req.url is absolute.
     const scheme = url.indexOf("://");
@@ -550,17 +599,14 @@ export class HttpPool implements PeerPicker {
     if (group === undefined) {
       return textResponse(404, `no such group: ${groupName}`);
     }
-    let view: ByteView;
+    let found: ByteView | Promise<ByteView>;
     try {
-      // req.signal is read only on a miss: making it costs on every request.
-      view = await group.getForPeer(key, {
-        get signal() {
-          return req.signal;
-        },
-      });
+      // req as the options: its signal is only read on a miss.
+      found = getForPeerNow(group, key, req);
     } catch (err) {
-      return textResponse(500, (err as Error)?.message ?? String(err));
+      return getterError(err);
     }
-    return new Response(encodeGetResponse(viewBytes(view)), OK_INIT);
+    if (found instanceof ByteView) return okResponse(found);
+    return found.then(okResponse, getterError);
   }
 }

@@ -1,0 +1,152 @@
+// Command client measures Go groupcache's peer round trip: a Group whose
+// HTTPPool sends every key to a remote owner, sequential Gets and then
+// concurrent Gets from -c goroutines. It is the Go reference for the
+// TypeScript client benchmark (bench/client_bench.ts).
+//
+// Keys come from -keys FILE, one per line; each is used once, so every Get
+// is a real fetch (the hot cache only ever holds keys already used). The
+// first -seq keys are fetched one after the other, the next -concn by -c
+// goroutines. Every key must be owned by a peer other than -self.
+//
+// Output: one JSON line per phase,
+//
+//	{"phase":"sequential","ops":2000,"opsPerSec":...,"p50Us":...,"p99Us":...}
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/golang/groupcache"
+)
+
+type phase struct {
+	Phase     string  `json:"phase"`
+	Ops       int     `json:"ops"`
+	Workers   int     `json:"workers"`
+	OpsPerSec float64 `json:"opsPerSec"`
+	P50Us     float64 `json:"p50Us"`
+	P99Us     float64 `json:"p99Us"`
+}
+
+func main() {
+	self := flag.String("self", "", "this node's URL as it appears in -peers")
+	peers := flag.String("peers", "", "comma-separated peer URLs, pool.Set in order")
+	groupName := flag.String("group", "test", "group name (the owner's)")
+	keysFile := flag.String("keys", "", "file of keys, one per line")
+	seq := flag.Int("seq", 1000, "sequential Gets")
+	conc := flag.Int("c", 64, "concurrent goroutines")
+	concN := flag.Int("concn", 10000, "concurrent Gets in all")
+	flag.Parse()
+
+	keys, err := readKeys(*keysFile)
+	if err != nil {
+		fail(err)
+	}
+	if len(keys) < *seq+*concN {
+		fail(fmt.Errorf("%d keys, want -seq + -concn = %d", len(keys), *seq+*concN))
+	}
+	pool := groupcache.NewHTTPPoolOpts(*self, &groupcache.HTTPPoolOptions{})
+	pool.Set(strings.Split(*peers, ",")...)
+	for _, k := range keys[:*seq+*concN] {
+		if _, ok := pool.PickPeer(k); !ok {
+			fail(fmt.Errorf("key %q is not owned by a remote peer", k))
+		}
+	}
+	g := groupcache.NewGroup(*groupName, 64<<20, groupcache.GetterFunc(
+		func(_ context.Context, key string, _ groupcache.Sink) error {
+			return errors.New("local load of " + key + ": the peer should have answered")
+		}))
+	get := func(key string) error {
+		var v groupcache.ByteView
+		return g.Get(context.Background(), key, groupcache.ByteViewSink(&v))
+	}
+
+	enc := json.NewEncoder(os.Stdout)
+	lat := make([]time.Duration, *seq)
+	start := time.Now()
+	for i := 0; i < *seq; i++ {
+		t := time.Now()
+		if err := get(keys[i]); err != nil {
+			fail(err)
+		}
+		lat[i] = time.Since(t)
+	}
+	enc.Encode(summarize("sequential", 1, lat, time.Since(start)))
+
+	rest := keys[*seq : *seq+*concN]
+	lat = make([]time.Duration, len(rest))
+	var next int64 = -1
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	start = time.Now()
+	for w := 0; w < *conc; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(atomic.AddInt64(&next, 1))
+				if i >= len(rest) {
+					return
+				}
+				t := time.Now()
+				if err := get(rest[i]); err != nil {
+					firstErr.Store(err)
+					return
+				}
+				lat[i] = time.Since(t)
+			}
+		}()
+	}
+	wg.Wait()
+	if err, ok := firstErr.Load().(error); ok {
+		fail(err)
+	}
+	enc.Encode(summarize("concurrent", *conc, lat, time.Since(start)))
+	if n := g.Stats.PeerLoads.Get(); n != int64(*seq+*concN) {
+		fail(fmt.Errorf("%d peer loads, want %d", n, *seq+*concN))
+	}
+}
+
+func summarize(name string, workers int, lat []time.Duration, total time.Duration) phase {
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	pct := func(p float64) float64 {
+		i := int(p*float64(len(lat))+0.999999) - 1
+		if i < 0 {
+			i = 0
+		}
+		return float64(lat[i].Nanoseconds()) / 1e3
+	}
+	return phase{name, len(lat), workers, float64(len(lat)) / total.Seconds(), pct(0.5), pct(0.99)}
+}
+
+func readKeys(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var keys []string
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if line := s.Text(); line != "" {
+			keys = append(keys, line)
+		}
+	}
+	return keys, s.Err()
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "client:", err)
+	os.Exit(1)
+}

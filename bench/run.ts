@@ -1,0 +1,203 @@
+// The bench task: every bench/*_bench.ts under Deno and under Bun, then
+// bench/README.md assembled from bench/results/*.md with the machine, the
+// versions, and a table of the targets (each bench states its own in
+// `<!-- target {...} -->` comments, see targetComment in bench/_proc.ts).
+//
+// Usage: deno run -A bench/run.ts [--quick] [NAME ...] [deno] [bun]
+//   --quick   a smoke run: each bench gets `--quick --rounds 2` (fewer
+//             rounds and operations, 1 s wrk runs)
+//   NAME      run only these benches (group, serve, client, lru, crc32, ...)
+//   deno/bun  run only under these runtimes
+//   --readme  only reassemble bench/README.md from the result files
+// Exits non-zero if a bench failed; README.md is written in any case.
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
+import process from "node:process";
+import type { Target } from "./_proc.ts";
+
+const dir = decodeURIComponent(new URL(".", import.meta.url).pathname);
+const root = decodeURIComponent(new URL("..", import.meta.url).pathname);
+const argv = Deno.args;
+const quick = argv.includes("--quick");
+const readmeOnly = argv.includes("--readme");
+const words = argv.filter((a) => !a.startsWith("--"));
+const runtimes = ["deno", "bun"].filter((r) =>
+  !words.some((w) => w === "deno" || w === "bun") || words.includes(r)
+);
+const names = words.filter((w) => w !== "deno" && w !== "bun");
+
+const benches = readdirSync(dir)
+  .filter((f) => f.endsWith("_bench.ts"))
+  .map((f) => f.slice(0, -"_bench.ts".length))
+  .sort((a, b) => order(a) - order(b) || a.localeCompare(b));
+for (const name of names) {
+  if (!benches.includes(name)) {
+    console.error(`no bench/${name}_bench.ts; there are: ${benches.join(" ")}`);
+    Deno.exit(2);
+  }
+}
+
+/** Where a bench (or its result file) goes: ours first, then primitives. */
+function order(name: string): number {
+  const first = ["group", "serve", "client", "hash_ring", "crc32", "lru"];
+  const i = first.findIndex((f) => name === f || name.startsWith(f + "_"));
+  return i < 0 ? first.length : i;
+}
+
+function bunBinary(): string {
+  const local = `${root}node_modules/.bin/bun`;
+  return existsSync(local) ? local : "bun";
+}
+
+function command(runtime: string, script: string, args: string[]) {
+  return runtime === "deno"
+    ? { cmd: Deno.execPath(), args: ["run", "-A", script, ...args] }
+    : { cmd: bunBinary(), args: [script, ...args] };
+}
+
+function capture(cmd: string, args: string[]): string {
+  try {
+    const out = new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" })
+      .outputSync();
+    return new TextDecoder().decode(out.stdout).trim();
+  } catch {
+    return "";
+  }
+}
+
+const failures: string[] = [];
+const ran = new Set<string>();
+const loadBefore = os.loadavg();
+const started = performance.now();
+if (!readmeOnly) {
+  for (const name of benches) {
+    if (names.length > 0 && !names.includes(name)) continue;
+    for (const runtime of runtimes) {
+      const extra = quick ? ["--quick", "--rounds", "2"] : [];
+      const { cmd, args } = command(runtime, `bench/${name}_bench.ts`, extra);
+      console.log(`\n=== ${name} under ${runtime}: ${args.join(" ")}`);
+      const t0 = performance.now();
+      ran.add(name);
+      let code: number;
+      try {
+        code = new Deno.Command(cmd, {
+          args,
+          cwd: root,
+          stdin: "null",
+          stdout: "inherit",
+          stderr: "inherit",
+        }).outputSync().code;
+      } catch (err) {
+        console.error(`could not start ${cmd}: ${(err as Error).message}`);
+        code = -1;
+      }
+      const secs = ((performance.now() - t0) / 1000).toFixed(0);
+      if (code !== 0) failures.push(`${name} under ${runtime} (exit ${code})`);
+      console.log(`=== ${name} under ${runtime}: exit ${code}, ${secs} s`);
+    }
+  }
+}
+const loadAfter = os.loadavg();
+
+// bench/README.md
+const resultsDir = `${dir}results/`;
+const files = readdirSync(resultsDir)
+  .filter((f) => f.endsWith(".md"))
+  .sort((a, b) => {
+    const base = (f: string) => f.replace(/\.md$/, "");
+    const baseline = (f: string) => f.startsWith("go_baseline") ? 1 : 0;
+    return baseline(a) - baseline(b) || order(base(a)) - order(base(b)) ||
+      a.localeCompare(b);
+  });
+const targets: Target[] = [];
+const sections: string[] = [];
+for (const file of files) {
+  const text = readFileSync(resultsDir + file, "utf8");
+  for (const m of text.matchAll(/<!-- target (\{.*\}) -->/g)) {
+    targets.push(JSON.parse(m[1]));
+  }
+  const body = text
+    .replace(/^<!-- target .* -->\n?/gm, "")
+    .replace(/^<!-- \/?[\w:-]+ -->\n?/gm, "")
+    .replace(/\n{3,}/g, "\n\n")
+    .trim();
+  sections.push(`<!-- from bench/results/${file} -->\n\n${body}`);
+}
+
+const cpuModel = (() => {
+  try {
+    const info = readFileSync("/proc/cpuinfo", "utf8");
+    return /^model name\s*:\s*(.*)$/m.exec(info)?.[1].trim() ?? "unknown";
+  } catch {
+    return os.cpus()[0]?.model ?? "unknown";
+  }
+})();
+const nproc = capture("nproc", []) || String(os.cpus().length);
+const bunVersion = capture(bunBinary(), ["--version"]);
+const goVersion = capture("go", ["version"]);
+const fmtLoad = (l: number[]) => l.map((x) => x.toFixed(2)).join(", ");
+
+const summary = targets.length === 0 ? "No targets found." : [
+  "| benchmark | runtime | target | ours ÷ rival | status | note |",
+  "| --- | --- | --- | ---: | --- | --- |",
+  ...targets.map((t) =>
+    `| ${t.bench} | ${t.runtime} | ${t.target} | ${t.ratio.toFixed(2)}× | ${
+      t.ratio >= t.needed ? "met" : "**missed**"
+    } | ${t.note ?? ""} |`
+  ),
+].join("\n");
+
+const readme = `# Benchmarks
+
+Generated by \`deno task bench\` (bench/run.ts) from the sections in
+bench/results/; each section names the runtime and the script that produced
+it, and says \`--quick\` when it came from a smoke run.
+
+- Machine: ${nproc} × ${cpuModel}, ${os.platform()} ${os.arch()}, ${
+  (os.totalmem() / 2 ** 30).toFixed(0)
+} GiB; load average ${fmtLoad(loadBefore)} before the run, ${
+  fmtLoad(loadAfter)
+} after (other jobs share the machine, so read the medians and the spread).
+- Runtimes: Deno ${Deno.version.deno} (V8 ${Deno.version.v8}), Bun ${
+  bunVersion || "not found"
+}; ${goVersion || "Go not found"}.
+- Date: ${new Date().toISOString().slice(0, 10)}${
+  readmeOnly
+    ? ""
+    : `; ${quick ? "quick run" : "full run"}, ${
+      ((performance.now() - started) / 60000).toFixed(1)
+    } min`
+}.
+
+To reproduce (needs Go, golang-github-golang-groupcache-dev, wrk and
+taskset; Bun from \`npm install\`):
+
+\`\`\`sh
+npx -y deno@2.9.6 task bench              # everything, under Deno and Bun
+npx -y deno@2.9.6 task bench --quick      # a fast smoke run
+npx -y deno@2.9.6 task bench group serve  # some benches only
+\`\`\`
+
+## Targets
+
+${summary}
+
+## Results
+
+${sections.join("\n\n")}
+`;
+writeFileSync(`${dir}README.md`, readme);
+// Keep `deno fmt --check` clean: the benches write unaligned tables. Only
+// the files of the benches that ran (others may be editing theirs).
+const written = files.filter((f) =>
+  [...ran].some((name) => f === `${name}.md` || f.startsWith(`${name}_`))
+).map((f) => resultsDir + f);
+new Deno.Command(Deno.execPath(), {
+  args: ["fmt", "--quiet", `${dir}README.md`, ...written],
+  cwd: root,
+}).outputSync();
+console.log(`\nwrote bench/README.md (${targets.length} targets)`);
+if (failures.length > 0) {
+  console.error(`failed: ${failures.join("; ")}`);
+  process.exit(1);
+}

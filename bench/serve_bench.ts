@@ -1,0 +1,289 @@
+// Peer serving: HttpPool.handler (src/http_pool.ts) on the runtime's own
+// server against stock Go groupcache (NewHTTPPool on http.DefaultServeMux),
+// with the same wrk load, in the same run.
+//
+// Each server runs in a process of its own: ours is bench/serve_child.ts
+// (Deno.serve under Deno, Bun.serve under Bun), Go's is bench/go/server. Both
+// serve group "bench" with key "k" cached (1 KiB value, a 1,027-byte
+// GetResponse); both bodies are checked to be identical before the load.
+// Each round runs `wrk -t1 -c64 -d5s --latency URL/_groupcache/bench/k`
+// against ours and Go's, alternating which goes first, after one warm-up run
+// each; requests/s and p99 are wrk's.
+//
+// CPU placement (the machine has two cores, shared by wrk and the server):
+// - "pinned", the fair setup and the one the targets are judged on: the
+//   server on CPU 0 (`taskset -c 0`), wrk on CPU 1. Every server gets one
+//   core; Go then runs with GOMAXPROCS=1 (it sizes itself to its affinity).
+// - "stock": nothing pinned, Go with its default GOMAXPROCS (2); wrk competes
+//   with the server for both cores. Reported for context (not with --quick).
+//
+// Usage: deno run -A bench/serve_bench.ts [--quick] [--rounds N] [--seconds S]
+//        bun bench/serve_bench.ts [--quick] [--rounds N] [--seconds S]
+// Writes bench/results/serve_<runtime>.md.
+import { buildGo, goAvailable } from "../tests/_go.ts";
+import { freePort } from "../tests/_gonode.ts";
+import {
+  fmt,
+  markdownTable,
+  runtimeInfo,
+  type Stats,
+  stats,
+  writeMarkdownSection,
+} from "./_util.ts";
+import {
+  benchPath,
+  canPin,
+  cpuSeconds,
+  flag,
+  hasCommand,
+  numberOption,
+  pinned,
+  runtimeCommand,
+  type Server,
+  startServer,
+  targetComment,
+  wrk,
+  type WrkResult,
+} from "./_proc.ts";
+
+const QUICK = flag("quick");
+const ROUNDS = numberOption("rounds", QUICK ? 2 : 5);
+const SECONDS = numberOption("seconds", QUICK ? 1 : 5);
+const WARMUP_SECONDS = QUICK ? 1 : 3;
+const THREADS = 1;
+const CONNECTIONS = 64;
+const PATH = "/_groupcache/bench/k";
+const info = runtimeInfo();
+const NEEDED = info.runtime === "bun" ? 1.2 : 1.0;
+
+if (!goAvailable()) {
+  throw new Error(
+    "serve_bench needs Go and golang-github-golang-groupcache-dev",
+  );
+}
+if (!hasCommand("wrk")) throw new Error("serve_bench needs wrk on PATH");
+const goBinary = buildGo("bench/go/server", "goserver");
+
+interface Mode {
+  name: string;
+  serverCpus: string | undefined;
+  wrkCpus: string | undefined;
+  describe: string;
+}
+
+const modes: Mode[] = [];
+if (canPin()) {
+  modes.push({
+    name: "pinned",
+    serverCpus: "0",
+    wrkCpus: "1",
+    describe: "server on CPU 0, wrk on CPU 1 (Go: GOMAXPROCS=1)",
+  });
+} else {
+  console.error("taskset or a second CPU is missing: no pinned runs.");
+}
+if (!QUICK || modes.length === 0) {
+  modes.push({
+    name: "stock",
+    serverCpus: undefined,
+    wrkCpus: undefined,
+    describe: "nothing pinned (Go: default GOMAXPROCS)",
+  });
+}
+
+interface Contender {
+  name: string;
+  ours: boolean;
+  server: Server;
+  url: string;
+  runs: Run[];
+}
+
+/** One wrk run, plus the server's CPU time per request when /proc tells. */
+interface Run extends WrkResult {
+  cpuUsPerRequest: number | undefined;
+}
+
+async function startContenders(mode: Mode): Promise<Contender[]> {
+  const port = await freePort();
+  const [cmd, cmdArgs] = runtimeCommand(benchPath("./serve_child.ts"), [
+    String(port),
+  ]);
+  const ours = await startServer(...pinned(mode.serverCpus, cmd, cmdArgs));
+  const go = await startServer(
+    ...pinned(mode.serverCpus, goBinary, ["-addr", "127.0.0.1:0"]),
+  );
+  const goPort = go.address.slice(go.address.lastIndexOf(":") + 1);
+  return [
+    {
+      name: `HttpPool.handler on ${info.runtime === "bun" ? "Bun" : "Deno"}` +
+        `.serve (ours)`,
+      ours: true,
+      server: ours,
+      url: `http://127.0.0.1:${ours.address}${PATH}`,
+      runs: [],
+    },
+    {
+      name: "Go HTTPPool",
+      ours: false,
+      server: go,
+      url: `http://127.0.0.1:${goPort}${PATH}`,
+      runs: [],
+    },
+  ];
+}
+
+async function body(url: string): Promise<Uint8Array> {
+  const res = await fetch(url);
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  if (res.status !== 200) throw new Error(`${url}: status ${res.status}`);
+  return bytes;
+}
+
+async function runMode(mode: Mode): Promise<Contender[]> {
+  const contenders = await startContenders(mode);
+  try {
+    const [a, b] = await Promise.all(contenders.map((c) => body(c.url)));
+    if (a.length !== 1027 || a.join() !== b.join()) {
+      throw new Error(
+        `the servers answer differently (${a.length} and ${b.length} bytes)`,
+      );
+    }
+    const load = (c: Contender, seconds: number): Run => {
+      const cpu0 = cpuSeconds(c.server.pid);
+      const result = wrk(c.url, {
+        threads: THREADS,
+        connections: CONNECTIONS,
+        seconds,
+        cpus: mode.wrkCpus,
+      });
+      const cpu1 = cpuSeconds(c.server.pid);
+      const cpuUsPerRequest = cpu0 === undefined || cpu1 === undefined
+        ? undefined
+        : ((cpu1 - cpu0) * 1e6) / result.requests;
+      return { ...result, cpuUsPerRequest };
+    };
+    for (const c of contenders) load(c, WARMUP_SECONDS);
+    for (let r = 0; r < ROUNDS; r++) {
+      const order = r % 2 === 0 ? contenders : [...contenders].reverse();
+      for (const c of order) {
+        const result = load(c, SECONDS);
+        c.runs.push(result);
+        console.error(
+          `${mode.name} round ${r + 1}: ${c.name}: ` +
+            `${fmt(result.requestsPerSec)} req/s, p99 ${fmt(result.p99)} ms, ` +
+            `${fmt(result.cpuUsPerRequest ?? NaN)} µs CPU/request`,
+        );
+      }
+    }
+  } finally {
+    await Promise.all(contenders.map((c) => c.server.stop()));
+  }
+  return contenders;
+}
+
+const range = (s: Stats, unit = "") =>
+  `${fmt(s.min)}${unit} / **${fmt(s.median)}${unit}** / ${fmt(s.max)}${unit}`;
+
+const sections: string[] = [];
+const targets: string[] = [];
+for (const mode of modes) {
+  const contenders = await runMode(mode);
+  const medians = contenders.map((c) =>
+    stats(c.runs.map((r) => r.requestsPerSec)).median
+  );
+  const ratio = medians[0] / medians[1];
+  const cpu = contenders.map((c) =>
+    c.runs.every((r) => r.cpuUsPerRequest !== undefined)
+      ? stats(c.runs.map((r) => r.cpuUsPerRequest!))
+      : undefined
+  );
+  const cpuRatio = cpu[0] && cpu[1] ? cpu[1].median / cpu[0].median : NaN;
+  sections.push(
+    "",
+    `**${mode.name}**: ${mode.describe}. Ours ÷ Go = **${
+      ratio.toFixed(2)
+    }×** in requests/s` +
+      (mode.name === "pinned" ? ` (target ≥ ${NEEDED.toFixed(1)}×)` : "") +
+      `; Go's CPU time per request ÷ ours = **${cpuRatio.toFixed(2)}×**.`,
+    "",
+    markdownTable(
+      [
+        "server",
+        "requests/s",
+        "p50 latency",
+        "p99 latency",
+        "server CPU µs/request",
+        "cores busy",
+        "ours ÷ Go (req/s)",
+      ],
+      contenders.map((c, i) => [
+        c.name,
+        range(stats(c.runs.map((r) => r.requestsPerSec))),
+        range(stats(c.runs.map((r) => r.p50)), " ms"),
+        range(stats(c.runs.map((r) => r.p99)), " ms"),
+        cpu[i] === undefined ? "—" : range(cpu[i]!),
+        cpu[i] === undefined ? "—" : fmt(
+          stats(c.runs.map((r) => r.requestsPerSec)).median *
+            cpu[i]!.median / 1e6,
+          2,
+        ),
+        i === 0 ? `**${ratio.toFixed(2)}×**` : "1.00×",
+      ]),
+    ),
+  );
+  if (mode.name === "pinned") {
+    const busy = contenders.map((c, i) =>
+      cpu[i] === undefined ? "?" : fmt(
+        stats(c.runs.map((r) => r.requestsPerSec)).median *
+          cpu[i]!.median / 1e6,
+        2,
+      )
+    );
+    targets.push(
+      targetComment({
+        bench: "peer serving, requests/s (wrk, pinned)",
+        runtime: info.runtime,
+        target: `≥ ${NEEDED.toFixed(1)}× Go HTTPPool`,
+        ratio: Number(ratio.toFixed(2)),
+        needed: NEEDED,
+        note: `servers kept ${busy[0]} (ours) and ${busy[1]} (Go) of ` +
+          "their core busy: below 1, other jobs took the rest",
+      }),
+      targetComment({
+        bench: "peer serving, server CPU µs/request (pinned)",
+        runtime: info.runtime,
+        target: `Go's ÷ ours ≥ ${NEEDED.toFixed(1)}×`,
+        ratio: Number(cpuRatio.toFixed(2)),
+        needed: NEEDED,
+        note: "less sensitive to other jobs than requests/s",
+      }),
+    );
+  }
+}
+
+const markdown = [
+  `### Peer serving vs Go HTTPPool — ${info.summary}`,
+  "",
+  `\`wrk -t${THREADS} -c${CONNECTIONS} -d${SECONDS}s --latency ` +
+  `URL${PATH}\` (a cached 1 KiB value, 1,027-byte body), ${ROUNDS} rounds ` +
+  `alternating ours and Go after one ${WARMUP_SECONDS} s warm-up each; ` +
+  `each server in its own process. min / **median** / max over the ` +
+  `rounds; the ratio compares medians of requests/s. "Server CPU ` +
+  `µs/request" is the server process's user + system CPU time (all ` +
+  `threads, from /proc) over the requests wrk completed: it is less ` +
+  `sensitive than requests/s to other jobs on the machine. "Cores busy" ` +
+  `is median requests/s × median CPU per request: a pinned server below 1 ` +
+  `was held back by other jobs on its core, not by its own cost. Produced by ` +
+  `\`bench/serve_bench.ts\`${QUICK ? " --quick" : ""}.`,
+  ...sections,
+  "",
+  ...targets,
+].join("\n");
+
+console.log(markdown);
+writeMarkdownSection(
+  benchPath(`./results/serve_${info.runtime}.md`),
+  `serve-${info.runtime}`,
+  markdown,
+);

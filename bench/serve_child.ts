@@ -1,0 +1,29 @@
+// The TypeScript peer server of bench/serve_bench.ts, in a process of its own:
+// HttpPool.handler served by the runtime's own server (Deno.serve under Deno,
+// Bun.serve under Bun) with one group "bench" whose values are 1 KiB
+// (byte i = i & 0xff, as bench/go/server), key "k" preloaded.
+//
+// Usage: deno run -A bench/serve_child.ts PORT | bun bench/serve_child.ts PORT
+// Prints "listening PORT" once bound; exits when its stdin closes (the
+// benchmark died) or on SIGTERM.
+import process from "node:process";
+import { Group, HttpPool, Registry } from "../mod.ts";
+import { serve } from "../examples/serve.ts";
+import { args } from "./_proc.ts";
+
+const port = Number(args()[0] ?? 0);
+const registry = new Registry();
+const value = new Uint8Array(1024);
+for (let i = 0; i < value.length; i++) value[i] = i & 0xff;
+const group = new Group("bench", 64 << 20, (_key, dest) => {
+  dest.setBytes(value);
+}, { registry });
+await group.get("k");
+
+const pool = new HttpPool(`http://127.0.0.1:${port}`, { registry });
+const served = await serve(pool.handler, port);
+console.log(`listening ${served.port}`);
+
+process.stdin.on("data", () => {});
+process.stdin.on("end", () => process.exit(0));
+process.stdin.on("close", () => process.exit(0));
