@@ -14,6 +14,7 @@
 //        bun bench/crc32_bench.ts [--rounds N] [--json]
 // Writes its section of bench/results/crc32.md (one section per runtime).
 import CRC32 from "crc-32";
+import { targetComment } from "./_proc.ts";
 import { crc32 } from "../src/crc32.ts";
 import {
   type Case,
@@ -199,5 +200,19 @@ ${
       ],
       rows,
     )
+  }
+${
+    results.filter((r) =>
+      !r.workload.includes("non-ASCII") && !r.workload.startsWith("4 KiB")
+    )
+      .map((r) =>
+        targetComment({
+          bench: `crc32, ${r.workload}`,
+          runtime: info.runtime,
+          target: "≥ 1.0× crc-32",
+          ratio: Number(r.ratio.toFixed(2)),
+          needed: 1,
+        })
+      ).join("\n")
   }`,
 );

@@ -19,6 +19,7 @@
 // Usage: deno run -A bench/lru_bench.ts [--rounds N] [--json]
 //        bun bench/lru_bench.ts [--rounds N] [--json]
 // Writes bench/results/lru_<runtime>.md.
+import { targetComment } from "./_proc.ts";
 import { fileURLToPath } from "node:url";
 import { LRUCache as IsaacsLru } from "lru-cache";
 import { LRUCache as MnemonistLru } from "mnemonist";
@@ -297,6 +298,15 @@ for (const { workload, rows, ratio } of results) {
       ]),
     ),
   );
+}
+for (const { workload, ratio } of results) {
+  sections.push(targetComment({
+    bench: `LruCache, ${workload} keys`,
+    runtime: info.runtime,
+    target: "≥ 1.0× fastest of lru-cache, mnemonist, tiny-lru",
+    ratio: Number(ratio.toFixed(2)),
+    needed: 1,
+  }));
 }
 const markdown = sections.join("\n");
 

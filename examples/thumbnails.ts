@@ -153,7 +153,7 @@ export function createNode(options: Options) {
     const key = `${file}?w=${w}`;
     const hitsBefore = thumbnails.stats.cacheHits;
     try {
-      const view = await thumbnails.get(key, { signal: req.signal });
+      const view = await thumbnails.get(key, req); // req.signal, read only on a miss;
       return new Response(view.stream(), {
         headers: {
           "content-type": "image/png",

@@ -100,7 +100,7 @@ if (all || wanted.has("bun")) {
     ),
   );
 }
-if (wanted.has("node")) {
+if (all || wanted.has("node")) {
   outcomes.push(run("node", "node", ["tests/node/run.mjs"], parseNode));
 }
 

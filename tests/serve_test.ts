@@ -106,8 +106,9 @@ describe(`three nodes over real sockets (${runtimeName()})`, () => {
       node: 200,
     }],
     ["./x", "/_groupcache/test/.%2Fx", { deno: 200, bun: 200, node: 200 }],
-    ["..", "/_groupcache/test/..", { deno: 200, bun: 400, node: 200 }],
-    [".", "/_groupcache/test/.", { deno: 200, bun: 400, node: 200 }],
+    // node:http keeps the raw path, but a WHATWG Request made from it does not.
+    ["..", "/_groupcache/test/..", { deno: 200, bun: 400, node: 400 }],
+    [".", "/_groupcache/test/.", { deno: 200, bun: 400, node: 400 }],
   ];
   for (const [key, path, expected] of raw) {
     const want = expected[runtimeName()];

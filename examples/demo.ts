@@ -1,0 +1,917 @@
+/**
+ * `deno task demo`: a thumbnail cluster on loopback, driven and checked.
+ *
+ * Starts three OS processes of examples/thumbnails.ts (two on Deno and one on
+ * Bun when Bun is installed, to show they interoperate), asks every node for
+ * every sample image at a couple of widths, the first time always through a
+ * node that does not own the key, then reads each node's `/stats` and prints
+ * which node owns each key, which node ran the getter (it must be exactly one
+ * per key, the owner), first against repeated latencies, cache hits, and each
+ * node's counters. It exits 1 if the cluster misbehaves.
+ *
+ * ```sh
+ * deno task demo            # or: bun run examples/demo.ts
+ * deno task demo --go       # adds a real Go groupcache node to the ring
+ * deno task demo --keep     # leaves the cluster up until Ctrl-C
+ * ```
+ *
+ * With `--go` a fourth node joins: tests/go/node, the real
+ * github.com/golang/groupcache, serving the same `thumbnails` group. It has
+ * no PNG code, so its getter answers the placeholder `go:<key>` for the keys
+ * it owns; the TypeScript nodes fetch those bytes from it over the peer
+ * protocol, and the Go node's own `Get` fetches the real thumbnails from the
+ * TypeScript owners. The demo checks both directions byte for byte.
+ * @module
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { accessSync, constants, readdirSync, readFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { delimiter, join } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import {
+  type CacheStats,
+  type GroupStats,
+  HttpPool,
+  Registry,
+} from "../mod.ts";
+import { buildGo, goAvailable } from "../tests/_go.ts";
+import { decodePng } from "./png.ts";
+import { runtimeName } from "./serve.ts";
+
+const USAGE = `usage: deno task demo [--go] [--keep] [--quiet]
+  --go     add a real Go groupcache node (needs Go and Debian's
+           golang-github-golang-groupcache-dev)
+  --keep   leave the cluster running after the report, until Ctrl-C
+  --quiet  print the report only, no progress lines`;
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const THUMBNAILS = join(root, "examples", "thumbnails.ts");
+const IMAGES = join(root, "examples", "images");
+/** Each sample image is asked for at these widths. */
+const WIDTHS = [64, 128];
+/** Passes of repeated gets, each one through every TypeScript node. */
+const ROUNDS = 3;
+const START_TIMEOUT_MS = 30_000;
+const REQUEST_TIMEOUT_MS = 15_000;
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+interface Flags {
+  go: boolean;
+  keep: boolean;
+  quiet: boolean;
+}
+
+class UsageError extends Error {
+  override name = "UsageError";
+}
+
+function parseFlags(args: string[]): Flags {
+  const flags: Flags = { go: false, keep: false, quiet: false };
+  for (const arg of args) {
+    if (arg === "--help" || arg === "-h") throw new UsageError("");
+    const name = arg.replace(/^--/, "");
+    if (!arg.startsWith("--") || !(name in flags)) {
+      throw new UsageError(`unknown argument ${JSON.stringify(arg)}`);
+    }
+    flags[name as keyof Flags] = true;
+  }
+  return flags;
+}
+
+type Runtime = "deno" | "bun" | "go";
+
+/** One node of the cluster, whatever runs it. */
+interface Member {
+  /** n1, n2, n3, or go. */
+  label: string;
+  runtime: Runtime;
+  url: string;
+  port: number;
+  /** What the process printed, for error messages. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** What a thumbnails node answers on /stats. */
+interface TsStats {
+  stats: GroupStats;
+  main: CacheStats;
+  hot: CacheStats;
+  loaded: string[];
+}
+
+/** What tests/go/node answers on /stats (Go's field names). */
+interface GoStats {
+  Gets: number;
+  CacheHits: number;
+  PeerLoads: number;
+  PeerErrors: number;
+  LocalLoads: number;
+  ServerRequests: number;
+  mainCache: { Items: number };
+  hotCache: { Items: number };
+}
+
+/** Counters of one node, in one shape for TypeScript and Go nodes. */
+interface NodeStats {
+  gets: number;
+  cacheHits: number;
+  peerLoads: number;
+  peerErrors: number;
+  serverRequests: number;
+  localLoads: number;
+  mainItems: number;
+  hotItems: number;
+  /** Getter runs, key → count. */
+  loads: Map<string, number>;
+}
+
+interface Got {
+  via: Member;
+  status: number;
+  body: Uint8Array;
+  owner: string | null;
+  cache: string | null;
+  ms: number;
+}
+
+interface Key {
+  key: string;
+  file: string;
+  width: number;
+  /** The width the thumbnail must have: images are never enlarged. */
+  expectedWidth: number;
+  owner: Member;
+  first?: Got;
+  repeats: Got[];
+  /** The Go node's own Get of this key (with --go). */
+  fromGo?: Got;
+}
+
+// ---- processes ------------------------------------------------------------
+
+const members: Member[] = [];
+
+let closing = false;
+
+async function stopAll(): Promise<void> {
+  closing = true;
+  await Promise.all(members.map((m) => m.stop().catch(() => {})));
+}
+
+/** `count` distinct free ports on 127.0.0.1, held together so none repeats. */
+async function freePorts(count: number): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const srv = createServer();
+      servers.push(srv);
+      await new Promise<void>((resolve, reject) => {
+        srv.once("error", reject);
+        srv.listen(0, "127.0.0.1", () => resolve());
+      });
+    }
+    return servers.map((s) => (s.address() as { port: number }).port);
+  } finally {
+    await Promise.all(
+      servers.map((s) => new Promise<void>((done) => s.close(() => done()))),
+    );
+  }
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function onPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+    if (dir !== "" && isExecutable(join(dir, name))) return join(dir, name);
+  }
+  return undefined;
+}
+
+/** The binaries to run nodes with: this runtime's own, and the other one's. */
+function findRuntimes(): { deno?: string; bun?: string } {
+  const self = runtimeName();
+  const localBun = join(root, "node_modules", ".bin", "bun");
+  return {
+    deno: self === "deno" ? process.execPath : onPath("deno"),
+    bun: self === "bun"
+      ? process.execPath
+      : isExecutable(localBun)
+      ? localBun
+      : onPath("bun"),
+  };
+}
+
+/** Keeps the last `limit` characters a process printed. */
+function tail(text: string, limit = 16_384): string {
+  return text.length > limit ? text.slice(-limit) : text;
+}
+
+function indent(text: string): string {
+  return text.trim().split("\n").map((l) => "    | " + l).join("\n");
+}
+
+/**
+ * Starts one node process and resolves once it has printed `ready` and
+ * answers `probe` with 200. The node is in `members` from the moment it is
+ * spawned, so whatever happens next, stopAll() stops it.
+ */
+async function startNode(
+  label: string,
+  runtime: Runtime,
+  binary: string,
+  args: string[],
+  port: number,
+  ready: RegExp,
+  probe: string,
+): Promise<Member> {
+  if (closing) throw new Error("the demo is stopping");
+  const url = `http://127.0.0.1:${port}`;
+  const child: ChildProcess = spawn(binary, args, {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  const exited = new Promise<void>((resolve) => {
+    child.once("exit", () => resolve());
+    child.once("error", () => resolve());
+  });
+  const member: Member = {
+    label,
+    runtime,
+    url,
+    port,
+    output: () => output,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGTERM");
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), 3000);
+      });
+      const timedOut = await Promise.race([exited.then(() => false), late]);
+      clearTimeout(timer);
+      if (timedOut) {
+        child.kill("SIGKILL");
+        await exited;
+      }
+    },
+  };
+  members.push(member);
+  child.stdout!.setEncoding("utf8");
+  child.stderr!.setEncoding("utf8");
+  child.stderr!.on("data", (s: string) => output = tail(output + s));
+  await new Promise<void>((resolve, reject) => {
+    let settled = false;
+    const settle = (err?: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (err) reject(err);
+      else resolve();
+    };
+    const timer = setTimeout(() => {
+      settle(
+        new Error(
+          `${label} (${runtime}) did not say it was listening within ${
+            START_TIMEOUT_MS / 1000
+          } s; it printed:\n${indent(output) || "    (nothing)"}`,
+        ),
+      );
+    }, START_TIMEOUT_MS);
+    child.stdout!.on("data", (s: string) => {
+      output = tail(output + s);
+      if (ready.test(output)) settle();
+    });
+    child.once("error", (err) => {
+      settle(new Error(`could not start ${binary}: ${err.message}`));
+    });
+    child.once("exit", (code, signal) => {
+      // Let the pipes drain so the message carries the node's own words.
+      setTimeout(() => {
+        settle(
+          new Error(
+            `${label} (${runtime}) exited before listening (code ${code}, signal ${signal}); it printed:\n${
+              indent(output) || "    (nothing)"
+            }`,
+          ),
+        );
+      }, 50);
+    });
+  });
+  const res = await get(member, probe);
+  if (res.status !== 200) {
+    throw new Error(`${label} answered GET ${probe} with ${res.status}`);
+  }
+  return member;
+}
+
+function startTsNode(
+  label: string,
+  runtime: "deno" | "bun",
+  binary: string,
+  port: number,
+  peers: string[],
+): Promise<Member> {
+  const args = runtime === "deno" ? ["run", "-A", THUMBNAILS] : [
+    "run",
+    THUMBNAILS,
+  ];
+  args.push("--port", String(port), "--peers", peers.join(","));
+  return startNode(
+    label,
+    runtime,
+    binary,
+    args,
+    port,
+    /^thumbnails node \S+ listening on /m,
+    "/",
+  );
+}
+
+/** tests/go/node: the real Go groupcache, serving the group "thumbnails". */
+function startGoMember(
+  binary: string,
+  port: number,
+  peers: string[],
+): Promise<Member> {
+  const args = [
+    "-addr",
+    `127.0.0.1:${port}`,
+    "-self",
+    `http://127.0.0.1:${port}`,
+    "-peers",
+    peers.join(","),
+    "-group",
+    "thumbnails",
+  ];
+  return startNode(
+    "go",
+    "go",
+    binary,
+    args,
+    port,
+    /^listening \S+$/m,
+    "/health",
+  );
+}
+
+// ---- requests -------------------------------------------------------------
+
+function timeout(): AbortSignal {
+  return AbortSignal.timeout(REQUEST_TIMEOUT_MS);
+}
+
+async function get(via: Member, path: string): Promise<Got> {
+  const start = performance.now();
+  let res: Response;
+  try {
+    res = await fetch(via.url + path, { signal: timeout() });
+  } catch (err) {
+    throw new Error(
+      `GET ${via.url}${path} failed: ${(err as Error).message}${
+        via.output() ? `; ${via.label} printed:\n${indent(via.output())}` : ""
+      }`,
+    );
+  }
+  const body = new Uint8Array(await res.arrayBuffer());
+  return {
+    via,
+    status: res.status,
+    body,
+    owner: res.headers.get("x-groupcache-owner"),
+    cache: res.headers.get("x-groupcache-cache"),
+    ms: performance.now() - start,
+  };
+}
+
+function thumbnailPath(k: Key): string {
+  return `/thumbnails/${encodeURIComponent(k.file)}?w=${k.width}`;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+async function stats(member: Member): Promise<NodeStats> {
+  if (member.runtime === "go") {
+    const [s, loads] = await Promise.all([
+      json<GoStats>(member, "/stats"),
+      json<Record<string, number>>(member, "/loads"),
+    ]);
+    return {
+      gets: s.Gets,
+      cacheHits: s.CacheHits,
+      peerLoads: s.PeerLoads,
+      peerErrors: s.PeerErrors,
+      serverRequests: s.ServerRequests,
+      localLoads: s.LocalLoads,
+      mainItems: s.mainCache.Items,
+      hotItems: s.hotCache.Items,
+      loads: new Map(Object.entries(loads)),
+    };
+  }
+  const s = await json<TsStats>(member, "/stats");
+  const loads = new Map<string, number>();
+  for (const key of s.loaded) loads.set(key, (loads.get(key) ?? 0) + 1);
+  return {
+    ...s.stats,
+    mainItems: s.main.items,
+    hotItems: s.hot.items,
+    loads,
+  };
+}
+
+async function json<T>(member: Member, path: string): Promise<T> {
+  const got = await get(member, path);
+  const text = new TextDecoder().decode(got.body);
+  if (got.status !== 200) {
+    throw new Error(
+      `${member.label} answered ${path} with ${got.status}: ${text}`,
+    );
+  }
+  return JSON.parse(text) as T;
+}
+// ---- report ---------------------------------------------------------------
+
+function table(rows: string[][], right: Set<number> = new Set()): string {
+  const widths = rows[0].map((_, c) =>
+    Math.max(...rows.map((r) => r[c].length))
+  );
+  return rows.map((r) =>
+    "  " +
+    r.map((cell, c) =>
+      right.has(c) ? cell.padStart(widths[c]) : cell.padEnd(widths[c])
+    ).join("  ").trimEnd()
+  ).join("\n");
+}
+
+function ms(x: number): string {
+  return x < 10 ? `${x.toFixed(1)} ms` : `${Math.round(x)} ms`;
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+// ---- the demo -------------------------------------------------------------
+
+async function main(flags: Flags): Promise<number> {
+  const say = flags.quiet
+    ? () => {}
+    : (text: string) => process.stdout.write(text);
+  const problems: string[] = [];
+
+  if (flags.go && !goAvailable()) {
+    throw new Error(
+      "--go needs Go and the Debian package of the real groupcache: " +
+        "apt-get install golang-go golang-github-golang-groupcache-dev",
+    );
+  }
+  // Plan: which runtimes, which ports, the one peer list every node gets.
+  const binaries = findRuntimes();
+  const plan: ("deno" | "bun")[] = binaries.deno && binaries.bun
+    ? ["deno", "bun", "deno"]
+    : binaries.deno
+    ? ["deno", "deno", "deno"]
+    : ["bun", "bun", "bun"];
+  const total = plan.length + (flags.go ? 1 : 0);
+  const mix = [...new Set(plan)].map((r) =>
+    `${plan.filter((x) => x === r).length} ${r}`
+  );
+  if (flags.go) mix.push("1 go");
+  say(
+    `groupcache demo: ${total} nodes on 127.0.0.1 (${
+      mix.join(", ")
+    }), group "thumbnails"\n`,
+  );
+  if (!binaries.bun) say("  (no Bun found: every node runs on Deno)\n");
+  if (!binaries.deno) say("  (no Deno found: every node runs on Bun)\n");
+  let goBinary: string | undefined;
+  if (flags.go) {
+    say("  building the Go node (tests/go/node) … ");
+    const t0 = performance.now();
+    goBinary = buildGo("tests/go/node", "gonode");
+    say(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+  }
+  const ports = await freePorts(total);
+  const peers = ports.map((p) => `http://127.0.0.1:${p}`);
+
+  const ts: Member[] = [];
+  for (const [i, runtime] of plan.entries()) {
+    say(
+      `  starting node ${i + 1}/${total} (${runtime}) on :${ports[i]} … `,
+    );
+    const t0 = performance.now();
+    ts.push(
+      await startTsNode(
+        `n${i + 1}`,
+        runtime,
+        binaries[runtime]!,
+        ports[i],
+        peers,
+      ),
+    );
+    say(`up in ${((performance.now() - t0) / 1000).toFixed(2)} s\n`);
+  }
+  let go: Member | undefined;
+  if (goBinary !== undefined) {
+    say(`  starting node ${total}/${total} (go) on :${ports[total - 1]} … `);
+    const t0 = performance.now();
+    go = await startGoMember(goBinary, ports[total - 1], peers);
+    say(`up in ${((performance.now() - t0) / 1000).toFixed(2)} s\n`);
+  }
+  const all = go ? [...ts, go] : ts;
+
+  // The keys, and their owners as the ring computes them (the same ring
+  // every node builds from the same peer list).
+  const ring = new HttpPool(peers[0], { registry: new Registry() });
+  ring.set(...peers);
+  const byUrl = new Map(all.map((m) => [m.url, m]));
+  const sourceWidth = new Map<string, number>();
+  const images = readdirSync(IMAGES).filter((f) => f.endsWith(".png")).sort();
+  for (const file of images) {
+    const head = readFileSync(join(IMAGES, file)).subarray(16, 20);
+    sourceWidth.set(
+      file,
+      new DataView(head.buffer, head.byteOffset).getUint32(0),
+    );
+  }
+  const keys: Key[] = [];
+  const addKey = (file: string, width: number) => {
+    const key = `${file}?w=${width}`;
+    keys.push({
+      key,
+      file,
+      width,
+      expectedWidth: Math.min(width, sourceWidth.get(file)!),
+      owner: byUrl.get(ring.owner(key)!)!,
+      repeats: [],
+    });
+  };
+  for (const file of images) for (const w of WIDTHS) addKey(file, w);
+  // Ownership is a hash of the ports: with few keys a node may own none, so
+  // add widths of one image until every node owns at least one key.
+  const extra = images.includes("mandelbrot.png")
+    ? "mandelbrot.png"
+    : images[0];
+  let extraAdded = 0;
+  for (let w = 24; all.some((m) => !keys.some((k) => k.owner === m)); w += 8) {
+    if (extraAdded >= 64 || w > 4096) break;
+    if (WIDTHS.includes(w)) continue;
+    addKey(extra, w);
+    extraAdded++;
+  }
+  say(
+    `  ${keys.length} keys: ${images.length} images × widths ${
+      WIDTHS.join(", ")
+    }${
+      extraAdded
+        ? `, plus ${extra} at ${extraAdded} more widths so every node owns a key`
+        : ""
+    }\n`,
+  );
+
+  const checkThumbnail = async (k: Key, got: Got, first: boolean) => {
+    const where = `${k.key} via ${got.via.label}`;
+    if (got.status !== 200) {
+      problems.push(
+        `${where}: HTTP ${got.status} ${
+          new TextDecoder().decode(got.body).trim()
+        }`,
+      );
+      return;
+    }
+    if (got.via.runtime !== "go" && got.owner !== k.owner.url) {
+      problems.push(
+        `${where}: x-groupcache-owner is ${got.owner}, the ring says ${k.owner.url}`,
+      );
+    }
+    if (!first) {
+      if (k.first && !sameBytes(got.body, k.first.body)) {
+        problems.push(`${where}: different bytes than the first get`);
+      }
+      return;
+    }
+    if (k.owner.runtime === "go") {
+      // tests/go/node's getter: "go:" + key for a key like ours.
+      const want = new TextEncoder().encode(`go:${k.key}`);
+      if (!sameBytes(got.body, want)) {
+        problems.push(`${where}: not the Go node's value "go:${k.key}"`);
+      }
+      return;
+    }
+    if (!PNG_SIGNATURE.every((b, i) => got.body[i] === b)) {
+      problems.push(`${where}: the body is not a PNG`);
+      return;
+    }
+    try {
+      const img = await decodePng(got.body);
+      if (img.width !== k.expectedWidth) {
+        problems.push(
+          `${where}: thumbnail is ${img.width} wide, expected ${k.expectedWidth}`,
+        );
+      }
+    } catch (err) {
+      problems.push(
+        `${where}: the PNG does not decode: ${(err as Error).message}`,
+      );
+    }
+  };
+
+  // First gets: each key through a TypeScript node that does not own it.
+  say("  first gets, each through a node that does not own its key … ");
+  let t0 = performance.now();
+  for (const [i, k] of keys.entries()) {
+    const others = ts.filter((m) => m !== k.owner);
+    const via = others[i % others.length];
+    k.first = await get(via, thumbnailPath(k));
+    await checkThumbnail(k, k.first, true);
+    if (k.first.cache !== "miss") {
+      problems.push(
+        `${k.key} via ${via.label}: the first get was a cache ${k.first.cache}, expected a miss`,
+      );
+    }
+  }
+  say(`done in ${((performance.now() - t0) / 1000).toFixed(2)} s\n`);
+
+  // Repeats: every key through every TypeScript node, ROUNDS times.
+  say(
+    `  repeated gets, every key through every node, ${ROUNDS} rounds … `,
+  );
+  t0 = performance.now();
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const k of keys) {
+      for (const via of ts) {
+        const got = await get(via, thumbnailPath(k));
+        k.repeats.push(got);
+        await checkThumbnail(k, got, false);
+      }
+    }
+  }
+  say(`done in ${((performance.now() - t0) / 1000).toFixed(2)} s\n`);
+
+  if (go !== undefined) {
+    say("  the Go node's own Get of every key … ");
+    t0 = performance.now();
+    for (const k of keys) {
+      k.fromGo = await get(go, `/get?key=${encodeURIComponent(k.key)}`);
+      await checkThumbnail(k, k.fromGo, false);
+    }
+    say(`done in ${((performance.now() - t0) / 1000).toFixed(2)} s\n`);
+  }
+
+  say("  reading /stats from every node … ");
+  const counters = new Map<Member, NodeStats>();
+  for (const m of all) {
+    counters.set(m, await stats(m));
+  }
+  say("done\n");
+
+  // Who ran the getter: exactly once per key cluster-wide, on the owner.
+  // These come first in the report: they are what groupcache promises.
+  const clusterProblems: string[] = [];
+  const loaders = (k: Key) =>
+    all.flatMap((m) =>
+      Array(counters.get(m)!.loads.get(k.key) ?? 0).fill(m) as Member[]
+    );
+  for (const k of keys) {
+    const ran = loaders(k);
+    if (ran.length !== 1) {
+      clusterProblems.push(
+        `${k.key}: the getter ran ${ran.length} times (${
+          ran.map((m) => m.label).join(", ") || "nowhere"
+        }), expected once`,
+      );
+    } else if (ran[0] !== k.owner) {
+      clusterProblems.push(
+        `${k.key}: the getter ran on ${
+          ran[0].label
+        }, not on the owner ${k.owner.label}`,
+      );
+    }
+  }
+  const known = new Set(keys.map((k) => k.key));
+  for (const m of all) {
+    for (const key of counters.get(m)!.loads.keys()) {
+      if (!known.has(key)) {
+        clusterProblems.push(
+          `${m.label} ran the getter for unasked key ${key}`,
+        );
+      }
+    }
+  }
+  const sum = (f: (s: NodeStats) => number) =>
+    all.reduce((n, m) => n + f(counters.get(m)!), 0);
+  const peerLoads = sum((s) => s.peerLoads);
+  const serverRequests = sum((s) => s.serverRequests);
+  const peerErrors = sum((s) => s.peerErrors);
+  if (peerErrors !== 0) clusterProblems.push(`${peerErrors} peer errors`);
+  if (peerLoads !== serverRequests) {
+    clusterProblems.push(
+      `peer loads (${peerLoads}) differ from server requests (${serverRequests})`,
+    );
+  }
+
+  problems.unshift(...clusterProblems);
+
+  // ---- the report ----
+  const out: string[] = [];
+  out.push("");
+  out.push(
+    "keys (owner: the node the ring assigns the key to; getter ran on: " +
+      "from each node's /stats)",
+  );
+  const keyRows = [[
+    "key",
+    "owner",
+    "getter ran on",
+    "first get",
+    "",
+    "",
+    `repeats (${ROUNDS * ts.length})`,
+    "cache hits",
+  ]];
+  for (const k of keys) {
+    const ran = loaders(k);
+    const hits = k.repeats.filter((g) => g.cache === "hit");
+    const ownerHits = hits.filter((g) => g.via === k.owner).length;
+    keyRows.push([
+      k.key,
+      k.owner.label,
+      ran.length === 1
+        ? `${ran[0].label} (once)`
+        : `${ran.map((m) => m.label).join("+") || "none"} ✗`,
+      `via ${k.first!.via.label}`,
+      k.first!.cache ?? "?",
+      ms(k.first!.ms),
+      `median ${ms(median(k.repeats.map((g) => g.ms)))}`,
+      `${hits.length}/${k.repeats.length} (${ownerHits} owner, ${
+        hits.length - ownerHits
+      } hot)`,
+    ]);
+  }
+  out.push(table(keyRows, new Set([5])));
+  out.push(
+    "  a hit is a node's own cache: the main cache on the owner, the hot " +
+      "cache elsewhere;\n  a miss on a non-owner is a fetch from the owner's " +
+      "cache over HTTP, not a getter run.",
+  );
+
+  out.push("");
+  out.push("nodes");
+  const nodeRows = [[
+    "node",
+    "runtime",
+    "url",
+    "gets",
+    "cache hits",
+    "peer loads",
+    "server requests",
+    "getter runs",
+    "main items",
+    "hot items",
+  ]];
+  for (const m of all) {
+    const s = counters.get(m)!;
+    nodeRows.push([
+      m.label,
+      m.runtime,
+      m.url,
+      ...[
+        s.gets,
+        s.cacheHits,
+        s.peerLoads,
+        s.serverRequests,
+        s.localLoads,
+        s.mainItems,
+        s.hotItems,
+      ].map(String),
+    ]);
+  }
+  out.push(table(nodeRows, new Set([3, 4, 5, 6, 7, 8, 9])));
+
+  if (go !== undefined) {
+    const goOwned = keys.filter((k) => k.owner === go);
+    const sameAsTs = keys.filter((k) =>
+      k.fromGo?.status === 200 && sameBytes(k.fromGo.body, k.first!.body)
+    );
+    out.push("");
+    out.push('the Go node (github.com/golang/groupcache, group "thumbnails")');
+    out.push(
+      `  owns ${plural(goOwned.length, "key")}: ${
+        goOwned.map((k) => k.key).join(", ")
+      }.\n  It has no PNG code, so its getter answers "go:<key>" for the keys it owns; ` +
+        "the TypeScript nodes\n  served exactly those bytes, fetched from Go " +
+        "over the protobuf peer protocol.",
+    );
+    out.push(
+      `  Its own Get of all ${keys.length} keys gave the same bytes as the ` +
+        `TypeScript nodes for ${sameAsTs.length}:\n  ${
+          keys.length - goOwned.length
+        } PNG thumbnails fetched from TypeScript owners, ${goOwned.length} its own.`,
+    );
+  }
+
+  const firsts = keys.map((k) => k.first!.ms);
+  const repeats = keys.flatMap((k) => k.repeats.map((g) => g.ms));
+  const getterRuns = sum((s) => s.localLoads);
+  const responses = keys.length * (1 + ROUNDS * ts.length) +
+    (go ? keys.length : 0);
+  out.push("");
+  out.push("summary");
+  out.push(
+    `  ${responses} requests; ${getterRuns} getter runs for ${keys.length} keys; ` +
+      `${peerLoads} peer loads = ${serverRequests} server requests`,
+  );
+  out.push(
+    `  first get median ${ms(median(firsts))}, repeated get median ${
+      ms(median(repeats))
+    } (${Math.round(median(firsts) / median(repeats))}× faster)`,
+  );
+  out.push("");
+  if (problems.length === 0) {
+    out.push(
+      "OK: every key's getter ran exactly once cluster-wide, on its owner; " +
+        "every answer was 200 and the right bytes.",
+    );
+  } else {
+    out.push(`FAILED: the cluster misbehaved (${problems.length} problems):`);
+    for (const p of problems.slice(0, 40)) out.push(`  ✗ ${p}`);
+    if (problems.length > 40) out.push(`  … and ${problems.length - 40} more`);
+  }
+  console.log(out.join("\n"));
+
+  if (flags.keep) {
+    console.log("\nthe cluster is still up; try:");
+    for (const m of ts) {
+      console.log(
+        `  ${m.url}/   ${m.url}/thumbnails/mandelbrot.png?w=200   ${m.url}/stats`,
+      );
+    }
+    if (go) console.log(`  ${go.url}/stats   ${go.url}/loads`);
+    console.log("press Ctrl-C to stop every node");
+    keepCode = problems.length === 0 ? 0 : 1;
+    await new Promise(() => setInterval(() => {}, 1 << 30));
+  }
+  return problems.length === 0 ? 0 : 1;
+}
+
+let keepCode: number | undefined;
+
+if (import.meta.main) {
+  let flags: Flags;
+  try {
+    flags = parseFlags(process.argv.slice(2));
+  } catch (err) {
+    if ((err as Error).message === "") {
+      console.log(USAGE);
+      process.exit(0);
+    }
+    console.error(`demo: ${(err as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+  // On Ctrl-C or SIGTERM: stop every node, then exit with the signal's code
+  // (or, with --keep, with the verdict of the report).
+  let stopped: Promise<void> | undefined;
+  let signalCode = 1;
+  const onSignal = (signal: "SIGINT" | "SIGTERM") => {
+    if (stopped !== undefined) return;
+    signalCode = keepCode ?? (signal === "SIGINT" ? 130 : 143);
+    console.error(`\n${signal}: stopping ${plural(members.length, "node")} …`);
+    stopped = stopAll();
+    stopped.finally(() => process.exit(signalCode));
+  };
+  process.on("SIGINT", () => onSignal("SIGINT"));
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
+  let code = 1;
+  try {
+    code = await main(flags);
+  } catch (err) {
+    // After a signal, errors of requests to stopped nodes are expected.
+    if (stopped === undefined) {
+      console.error(`\ndemo failed: ${(err as Error).message}`);
+    }
+  }
+  if (stopped === undefined) {
+    stopped = stopAll();
+    await stopped;
+    process.exit(code);
+  }
+  await stopped;
+  process.exit(signalCode);
+}
