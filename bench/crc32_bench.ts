@@ -26,6 +26,7 @@ import {
   wantsJson,
   writeMarkdownSection,
 } from "./_util.ts";
+import { seededRandom } from "../tests/_random.ts";
 
 const args: string[] =
   // deno-lint-ignore no-explicit-any
@@ -33,14 +34,7 @@ const args: string[] =
 const roundsArg = args.indexOf("--rounds");
 const ROUNDS = roundsArg >= 0 ? Number(args[roundsArg + 1]) : 7;
 
-let seed = 0x9e3779b9;
-function random(): number {
-  // mulberry32
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
+const random = seededRandom(0x9e3779b9);
 
 // Strings built from char codes are flat (not slices or ropes of others).
 const flat = (s: string) =>

@@ -26,6 +26,7 @@ import {
   wantsJson,
   writeMarkdownSection,
 } from "./_util.ts";
+import { seededRandom } from "../tests/_random.ts";
 
 const args: string[] =
   // deno-lint-ignore no-explicit-any
@@ -36,14 +37,7 @@ const MIN_MS = 250;
 const REPLICAS = 50;
 const SIZES = [3, 100, 1000];
 
-let seed = 0x2545f491;
-function random(): number {
-  // mulberry32
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
+const random = seededRandom(0x2545f491);
 
 const ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789";
 const keys: string[] = [];

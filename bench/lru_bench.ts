@@ -34,6 +34,7 @@ import {
   wantsJson,
   writeMarkdownSection,
 } from "./_util.ts";
+import { seededRandom } from "../tests/_random.ts";
 
 const CAPACITY = 100_000;
 const OPERATIONS = 1_000_000;
@@ -56,17 +57,6 @@ interface Contender {
   setup(): unknown;
   /** Timed: runs the stream, returns the number of get hits. */
   run(cache: unknown, w: Workload): number;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const KEYS: string[] = [];
@@ -93,7 +83,7 @@ function makeWorkload(
   seed: number,
   pick: (rng: () => number) => () => number,
 ): Workload {
-  const rng = mulberry32(seed);
+  const rng = seededRandom(seed);
   const next = pick(rng);
   const kinds = new Uint8Array(OPERATIONS);
   const keyIndex = new Int32Array(OPERATIONS);

@@ -4,21 +4,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ByteView, utf8Length, viewBytes } from "../src/byte_view.ts";
+import { seededRandom as random } from "./_random.ts";
 
 const encoder = new TextEncoder();
 const encode = (s: string) => encoder.encode(s);
-
-/** Deterministic randomness (mulberry32), so failures reproduce. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A random string of UTF-16 code units from every UTF-8 length class,

@@ -4,6 +4,7 @@ import { spawnSync } from "node:child_process";
 import { Buffer } from "node:buffer";
 import { crc32, crc32Update } from "../src/crc32.ts";
 import { buildGo, skipWithoutGo } from "./_go.ts";
+import { seededRandom as prng } from "./_random.ts";
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
@@ -17,16 +18,6 @@ function reference(bytes: Uint8Array): number {
     for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
   }
   return ~c >>> 0;
-}
-
-// mulberry32: a small seeded PRNG, so failures reproduce.
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Random strings of every kind the string path distinguishes. */

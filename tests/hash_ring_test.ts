@@ -6,20 +6,11 @@ import { crc32 } from "../src/crc32.ts";
 import { ConfigError } from "../src/errors.ts";
 import { HashRing } from "../src/hash_ring.ts";
 import { buildGo, skipWithoutGo } from "./_go.ts";
+import { seededRandom as prng } from "./_random.ts";
 
 const hex = (s: string) =>
   Buffer.from(new TextEncoder().encode(s)).toString("hex");
 const unhex = (h: string) => Buffer.from(h, "hex").toString("utf8");
-
-// mulberry32: a small seeded PRNG, so failures reproduce.
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Placement by the book, sharing no code with HashRing: list every point with

@@ -2,6 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { LruCache } from "../src/lru.ts";
 import { ConfigError } from "../src/errors.ts";
+import { seededRandom as mulberry32 } from "./_random.ts";
 
 type Op =
   | ["add", string, number]
@@ -525,17 +526,6 @@ class ModelLru<K, V> {
     this.map.clear();
     this.evicted.push(...all);
   }
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe("LruCache against a Map-based model", () => {

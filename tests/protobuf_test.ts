@@ -9,6 +9,7 @@ import { Buffer } from "node:buffer";
 import { decodeGetResponse, encodeGetResponse } from "../src/protobuf.ts";
 import { ProtobufError } from "../src/errors.ts";
 import { buildGo, skipWithoutGo } from "./_go.ts";
+import { seededRandom as random } from "./_random.ts";
 
 // ---- wire-format builders (written independently of src/protobuf.ts) ----
 
@@ -52,18 +53,6 @@ const hex = (b: Uint8Array) =>
   Buffer.from(b.buffer, b.byteOffset, b.length).toString("hex");
 const fromHex = (s: string) => new Uint8Array(Buffer.from(s, "hex"));
 const repeat = (byte: number, n: number) => new Array<number>(n).fill(byte);
-
-/** Deterministic randomness (mulberry32), so failures reproduce. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomBytes(next: () => number, n: number): Uint8Array {
   const b = new Uint8Array(n);
