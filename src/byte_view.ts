@@ -77,6 +77,19 @@ export class ByteView {
    *
    * @param data The bytes or string to view. A `Uint8Array` is not copied:
    * the view takes it over.
+   *
+   * @example
+   * ```ts
+   * import { ByteView } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const bytes = new Uint8Array([104, 105]);
+   * const v = new ByteView(bytes);
+   * assert.equal(v.toString(), "hi");
+   * bytes[1] = 33; // not copied: so never write to an array handed over
+   * assert.equal(v.at(1), 33);
+   * assert.throws(() => new ByteView(42 as unknown as string), TypeError);
+   * ```
    */
   constructor(data: Uint8Array | string) {
     this.#isString = typeof data === "string";
@@ -93,7 +106,19 @@ export class ByteView {
     }
   }
 
-  /** The number of bytes in the view (UTF-8 bytes for a string view). */
+  /**
+   * The number of bytes in the view (UTF-8 bytes for a string view).
+   *
+   * @example
+   * ```ts
+   * import { ByteView } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(new ByteView("abc").length, 3);
+   * assert.equal(new ByteView("€").length, 3); // U+20AC is three UTF-8 bytes
+   * assert.equal(new ByteView(new Uint8Array(5)).length, 5);
+   * ```
+   */
   get length(): number {
     return this.#length;
   }
@@ -320,7 +345,18 @@ export class ByteView {
     });
   }
 
-  /** Node's console shows the view's size and start rather than its fields. */
+  /**
+   * Node's console shows the view's size and start rather than its fields.
+   *
+   * @example
+   * ```ts
+   * import { ByteView } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   * import { inspect } from "node:util";
+   *
+   * assert.equal(inspect(new ByteView("hello")), 'ByteView(5) "hello"');
+   * ```
+   */
   [Symbol.for("nodejs.util.inspect.custom")](): string {
     return `ByteView(${this.length}) ${
       JSON.stringify(this.toString().slice(0, 40))

@@ -249,11 +249,60 @@ interface LoadState {
  * ```
  */
 export class Group {
-  /** The group's name, the same on every peer. */
+  /**
+   * The group's name, the same on every peer.
+   *
+   * @example
+   * ```ts
+   * import { Group, Registry } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const registry = new Registry();
+   * const g = new Group("avatars", 1024, (key, dest) => dest.setString(key), {
+   *   registry,
+   * });
+   * assert.equal(g.name, "avatars");
+   * assert.equal(registry.get("avatars"), g);
+   * ```
+   */
   readonly name: string;
-  /** The byte budget of the main and hot caches together; `<= 0` disables caching. */
+  /**
+   * The byte budget of the main and hot caches together; `<= 0` disables
+   * caching.
+   *
+   * @example
+   * ```ts
+   * import { Group, Registry } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * let loads = 0;
+   * const g = new Group("uncached", 0, (key, dest) => {
+   *   loads++;
+   *   dest.setString(key);
+   * }, { registry: new Registry() });
+   * assert.equal(g.cacheBytes, 0);
+   * await g.get("k");
+   * await g.get("k");
+   * assert.equal(loads, 2); // a budget of 0 caches nothing
+   * ```
+   */
   readonly cacheBytes: number;
-  /** The registry the group belongs to. */
+  /**
+   * The registry the group belongs to.
+   *
+   * @example
+   * ```ts
+   * import { Group, HttpPool, Registry } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const pool = new HttpPool("http://a:1", { registry: new Registry() });
+   * const g = new Group("joined", 1024, (key, dest) => dest.setString(key), {
+   *   peers: pool,
+   * });
+   * assert.equal(g.registry, pool.registry); // so the pool serves it
+   * assert.ok(pool.registry.has("joined"));
+   * ```
+   */
   readonly registry: Registry;
   readonly #getter: GetterFunc;
   readonly #peers: PeerPicker | undefined;
@@ -283,6 +332,23 @@ export class Group {
    * @param cacheBytes Budget of the main and hot caches together, in bytes.
    * @param getter Loads a value on a miss.
    * @param options Peers, registry, random source, peer-error hook.
+   *
+   * @example
+   * ```ts
+   * import { ConfigError, Group, Registry } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const registry = new Registry();
+   * // A getter may also be an object with a get method, as in Go.
+   * const g = new Group("made", 1 << 20, {
+   *   get: (key, dest) => dest.setString(key.toUpperCase()),
+   * }, { registry });
+   * assert.equal((await g.get("x")).toString(), "X");
+   * const getter = () => {};
+   * const again = () => new Group("made", 1024, getter, { registry });
+   * assert.throws(again, ConfigError); // the name is taken
+   * assert.throws(() => new Group("", 1024, getter), ConfigError);
+   * ```
    */
   constructor(
     name: string,
@@ -349,7 +415,25 @@ export class Group {
     this.registry.add(this);
   }
 
-  /** The counters (live, read-only); see {@linkcode GroupStats}. */
+  /**
+   * The counters (live, read-only); see {@linkcode GroupStats}.
+   *
+   * @example
+   * ```ts
+   * import { Group, Registry } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const g = new Group("counted", 1024, (key, dest) => dest.setString(key), {
+   *   registry: new Registry(),
+   * });
+   * await g.get("a");
+   * await g.get("a");
+   * await g.get("b");
+   * assert.equal(g.stats.gets, 3);
+   * assert.equal(g.stats.cacheHits, 1);
+   * assert.equal(g.stats.localLoads, 2);
+   * ```
+   */
   get stats(): Readonly<GroupStats> {
     return this.#stats;
   }

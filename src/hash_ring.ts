@@ -33,9 +33,36 @@ import { ConfigError } from "./errors.ts";
  * ```
  */
 export class HashRing {
-  /** How many points each node gets on the ring. */
+  /**
+   * How many points each node gets on the ring.
+   *
+   * @example
+   * ```ts
+   * import { HashRing } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(new HashRing().replicas, 50); // Go's HTTPPool default
+   * assert.equal(new HashRing(3).replicas, 3);
+   * ```
+   */
   readonly replicas: number;
-  /** The hash that places nodes and keys, a string to a 32-bit integer. */
+  /**
+   * The hash that places nodes and keys, a string to a 32-bit integer.
+   *
+   * @example
+   * ```ts
+   * import { crc32, HashRing } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(new HashRing().hash, crc32);
+   * // Go's test hash: a string of digits is its own point.
+   * const ring = new HashRing(3, (s) => Number.parseInt(s, 10));
+   * ring.add("6", "4", "2"); // points 2, 4, 6, 12, 14, 16, 22, 24, 26
+   * assert.equal(ring.get("11"), "2");
+   * assert.equal(ring.get("23"), "4");
+   * assert.equal(ring.get("27"), "2"); // past the top: wraps to point 2
+   * ```
+   */
   readonly hash: (data: string) => number;
 
   // Go's hashMap: point -> node, where the last write wins.

@@ -341,17 +341,129 @@ function decodePart(part: string, what: string): string {
  * ```
  */
 export class HttpPool implements PeerPicker {
-  /** This node's base URL, as it appears in the peer list. */
+  /**
+   * This node's base URL, as it appears in the peer list.
+   *
+   * @example
+   * ```ts
+   * import { HttpPool, Registry } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const self = "http://10.0.0.1:8000";
+   * const pool = new HttpPool(self, { registry: new Registry() });
+   * assert.equal(pool.self, self);
+   * pool.set("http://10.0.0.1:8000", "http://10.0.0.2:8000");
+   * const keys = ["a", "b", "c", "d", "e", "f"];
+   * const mine = keys.filter((k) => pool.owner(k) === pool.self);
+   * assert.ok(mine.every((k) => pool.pickPeer(k) === undefined));
+   * ```
+   */
   readonly self: string;
-  /** The path under which peers are served. */
+  /**
+   * The path under which peers are served.
+   *
+   * @example
+   * ```ts
+   * import { HttpPool, Registry } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const pool = new HttpPool("http://a:1", {
+   *   basePath: "/cache/",
+   *   registry: new Registry(),
+   * });
+   * assert.equal(pool.basePath, "/cache/");
+   * const res = await pool.handler(new Request("http://a:1/_groupcache/g/k"));
+   * assert.equal(res.status, 404); // not under /cache/
+   * assert.equal(new HttpPool("http://a:1").basePath, "/_groupcache/");
+   * ```
+   */
   readonly basePath: string;
-  /** The groups this node serves. */
+  /**
+   * The groups this node serves.
+   *
+   * @example
+   * ```ts
+   * import { Group, HttpPool, Registry } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const registry = new Registry();
+   * const pool = new HttpPool("http://a:1", { registry });
+   * assert.equal(pool.registry, registry);
+   * new Group("served", 1024, (key, dest) => dest.setString(key), {
+   *   peers: pool,
+   * });
+   * assert.deepEqual(registry.names(), ["served"]);
+   * ```
+   */
   readonly registry: Registry;
-  /** Points per peer on the ring. */
+  /**
+   * Points per peer on the ring.
+   *
+   * @example
+   * ```ts
+   * import { ConfigError, HttpPool, Registry } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const registry = new Registry();
+   * assert.equal(new HttpPool("http://a:1", { registry }).replicas, 50);
+   * const eight = new HttpPool("http://a:1", { registry, replicas: 8 });
+   * assert.equal(eight.replicas, 8);
+   * const none = () => new HttpPool("http://a:1", { replicas: 0 });
+   * assert.throws(none, ConfigError);
+   * ```
+   */
   readonly replicas: number;
-  /** How long one peer fetch may take, in milliseconds. */
+  /**
+   * How long one peer fetch may take, in milliseconds.
+   *
+   * @example
+   * ```ts
+   * import { HttpPool, PeerError, Registry } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * // A peer that never answers, but lets go when its fetch is aborted.
+   * const hang = (_url: string, { signal }: RequestInit) =>
+   *   new Promise<Response>((_resolve, reject) => {
+   *     signal!.addEventListener("abort", () => reject(signal!.reason));
+   *   });
+   * const pool = new HttpPool("http://a:1", {
+   *   registry: new Registry(),
+   *   timeoutMs: 20,
+   *   fetch: hang,
+   * });
+   * assert.equal(pool.timeoutMs, 20);
+   * pool.set("http://a:1", "http://b:1");
+   * const key = ["a", "b", "c", "d", "e", "f"].find((k) => pool.pickPeer(k))!;
+   * const peer = pool.pickPeer(key)!;
+   * await assert.rejects(
+   *   peer.get("g", key, new AbortController().signal),
+   *   (err) => err instanceof PeerError && err.reason === "timeout",
+   * );
+   * ```
+   */
   readonly timeoutMs: number;
-  /** The largest response body accepted from a peer, in bytes. */
+  /**
+   * The largest response body accepted from a peer, in bytes.
+   *
+   * @example
+   * ```ts
+   * import { HttpPool, PeerError, Registry } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const pool = new HttpPool("http://a:1", {
+   *   registry: new Registry(),
+   *   maxResponseBytes: 16,
+   *   fetch: () => Promise.resolve(new Response(new Uint8Array(1024))),
+   * });
+   * assert.equal(pool.maxResponseBytes, 16);
+   * pool.set("http://a:1", "http://b:1");
+   * const key = ["a", "b", "c", "d", "e", "f"].find((k) => pool.pickPeer(k))!;
+   * await assert.rejects(
+   *   pool.pickPeer(key)!.get("g", key, new AbortController().signal),
+   *   (err) => err instanceof PeerError && err.reason === "too-large",
+   * );
+   * ```
+   */
   readonly maxResponseBytes: number;
   readonly #fetch: FetchLike;
   readonly #hash: (data: string) => number;
@@ -364,6 +476,24 @@ export class HttpPool implements PeerPicker {
    *
    * @param self This node's base URL, e.g. `"http://10.0.0.1:8000"`.
    * @param options Base path, ring, fetch, limits and registry.
+   *
+   * @example
+   * ```ts
+   * import { ConfigError, HttpPool, Registry } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const pool = new HttpPool("http://10.0.0.1:8000", {
+   *   registry: new Registry(),
+   *   timeoutMs: 2_000,
+   * });
+   * assert.deepEqual(pool.peers, []); // no peers until set()
+   * // No scheme, a trailing "/", not http(s):
+   * for (const bad of ["10.0.0.1:8000", "http://a:1/", "ftp://a:1"]) {
+   *   assert.throws(() => new HttpPool(bad), ConfigError);
+   * }
+   * const path = () => new HttpPool("http://a:1", { basePath: "x" });
+   * assert.throws(path, ConfigError);
+   * ```
    */
   constructor(self: string, options: HttpPoolOptions = {}) {
     this.self = checkPeerUrl(self, "self");
@@ -479,7 +609,21 @@ export class HttpPool implements PeerPicker {
     this.#getters = getters;
   }
 
-  /** The current peer list, in the order given to {@linkcode HttpPool.set}. */
+  /**
+   * The current peer list, in the order given to {@linkcode HttpPool.set}.
+   *
+   * @example
+   * ```ts
+   * import { HttpPool, Registry } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const pool = new HttpPool("http://a:1", { registry: new Registry() });
+   * pool.set("http://b:1", "http://a:1");
+   * assert.deepEqual(pool.peers, ["http://b:1", "http://a:1"]);
+   * pool.set(); // no peers: every key is loaded here
+   * assert.deepEqual(pool.peers, []);
+   * ```
+   */
   get peers(): readonly string[] {
     return this.#peers;
   }

@@ -89,12 +89,44 @@ export class SingleFlight {
     return { value, shared: call.dups > 0 };
   }
 
-  /** Whether a call for `key` is in flight. */
+  /**
+   * Whether a call for `key` is in flight.
+   *
+   * @example
+   * ```ts
+   * import { SingleFlight } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const flight = new SingleFlight();
+   * const gate = Promise.withResolvers<void>();
+   * const call = flight.do("k", () => gate.promise);
+   * assert.equal(flight.has("k"), true);
+   * gate.resolve();
+   * await call;
+   * assert.equal(flight.has("k"), false); // released once settled
+   * ```
+   */
   has(key: string): boolean {
     return this.#calls.has(key);
   }
 
-  /** How many keys have a call in flight. */
+  /**
+   * How many keys have a call in flight.
+   *
+   * @example
+   * ```ts
+   * import { SingleFlight } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const flight = new SingleFlight();
+   * const wait = () => new Promise<void>((r) => setTimeout(r, 1));
+   * const calls = [flight.do("a", wait), flight.do("b", wait)];
+   * calls.push(flight.do("a", wait)); // joins the first "a"
+   * assert.equal(flight.size, 2);
+   * await Promise.all(calls);
+   * assert.equal(flight.size, 0);
+   * ```
+   */
   get size(): number {
     return this.#calls.size;
   }
@@ -103,6 +135,24 @@ export class SingleFlight {
    * Lets the next call for `key` start a new execution even while the
    * current one is still running (Go's `Forget`). Callers already waiting
    * keep waiting for the current one.
+   *
+   * @example
+   * ```ts
+   * import { SingleFlight } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const flight = new SingleFlight();
+   * let runs = 0;
+   * const run = () => {
+   *   runs++;
+   *   return new Promise<void>((r) => setTimeout(r, 5));
+   * };
+   * const first = flight.do("k", run);
+   * flight.forget("k");
+   * const second = flight.do("k", run); // a new run, not the first one's
+   * assert.equal(runs, 2); // without forget, the second call would join
+   * await Promise.all([first, second]);
+   * ```
    */
   forget(key: string): void {
     this.#calls.delete(key);

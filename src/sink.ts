@@ -58,12 +58,38 @@ export interface Sink {
 export abstract class BaseSink implements Sink {
   #view: ByteView | undefined;
 
-  /** Whether anything was stored yet. */
+  /**
+   * Whether anything was stored yet.
+   *
+   * @example
+   * ```ts
+   * import { stringSink } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const sink = stringSink();
+   * assert.equal(sink.isSet, false);
+   * sink.setString("");
+   * assert.equal(sink.isSet, true); // an empty value counts
+   * ```
+   */
   get isSet(): boolean {
     return this.#view !== undefined;
   }
 
-  /** The stored value as a view; throws {@linkcode SinkNotSetError} if unset. */
+  /**
+   * The stored value as a view; throws {@linkcode SinkNotSetError} if unset.
+   *
+   * @example
+   * ```ts
+   * import { bytesSink, SinkNotSetError } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const sink = bytesSink();
+   * assert.throws(() => sink.view, SinkNotSetError);
+   * sink.setString("abc");
+   * assert.equal(sink.view.toString(), "abc");
+   * ```
+   */
   get view(): ByteView {
     if (this.#view === undefined) {
       throw new SinkNotSetError(
@@ -73,6 +99,21 @@ export abstract class BaseSink implements Sink {
     return this.#view;
   }
 
+  /**
+   * Stores `value` as its UTF-8 bytes; setting again replaces the value.
+   *
+   * @example
+   * ```ts
+   * import { bytesSink } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const sink = bytesSink();
+   * sink.setString("é");
+   * assert.deepEqual(sink.value, new Uint8Array([0xc3, 0xa9]));
+   * sink.setString("x"); // the last value wins
+   * assert.deepEqual(sink.value, new Uint8Array([0x78]));
+   * ```
+   */
   setString(value: string): void {
     if (typeof value !== "string") {
       throw new TypeError(`setString needs a string, got ${typeof value}`);
@@ -80,6 +121,22 @@ export abstract class BaseSink implements Sink {
     this.store(new ByteView(value));
   }
 
+  /**
+   * Stores a copy of `value`, so the caller may reuse its buffer.
+   *
+   * @example
+   * ```ts
+   * import { stringSink } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const buf = new TextEncoder().encode("abc");
+   * const sink = stringSink();
+   * sink.setBytes(buf);
+   * buf[0] = 0x7a; // "zbc" now, but the sink kept a copy
+   * assert.equal(sink.value, "abc");
+   * assert.throws(() => sink.setBytes("abc" as never), TypeError);
+   * ```
+   */
   setBytes(value: Uint8Array): void {
     if (!(value instanceof Uint8Array)) {
       throw new TypeError(`setBytes needs a Uint8Array, got ${typeof value}`);
@@ -87,6 +144,20 @@ export abstract class BaseSink implements Sink {
     this.store(ByteView.copyOf(value));
   }
 
+  /**
+   * Stores `value` itself: views are immutable, so no copy is needed.
+   *
+   * @example
+   * ```ts
+   * import { ByteView, byteViewSink } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const view = new ByteView("shared");
+   * const sink = byteViewSink();
+   * sink.setView(view);
+   * assert.equal(sink.value, view); // the same view, not a copy
+   * ```
+   */
   setView(value: ByteView): void {
     if (!(value instanceof ByteView)) {
       throw new TypeError(`setView needs a ByteView, got ${typeof value}`);
@@ -94,7 +165,29 @@ export abstract class BaseSink implements Sink {
     this.store(value);
   }
 
-  /** Keeps `view`; kinds that hold something else derive it here (call super). */
+  /**
+   * Keeps `view`; kinds that hold something else derive it here (call
+   * super). Every setter ends here.
+   *
+   * @example
+   * ```ts
+   * import { BaseSink, type ByteView } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * class CountingSink extends BaseSink {
+   *   stores = 0;
+   *   protected override store(view: ByteView): void {
+   *     super.store(view);
+   *     this.stores++;
+   *   }
+   * }
+   * const sink = new CountingSink();
+   * sink.setString("a");
+   * sink.setBytes(new Uint8Array([1, 2]));
+   * assert.equal(sink.stores, 2);
+   * assert.equal(sink.view.length, 2);
+   * ```
+   */
   protected store(view: ByteView): void {
     this.#view = view;
   }
@@ -114,7 +207,20 @@ export abstract class BaseSink implements Sink {
  * ```
  */
 export class StringSink extends BaseSink {
-  /** The stored string; throws {@linkcode SinkNotSetError} if unset. */
+  /**
+   * The stored string; throws {@linkcode SinkNotSetError} if unset.
+   *
+   * @example
+   * ```ts
+   * import { SinkNotSetError, stringSink } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const sink = stringSink();
+   * assert.throws(() => sink.value, SinkNotSetError);
+   * sink.setBytes(new Uint8Array([0x68, 0x69]));
+   * assert.equal(sink.value, "hi");
+   * ```
+   */
   get value(): string {
     return this.view.toString();
   }
@@ -139,13 +245,43 @@ export class StringSink extends BaseSink {
 export class BytesSink extends BaseSink {
   #bytes: Uint8Array | undefined;
 
-  /** The stored bytes, the caller's own; throws {@linkcode SinkNotSetError} if unset. */
+  /**
+   * The stored bytes, the caller's own; throws {@linkcode SinkNotSetError} if
+   * unset.
+   *
+   * @example
+   * ```ts
+   * import { bytesSink } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const sink = bytesSink();
+   * sink.setString("ab");
+   * const bytes = sink.value;
+   * assert.deepEqual(bytes, new Uint8Array([97, 98]));
+   * bytes[0] = 0; // a copy: the stored value is untouched
+   * assert.equal(sink.view.toString(), "ab");
+   * ```
+   */
   get value(): Uint8Array {
     if (this.#bytes === undefined) this.#bytes = this.view.toBytes();
     return this.#bytes;
   }
 
-  /** Keeps `view` and what this kind derives from it. */
+  /**
+   * Keeps `view` and what this kind derives from it.
+   *
+   * @example
+   * ```ts
+   * import { bytesSink } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const sink = bytesSink();
+   * sink.setString("old");
+   * assert.deepEqual(sink.value, new TextEncoder().encode("old"));
+   * sink.setString("new"); // the bytes derived from "old" are dropped
+   * assert.deepEqual(sink.value, new TextEncoder().encode("new"));
+   * ```
+   */
   protected override store(view: ByteView): void {
     super.store(view);
     this.#bytes = undefined;
@@ -169,7 +305,21 @@ export class BytesSink extends BaseSink {
  * ```
  */
 export class TruncatingBytesSink extends BaseSink {
-  /** The caller's buffer. */
+  /**
+   * The caller's buffer.
+   *
+   * @example
+   * ```ts
+   * import { truncatingBytesSink } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const buf = new Uint8Array(4);
+   * const sink = truncatingBytesSink(buf);
+   * assert.equal(sink.buffer, buf);
+   * sink.setString("ok");
+   * assert.deepEqual(buf.subarray(0, 2), new Uint8Array([0x6f, 0x6b]));
+   * ```
+   */
   readonly buffer: Uint8Array;
   #written = 0;
 
@@ -177,6 +327,17 @@ export class TruncatingBytesSink extends BaseSink {
    * Makes a sink that fills `buffer`.
    *
    * @param buffer Where the bytes go; its length is the limit.
+   *
+   * @example
+   * ```ts
+   * import { TruncatingBytesSink } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const sink = new TruncatingBytesSink(new Uint8Array(2));
+   * sink.setString("abc");
+   * assert.deepEqual(sink.value, new Uint8Array([97, 98]));
+   * assert.throws(() => new TruncatingBytesSink([] as never), TypeError);
+   * ```
    */
   constructor(buffer: Uint8Array) {
     super();
@@ -188,23 +349,82 @@ export class TruncatingBytesSink extends BaseSink {
     this.buffer = buffer;
   }
 
-  /** How many bytes were copied into the buffer (0 before any set). */
+  /**
+   * How many bytes were copied into the buffer (0 before any set).
+   *
+   * @example
+   * ```ts
+   * import { truncatingBytesSink } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const sink = truncatingBytesSink(new Uint8Array(4));
+   * assert.equal(sink.bytesWritten, 0);
+   * sink.setString("abcdef");
+   * assert.equal(sink.bytesWritten, 4);
+   * sink.setString("x");
+   * assert.equal(sink.bytesWritten, 1);
+   * ```
+   */
   get bytesWritten(): number {
     return this.#written;
   }
 
-  /** Whether the value was longer than the buffer. */
+  /**
+   * Whether the value was longer than the buffer.
+   *
+   * @example
+   * ```ts
+   * import { truncatingBytesSink } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const sink = truncatingBytesSink(new Uint8Array(2));
+   * assert.equal(sink.truncated, false);
+   * sink.setString("ab");
+   * assert.equal(sink.truncated, false); // it fit exactly
+   * sink.setString("abc");
+   * assert.equal(sink.truncated, true);
+   * ```
+   */
   get truncated(): boolean {
     return this.isSet && this.view.length > this.#written;
   }
 
-  /** The filled part of the buffer; throws {@linkcode SinkNotSetError} if unset. */
+  /**
+   * The filled part of the buffer; throws {@linkcode SinkNotSetError} if unset.
+   *
+   * @example
+   * ```ts
+   * import { SinkNotSetError, truncatingBytesSink } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const buf = new Uint8Array(8);
+   * const sink = truncatingBytesSink(buf);
+   * assert.throws(() => sink.value, SinkNotSetError);
+   * sink.setString("abc");
+   * assert.equal(sink.value.length, 3);
+   * assert.equal(sink.value.buffer, buf.buffer); // a window on buf, not a copy
+   * ```
+   */
   get value(): Uint8Array {
     this.view; // throws when unset
     return this.buffer.subarray(0, this.#written);
   }
 
-  /** Keeps `view` and what this kind derives from it. */
+  /**
+   * Keeps `view` and what this kind derives from it.
+   *
+   * @example
+   * ```ts
+   * import { truncatingBytesSink } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const sink = truncatingBytesSink(new Uint8Array(3));
+   * sink.setString("abc");
+   * sink.setString("z"); // copied again: one byte written now
+   * assert.deepEqual(sink.value, new Uint8Array([0x7a]));
+   * assert.equal(sink.buffer[1], 98); // the rest of the buffer is left alone
+   * ```
+   */
   protected override store(view: ByteView): void {
     super.store(view);
     this.#written = view.copyTo(this.buffer);
@@ -226,7 +446,20 @@ export class TruncatingBytesSink extends BaseSink {
  * ```
  */
 export class ByteViewSink extends BaseSink {
-  /** The stored view; throws {@linkcode SinkNotSetError} if unset. */
+  /**
+   * The stored view; throws {@linkcode SinkNotSetError} if unset.
+   *
+   * @example
+   * ```ts
+   * import { byteViewSink, SinkNotSetError } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const sink = byteViewSink();
+   * assert.throws(() => sink.value, SinkNotSetError);
+   * sink.setBytes(new Uint8Array([0x76]));
+   * assert.equal(sink.value.toString(), "v");
+   * ```
+   */
   get value(): ByteView {
     return this.view;
   }
