@@ -35,11 +35,8 @@ export function numberOption(name: string, fallback: number): number {
   return value;
 }
 
-/** The runtime running this script: "deno", "bun" or "node". */
-export function runtimeName(): "deno" | "bun" | "node" {
-  const g = globalThis as { Deno?: unknown; Bun?: unknown };
-  return g.Bun !== undefined ? "bun" : g.Deno !== undefined ? "deno" : "node";
-}
+// The runtime running this script ("deno", "bun" or "node"), as the examples tell it.
+export { runtimeName } from "../examples/serve.ts";
 
 /**
  * The command that runs `script` (a path) under the current runtime, by the

@@ -27,12 +27,9 @@ import {
   writeMarkdownSection,
 } from "./_util.ts";
 import { seededRandom } from "../tests/_random.ts";
+import { numberOption } from "./_proc.ts";
 
-const args: string[] =
-  // deno-lint-ignore no-explicit-any
-  (globalThis as any).Deno?.args ?? (globalThis as any).process.argv.slice(2);
-const roundsArg = args.indexOf("--rounds");
-const ROUNDS = roundsArg >= 0 ? Number(args[roundsArg + 1]) : 7;
+const ROUNDS = numberOption("rounds", 7);
 
 const random = seededRandom(0x9e3779b9);
 

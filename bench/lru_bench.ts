@@ -19,7 +19,7 @@
 // Usage: deno run -A bench/lru_bench.ts [--rounds N] [--json]
 //        bun bench/lru_bench.ts [--rounds N] [--json]
 // Writes bench/results/lru_<runtime>.md.
-import { targetComment } from "./_proc.ts";
+import { numberOption, targetComment } from "./_proc.ts";
 import { fileURLToPath } from "node:url";
 import { LRUCache as IsaacsLru } from "lru-cache";
 import { LRUCache as MnemonistLru } from "mnemonist";
@@ -175,14 +175,6 @@ const contenders: Contender[] = [
   },
 ];
 
-function argValue(name: string): string | undefined {
-  // deno-lint-ignore no-explicit-any
-  const g = globalThis as any;
-  const args: string[] = g.Deno?.args ?? g.process?.argv?.slice(2) ?? [];
-  const at = args.indexOf(name);
-  return at >= 0 ? args[at + 1] : undefined;
-}
-
 function collectGarbage(): void {
   // deno-lint-ignore no-explicit-any
   const g = globalThis as any;
@@ -230,7 +222,7 @@ function benchWorkload(w: Workload, rounds: number): Row[] {
   }));
 }
 
-const rounds = Number(argValue("--rounds") ?? 9);
+const rounds = numberOption("rounds", 9);
 if (!Number.isInteger(rounds) || rounds < 1) {
   throw new RangeError(`--rounds must be a positive integer`);
 }
