@@ -10,27 +10,17 @@
  * Misuse or bad configuration, thrown at construction or registration time
  * with a message that says how to fix it.
  *
- * @example
+ * @example Bad configuration is refused up front
  * ```ts
- * import { ConfigError, HttpPool } from "@x/groupcache";
+ * import { ConfigError, HashRing } from "@x/groupcache";
  * import assert from "node:assert/strict";
  *
- * assert.throws(() => new HttpPool("not a url"), ConfigError);
+ * assert.throws(() => new HashRing(0), ConfigError);
+ * assert.throws(() => new HashRing(0), { name: "ConfigError" });
  * ```
  */
 export class ConfigError extends Error {
-  /**
-   * Always `"ConfigError"`.
-   *
-   * @example
-   * ```ts
-   * import { ConfigError, HashRing } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * assert.throws(() => new HashRing(0), { name: "ConfigError" });
-   * assert.equal(new ConfigError("bad").name, "ConfigError");
-   * ```
-   */
+  /** Always `"ConfigError"`. */
   override name = "ConfigError";
 }
 
@@ -38,60 +28,27 @@ export class ConfigError extends Error {
  * A key the library cannot carry, for example `"."` or `".."` on its way to a
  * remote peer (URLs resolve those path segments away before they are sent).
  *
- * @example
+ * @example The refused key and why
  * ```ts
  * import { InvalidKeyError } from "@x/groupcache";
  * import assert from "node:assert/strict";
  *
  * const err = new InvalidKeyError("..", "cannot be sent in a URL path");
- * assert.equal(err.key, "..");
  * assert.equal(err.name, "InvalidKeyError");
+ * assert.equal(err.key, "..");
+ * assert.equal(err.message, 'invalid key "..": cannot be sent in a URL path');
  * ```
  */
 export class InvalidKeyError extends Error {
-  /**
-   * Always `"InvalidKeyError"`.
-   *
-   * @example
-   * ```ts
-   * import { InvalidKeyError } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const err = new InvalidKeyError(".", "cannot be sent in a URL path");
-   * assert.equal(err.name, "InvalidKeyError");
-   * assert.ok(err instanceof Error);
-   * ```
-   */
+  /** Always `"InvalidKeyError"`. */
   override name = "InvalidKeyError";
-  /**
-   * The key that was refused.
-   *
-   * @example
-   * ```ts
-   * import { InvalidKeyError } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * assert.equal(new InvalidKeyError("..", "dot segment").key, "..");
-   * ```
-   */
+  /** The key that was refused. */
   readonly key: string;
   /**
    * Makes the error for `key`.
    *
    * @param key The key that was refused.
    * @param reason Why, in a few words.
-   *
-   * @example
-   * ```ts
-   * import { InvalidKeyError } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const err = new InvalidKeyError("..", "cannot be sent in a URL path");
-   * assert.equal(
-   *   err.message,
-   *   'invalid key "..": cannot be sent in a URL path',
-   * );
-   * ```
    */
   constructor(key: string, reason: string) {
     super(`invalid key ${JSON.stringify(key)}: ${reason}`);
@@ -128,172 +85,54 @@ export interface PeerErrorInit {
 /**
  * A fetch from a peer failed: the peer was unreachable, timed out, answered
  * with a non-200 status, or sent a body that is too large or not a valid
- * `GetResponse`. The group counts it in `peerErrors` and loads locally.
+ * `GetResponse`. The group counts it in `peerErrors`, hands it to the
+ * `onPeerError` option, and loads the key locally instead.
  *
- * @example
+ * @example The facts of a failed fetch
  * ```ts
  * import { PeerError } from "@x/groupcache";
  * import assert from "node:assert/strict";
  *
- * const err = new PeerError("peer answered 500", {
- *   peer: "http://10.0.0.2:8000", group: "g", key: "k",
- *   reason: "status", status: 500, body: "boom",
+ * const err = new PeerError("peer answered 503", {
+ *   peer: "http://10.0.0.2:8000", group: "users", key: "ada",
+ *   reason: "status", status: 503, body: "overloaded",
  * });
- * assert.equal(err.status, 500);
  * assert.equal(err.name, "PeerError");
+ * assert.deepEqual(
+ *   [err.peer, err.group, err.key, err.reason, err.status, err.body],
+ *   ["http://10.0.0.2:8000", "users", "ada", "status", 503, "overloaded"],
+ * );
+ *
+ * // No answer at all: no status or body, and the cause is kept.
+ * const cause = new TypeError("connection refused");
+ * const down = new PeerError("peer unreachable", {
+ *   peer: "http://10.0.0.3:8000", group: "users", key: "ada",
+ *   reason: "network", cause,
+ * });
+ * assert.equal(down.status, undefined);
+ * assert.equal(down.cause, cause);
  * ```
  */
 export class PeerError extends Error {
-  /**
-   * Always `"PeerError"`.
-   *
-   * @example
-   * ```ts
-   * import { PeerError } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const err = new PeerError("peer answered 503", {
-   *   peer: "http://10.0.0.2:8000", group: "users", key: "ada",
-   *   reason: "status", status: 503, body: "overloaded",
-   * });
-   * assert.equal(err.name, "PeerError");
-   * ```
-   */
+  /** Always `"PeerError"`. */
   override name = "PeerError";
-  /**
-   * The peer's base URL.
-   *
-   * @example
-   * ```ts
-   * import { PeerError } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const err = new PeerError("peer answered 503", {
-   *   peer: "http://10.0.0.2:8000", group: "users", key: "ada",
-   *   reason: "status", status: 503, body: "overloaded",
-   * });
-   * assert.equal(err.peer, "http://10.0.0.2:8000");
-   * ```
-   */
+  /** The peer's base URL. */
   readonly peer: string;
-  /**
-   * The group asked for.
-   *
-   * @example
-   * ```ts
-   * import { PeerError } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const err = new PeerError("peer answered 503", {
-   *   peer: "http://10.0.0.2:8000", group: "users", key: "ada",
-   *   reason: "status", status: 503, body: "overloaded",
-   * });
-   * assert.equal(err.group, "users");
-   * ```
-   */
+  /** The group asked for. */
   readonly group: string;
-  /**
-   * The key asked for.
-   *
-   * @example
-   * ```ts
-   * import { PeerError } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const err = new PeerError("peer answered 503", {
-   *   peer: "http://10.0.0.2:8000", group: "users", key: "ada",
-   *   reason: "status", status: 503, body: "overloaded",
-   * });
-   * assert.equal(err.key, "ada");
-   * ```
-   */
+  /** The key asked for. */
   readonly key: string;
-  /**
-   * Why it failed.
-   *
-   * @example
-   * ```ts
-   * import { Group, HttpPool, PeerError, Registry } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * // A peer that always answers 503, reached through an injected fetch.
-   * const pool = new HttpPool("http://a:1", {
-   *   registry: new Registry(),
-   *   fetch: () => Promise.resolve(new Response("down", { status: 503 })),
-   * });
-   * pool.set("http://a:1", "http://b:1");
-   * const errors: unknown[] = [];
-   * const g = new Group("reasons", 1024, (key, dest) => dest.setString(key), {
-   *   peers: pool,
-   *   onPeerError: (err) => errors.push(err),
-   * });
-   * const key = ["a", "b", "c", "d", "e", "f"].find((k) => pool.pickPeer(k))!;
-   * assert.equal((await g.get(key)).toString(), key); // loaded locally instead
-   * const err = errors[0] as PeerError;
-   * assert.ok(err instanceof PeerError);
-   * assert.equal(err.reason, "status");
-   * assert.equal(err.status, 503);
-   * assert.equal(err.body, "down");
-   * ```
-   */
+  /** Why it failed. */
   readonly reason: PeerErrorReason;
-  /**
-   * The HTTP status, when the peer answered.
-   *
-   * @example
-   * ```ts
-   * import { PeerError } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const err = new PeerError("peer answered 503", {
-   *   peer: "http://10.0.0.2:8000", group: "users", key: "ada",
-   *   reason: "status", status: 503, body: "overloaded",
-   * });
-   * assert.equal(err.status, 503);
-   * const down = new PeerError("no route", {
-   *   peer: "http://10.0.0.3:8000", group: "users", key: "ada",
-   *   reason: "network",
-   * });
-   * assert.equal(down.status, undefined);
-   * ```
-   */
+  /** The HTTP status, when the peer answered. */
   readonly status?: number;
-  /**
-   * The start of the response body, when the peer answered with an error.
-   *
-   * @example
-   * ```ts
-   * import { PeerError } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const err = new PeerError("peer answered 503", {
-   *   peer: "http://10.0.0.2:8000", group: "users", key: "ada",
-   *   reason: "status", status: 503, body: "overloaded",
-   * });
-   * assert.equal(err.body, "overloaded");
-   * ```
-   */
+  /** The start of the response body, when the peer answered with an error. */
   readonly body?: string;
   /**
    * Makes the error from a message and the facts.
    *
    * @param message What happened.
    * @param init The facts: peer, group, key, reason, status, body, cause.
-   *
-   * @example
-   * ```ts
-   * import { PeerError } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const cause = new TypeError("connection refused");
-   * const err = new PeerError("peer unreachable", {
-   *   peer: "http://10.0.0.2:8000", group: "g", key: "k",
-   *   reason: "network", cause,
-   * });
-   * assert.equal(err.message, "peer unreachable");
-   * assert.equal(err.cause, cause);
-   * assert.equal(err.status, undefined);
-   * ```
    */
   constructor(message: string, init: PeerErrorInit) {
     super(
@@ -313,52 +152,34 @@ export class PeerError extends Error {
  * A sink was read before anything was stored in it, or a getter returned
  * without setting its sink.
  *
- * @example
+ * @example Reading an empty sink
  * ```ts
  * import { SinkNotSetError, stringSink } from "@x/groupcache";
  * import assert from "node:assert/strict";
  *
  * assert.throws(() => stringSink().value, SinkNotSetError);
+ * assert.throws(() => stringSink().value, { name: "SinkNotSetError" });
  * ```
  */
 export class SinkNotSetError extends Error {
-  /**
-   * Always `"SinkNotSetError"`.
-   *
-   * @example
-   * ```ts
-   * import { stringSink } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * assert.throws(() => stringSink().value, { name: "SinkNotSetError" });
-   * ```
-   */
+  /** Always `"SinkNotSetError"`. */
   override name = "SinkNotSetError";
 }
 
 /**
  * Bytes that are not a valid protobuf `GetResponse`.
  *
- * @example
+ * @example A truncated message
  * ```ts
  * import { decodeGetResponse, ProtobufError } from "@x/groupcache";
  * import assert from "node:assert/strict";
  *
- * assert.throws(() => decodeGetResponse(new Uint8Array([0x0a, 5, 1])), ProtobufError);
+ * const short = new Uint8Array([0x0a, 5, 1]); // says 5 bytes, has 1
+ * assert.throws(() => decodeGetResponse(short), ProtobufError);
+ * assert.throws(() => decodeGetResponse(short), { name: "ProtobufError" });
  * ```
  */
 export class ProtobufError extends Error {
-  /**
-   * Always `"ProtobufError"`.
-   *
-   * @example
-   * ```ts
-   * import { decodeGetResponse } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const short = new Uint8Array([0x0a, 5, 1]); // says 5 bytes, has 1
-   * assert.throws(() => decodeGetResponse(short), { name: "ProtobufError" });
-   * ```
-   */
+  /** Always `"ProtobufError"`. */
   override name = "ProtobufError";
 }
