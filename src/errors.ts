@@ -149,6 +149,102 @@ export class PeerError extends Error {
 }
 
 /**
+ * Loading a key did not settle within the group's `loadTimeoutMs`, so the
+ * callers waiting on it are not kept waiting longer.
+ *
+ * @example The message names the option to raise
+ * ```ts
+ * import { LoadTimeoutError } from "@x/groupcache";
+ * import assert from "node:assert/strict";
+ *
+ * const err = new LoadTimeoutError("g", "k", 50);
+ * assert.equal(err.name, "LoadTimeoutError");
+ * assert.deepEqual([err.group, err.key, err.timeoutMs], ["g", "k", 50]);
+ * assert.equal(
+ *   err.message,
+ *   'group "g", key "k": the load did not settle within 50 ms (loadTimeoutMs)',
+ * );
+ * const detailed = new LoadTimeoutError("g", "k", 50, "waiting on the getter");
+ * assert.match(detailed.message, /\(loadTimeoutMs\); waiting on the getter$/);
+ * ```
+ */
+export class LoadTimeoutError extends Error {
+  /** Always `"LoadTimeoutError"`. */
+  override name = "LoadTimeoutError";
+  /** The group of the load. */
+  readonly group: string;
+  /** The key being loaded. */
+  readonly key: string;
+  /** The limit that passed, in milliseconds. */
+  readonly timeoutMs: number;
+  /**
+   * Makes the error; the message is built from the facts.
+   *
+   * @param group The group of the load.
+   * @param key The key being loaded.
+   * @param timeoutMs The limit that passed, in milliseconds.
+   * @param detail Appended after `; `, e.g. what the load was waiting on.
+   */
+  constructor(group: string, key: string, timeoutMs: number, detail?: string) {
+    super(
+      `${where(group, key)}the load did not settle within ${timeoutMs} ms ` +
+        `(loadTimeoutMs)${detail ? `; ${detail}` : ""}`,
+    );
+    this.group = group;
+    this.key = key;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/**
+ * A getter misbehaved: it returned a value of the wrong type, both filled
+ * its sink and returned a value, or called `get` on its own key while
+ * loading it (which would wait on itself forever).
+ *
+ * @example The message starts with the group and key
+ * ```ts
+ * import { GetterError } from "@x/groupcache";
+ * import assert from "node:assert/strict";
+ *
+ * const cause = new TypeError("not a ByteView");
+ * const err = new GetterError("g", "k", "returned a number", { cause });
+ * assert.equal(err.name, "GetterError");
+ * assert.deepEqual([err.group, err.key], ["g", "k"]);
+ * assert.equal(err.message, 'group "g", key "k": returned a number');
+ * assert.equal(err.cause, cause);
+ * ```
+ */
+export class GetterError extends Error {
+  /** Always `"GetterError"`. */
+  override name = "GetterError";
+  /** The group whose getter misbehaved. */
+  readonly group: string;
+  /** The key it was loading. */
+  readonly key: string;
+  /**
+   * Makes the error; `message` is prefixed with the group and key.
+   *
+   * @param group The group whose getter misbehaved.
+   * @param key The key it was loading.
+   * @param message What the getter did wrong.
+   * @param options `cause`: the underlying error, if any.
+   */
+  constructor(
+    group: string,
+    key: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      where(group, key) + message,
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
+    this.group = group;
+    this.key = key;
+  }
+}
+
+/**
  * A sink was read before anything was stored in it, or a getter returned
  * without setting its sink.
  *
@@ -182,4 +278,9 @@ export class SinkNotSetError extends Error {
 export class ProtobufError extends Error {
   /** Always `"ProtobufError"`. */
   override name = "ProtobufError";
+}
+
+/** The `group "g", key "k": ` prefix, quoted so odd keys stay readable. */
+function where(group: string, key: string): string {
+  return `group ${JSON.stringify(group)}, key ${JSON.stringify(key)}: `;
 }
