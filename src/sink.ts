@@ -12,17 +12,23 @@ import { SinkNotSetError } from "./errors.ts";
  * What a getter fills. `setBytes` copies (the getter may reuse its buffer);
  * setting twice keeps the last value.
  *
- * @example
+ * @example One getter, any sink kind
  * ```ts
- * import { type Sink, stringSink } from "@x/groupcache";
+ * import { bytesSink, type Sink, stringSink } from "@x/groupcache";
  * import assert from "node:assert/strict";
  *
+ * const buf = new TextEncoder().encode("hello");
  * function fill(dest: Sink) {
- *   dest.setString("hello");
+ *   dest.setBytes(buf);
+ *   buf.fill(0); // safe: setBytes copied
  * }
- * const sink = stringSink();
- * fill(sink);
- * assert.equal(sink.value, "hello");
+ * const text = stringSink();
+ * fill(text);
+ * assert.equal(text.value, "hello");
+ * const bytes = bytesSink();
+ * bytes.setString("old");
+ * bytes.setString("hi"); // the last value wins
+ * assert.deepEqual(bytes.value, new Uint8Array([104, 105]));
  * ```
  */
 export interface Sink {
@@ -36,11 +42,12 @@ export interface Sink {
 
 /**
  * What every sink kind here shares: whether it was set, and the last value
- * as a view. Extend it to make a sink kind of your own.
+ * as a view. Extend it to make a sink kind of your own: every setter ends in
+ * `store`, so overriding that one method is enough.
  *
- * @example
+ * @example A sink kind of your own
  * ```ts
- * import { BaseSink, type ByteView } from "@x/groupcache";
+ * import { BaseSink, type ByteView, SinkNotSetError } from "@x/groupcache";
  * import assert from "node:assert/strict";
  *
  * class LengthSink extends BaseSink {
@@ -51,45 +58,24 @@ export interface Sink {
  *   }
  * }
  * const sink = new LengthSink();
+ * assert.equal(sink.isSet, false);
+ * assert.throws(() => sink.view, SinkNotSetError);
  * sink.setString("four");
  * assert.equal(sink.length, 4);
+ * sink.setBytes(new Uint8Array(0)); // every setter ends in store
+ * assert.equal(sink.length, 0);
+ * assert.equal(sink.isSet, true); // an empty value counts
  * ```
  */
 export abstract class BaseSink implements Sink {
   #view: ByteView | undefined;
 
-  /**
-   * Whether anything was stored yet.
-   *
-   * @example
-   * ```ts
-   * import { stringSink } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const sink = stringSink();
-   * assert.equal(sink.isSet, false);
-   * sink.setString("");
-   * assert.equal(sink.isSet, true); // an empty value counts
-   * ```
-   */
+  /** Whether anything was stored yet; an empty value counts. */
   get isSet(): boolean {
     return this.#view !== undefined;
   }
 
-  /**
-   * The stored value as a view; throws {@linkcode SinkNotSetError} if unset.
-   *
-   * @example
-   * ```ts
-   * import { bytesSink, SinkNotSetError } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const sink = bytesSink();
-   * assert.throws(() => sink.view, SinkNotSetError);
-   * sink.setString("abc");
-   * assert.equal(sink.view.toString(), "abc");
-   * ```
-   */
+  /** The stored value as a view; throws {@linkcode SinkNotSetError} if unset. */
   get view(): ByteView {
     if (this.#view === undefined) {
       throw new SinkNotSetError(
@@ -102,17 +88,7 @@ export abstract class BaseSink implements Sink {
   /**
    * Stores `value` as its UTF-8 bytes; setting again replaces the value.
    *
-   * @example
-   * ```ts
-   * import { bytesSink } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const sink = bytesSink();
-   * sink.setString("é");
-   * assert.deepEqual(sink.value, new Uint8Array([0xc3, 0xa9]));
-   * sink.setString("x"); // the last value wins
-   * assert.deepEqual(sink.value, new Uint8Array([0x78]));
-   * ```
+   * @throws {TypeError} When `value` is not a string.
    */
   setString(value: string): void {
     if (typeof value !== "string") {
@@ -124,18 +100,7 @@ export abstract class BaseSink implements Sink {
   /**
    * Stores a copy of `value`, so the caller may reuse its buffer.
    *
-   * @example
-   * ```ts
-   * import { stringSink } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const buf = new TextEncoder().encode("abc");
-   * const sink = stringSink();
-   * sink.setBytes(buf);
-   * buf[0] = 0x7a; // "zbc" now, but the sink kept a copy
-   * assert.equal(sink.value, "abc");
-   * assert.throws(() => sink.setBytes("abc" as never), TypeError);
-   * ```
+   * @throws {TypeError} When `value` is not a `Uint8Array`.
    */
   setBytes(value: Uint8Array): void {
     if (!(value instanceof Uint8Array)) {
@@ -147,16 +112,7 @@ export abstract class BaseSink implements Sink {
   /**
    * Stores `value` itself: views are immutable, so no copy is needed.
    *
-   * @example
-   * ```ts
-   * import { ByteView, byteViewSink } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const view = new ByteView("shared");
-   * const sink = byteViewSink();
-   * sink.setView(view);
-   * assert.equal(sink.value, view); // the same view, not a copy
-   * ```
+   * @throws {TypeError} When `value` is not a {@linkcode ByteView}.
    */
   setView(value: ByteView): void {
     if (!(value instanceof ByteView)) {
@@ -168,25 +124,6 @@ export abstract class BaseSink implements Sink {
   /**
    * Keeps `view`; kinds that hold something else derive it here (call
    * super). Every setter ends here.
-   *
-   * @example
-   * ```ts
-   * import { BaseSink, type ByteView } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * class CountingSink extends BaseSink {
-   *   stores = 0;
-   *   protected override store(view: ByteView): void {
-   *     super.store(view);
-   *     this.stores++;
-   *   }
-   * }
-   * const sink = new CountingSink();
-   * sink.setString("a");
-   * sink.setBytes(new Uint8Array([1, 2]));
-   * assert.equal(sink.stores, 2);
-   * assert.equal(sink.view.length, 2);
-   * ```
    */
   protected store(view: ByteView): void {
     this.#view = view;
@@ -196,31 +133,19 @@ export abstract class BaseSink implements Sink {
 /**
  * A sink that keeps a string (Go's `StringSink`).
  *
- * @example
+ * @example Read back as a string
  * ```ts
- * import { stringSink } from "@x/groupcache";
+ * import { SinkNotSetError, stringSink } from "@x/groupcache";
  * import assert from "node:assert/strict";
  *
  * const sink = stringSink();
- * sink.setBytes(new TextEncoder().encode("ok"));
- * assert.equal(sink.value, "ok");
+ * assert.throws(() => sink.value, SinkNotSetError);
+ * sink.setBytes(new Uint8Array([0x68, 0x69]));
+ * assert.equal(sink.value, "hi");
  * ```
  */
 export class StringSink extends BaseSink {
-  /**
-   * The stored string; throws {@linkcode SinkNotSetError} if unset.
-   *
-   * @example
-   * ```ts
-   * import { SinkNotSetError, stringSink } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const sink = stringSink();
-   * assert.throws(() => sink.value, SinkNotSetError);
-   * sink.setBytes(new Uint8Array([0x68, 0x69]));
-   * assert.equal(sink.value, "hi");
-   * ```
-   */
+  /** The stored string; throws {@linkcode SinkNotSetError} if unset. */
   get value(): string {
     return this.view.toString();
   }
@@ -230,16 +155,19 @@ export class StringSink extends BaseSink {
  * A sink that keeps its own copy of the bytes (Go's
  * `AllocatingByteSliceSink`): the caller may change `value` freely.
  *
- * @example
+ * @example The caller owns the bytes
  * ```ts
  * import { bytesSink } from "@x/groupcache";
  * import assert from "node:assert/strict";
  *
- * const buf = new Uint8Array([1, 2]);
  * const sink = bytesSink();
- * sink.setBytes(buf);
- * buf[0] = 7; // the sink copied
- * assert.deepEqual(sink.value, new Uint8Array([1, 2]));
+ * sink.setString("ab");
+ * const bytes = sink.value;
+ * assert.deepEqual(bytes, new Uint8Array([97, 98]));
+ * bytes[0] = 0; // a copy: the stored value is untouched
+ * assert.equal(sink.view.toString(), "ab");
+ * sink.setString("new"); // the copy of "ab" is dropped
+ * assert.deepEqual(sink.value, new TextEncoder().encode("new"));
  * ```
  */
 export class BytesSink extends BaseSink {
@@ -248,40 +176,13 @@ export class BytesSink extends BaseSink {
   /**
    * The stored bytes, the caller's own; throws {@linkcode SinkNotSetError} if
    * unset.
-   *
-   * @example
-   * ```ts
-   * import { bytesSink } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const sink = bytesSink();
-   * sink.setString("ab");
-   * const bytes = sink.value;
-   * assert.deepEqual(bytes, new Uint8Array([97, 98]));
-   * bytes[0] = 0; // a copy: the stored value is untouched
-   * assert.equal(sink.view.toString(), "ab");
-   * ```
    */
   get value(): Uint8Array {
     if (this.#bytes === undefined) this.#bytes = this.view.toBytes();
     return this.#bytes;
   }
 
-  /**
-   * Keeps `view` and what this kind derives from it.
-   *
-   * @example
-   * ```ts
-   * import { bytesSink } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const sink = bytesSink();
-   * sink.setString("old");
-   * assert.deepEqual(sink.value, new TextEncoder().encode("old"));
-   * sink.setString("new"); // the bytes derived from "old" are dropped
-   * assert.deepEqual(sink.value, new TextEncoder().encode("new"));
-   * ```
-   */
+  /** Keeps `view` and drops the bytes derived from the previous one. */
   protected override store(view: ByteView): void {
     super.store(view);
     this.#bytes = undefined;
@@ -292,34 +193,25 @@ export class BytesSink extends BaseSink {
  * A sink that copies into a buffer the caller gave, at most `buf.length`
  * bytes (Go's `TruncatingByteSliceSink`).
  *
- * @example
+ * @example A fixed buffer
  * ```ts
  * import { truncatingBytesSink } from "@x/groupcache";
  * import assert from "node:assert/strict";
  *
- * const sink = truncatingBytesSink(new Uint8Array(3));
+ * const buf = new Uint8Array(3);
+ * const sink = truncatingBytesSink(buf);
+ * assert.equal(sink.bytesWritten, 0);
+ * sink.setString("abc");
+ * assert.equal(sink.truncated, false); // it fit exactly
  * sink.setString("abcdef");
  * assert.equal(sink.bytesWritten, 3);
- * assert.ok(sink.truncated);
+ * assert.equal(sink.truncated, true);
  * assert.deepEqual(sink.value, new Uint8Array([97, 98, 99]));
+ * assert.equal(sink.value.buffer, buf.buffer); // a window on buf, not a copy
  * ```
  */
 export class TruncatingBytesSink extends BaseSink {
-  /**
-   * The caller's buffer.
-   *
-   * @example
-   * ```ts
-   * import { truncatingBytesSink } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const buf = new Uint8Array(4);
-   * const sink = truncatingBytesSink(buf);
-   * assert.equal(sink.buffer, buf);
-   * sink.setString("ok");
-   * assert.deepEqual(buf.subarray(0, 2), new Uint8Array([0x6f, 0x6b]));
-   * ```
-   */
+  /** The caller's buffer. */
   readonly buffer: Uint8Array;
   #written = 0;
 
@@ -327,17 +219,7 @@ export class TruncatingBytesSink extends BaseSink {
    * Makes a sink that fills `buffer`.
    *
    * @param buffer Where the bytes go; its length is the limit.
-   *
-   * @example
-   * ```ts
-   * import { TruncatingBytesSink } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const sink = new TruncatingBytesSink(new Uint8Array(2));
-   * sink.setString("abc");
-   * assert.deepEqual(sink.value, new Uint8Array([97, 98]));
-   * assert.throws(() => new TruncatingBytesSink([] as never), TypeError);
-   * ```
+   * @throws {TypeError} When `buffer` is not a `Uint8Array`.
    */
   constructor(buffer: Uint8Array) {
     super();
@@ -349,61 +231,19 @@ export class TruncatingBytesSink extends BaseSink {
     this.buffer = buffer;
   }
 
-  /**
-   * How many bytes were copied into the buffer (0 before any set).
-   *
-   * @example
-   * ```ts
-   * import { truncatingBytesSink } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const sink = truncatingBytesSink(new Uint8Array(4));
-   * assert.equal(sink.bytesWritten, 0);
-   * sink.setString("abcdef");
-   * assert.equal(sink.bytesWritten, 4);
-   * sink.setString("x");
-   * assert.equal(sink.bytesWritten, 1);
-   * ```
-   */
+  /** How many bytes were copied into the buffer (0 before any set). */
   get bytesWritten(): number {
     return this.#written;
   }
 
-  /**
-   * Whether the value was longer than the buffer.
-   *
-   * @example
-   * ```ts
-   * import { truncatingBytesSink } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const sink = truncatingBytesSink(new Uint8Array(2));
-   * assert.equal(sink.truncated, false);
-   * sink.setString("ab");
-   * assert.equal(sink.truncated, false); // it fit exactly
-   * sink.setString("abc");
-   * assert.equal(sink.truncated, true);
-   * ```
-   */
+  /** Whether the value was longer than the buffer. */
   get truncated(): boolean {
     return this.isSet && this.view.length > this.#written;
   }
 
   /**
-   * The filled part of the buffer; throws {@linkcode SinkNotSetError} if unset.
-   *
-   * @example
-   * ```ts
-   * import { SinkNotSetError, truncatingBytesSink } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const buf = new Uint8Array(8);
-   * const sink = truncatingBytesSink(buf);
-   * assert.throws(() => sink.value, SinkNotSetError);
-   * sink.setString("abc");
-   * assert.equal(sink.value.length, 3);
-   * assert.equal(sink.value.buffer, buf.buffer); // a window on buf, not a copy
-   * ```
+   * The filled part of the buffer (not a copy); throws
+   * {@linkcode SinkNotSetError} if unset.
    */
   get value(): Uint8Array {
     this.view; // throws when unset
@@ -411,19 +251,8 @@ export class TruncatingBytesSink extends BaseSink {
   }
 
   /**
-   * Keeps `view` and what this kind derives from it.
-   *
-   * @example
-   * ```ts
-   * import { truncatingBytesSink } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const sink = truncatingBytesSink(new Uint8Array(3));
-   * sink.setString("abc");
-   * sink.setString("z"); // copied again: one byte written now
-   * assert.deepEqual(sink.value, new Uint8Array([0x7a]));
-   * assert.equal(sink.buffer[1], 98); // the rest of the buffer is left alone
-   * ```
+   * Keeps `view` and copies it into the buffer again; bytes past the new
+   * length are left as they were.
    */
   protected override store(view: ByteView): void {
     super.store(view);
@@ -435,102 +264,46 @@ export class TruncatingBytesSink extends BaseSink {
  * A sink that keeps the immutable view itself (Go's `ByteViewSink`): no copy
  * at all when the value comes from the cache.
  *
- * @example
+ * @example No copy of a view
  * ```ts
- * import { byteViewSink } from "@x/groupcache";
+ * import { ByteView, byteViewSink } from "@x/groupcache";
  * import assert from "node:assert/strict";
  *
+ * const view = new ByteView("shared");
  * const sink = byteViewSink();
- * sink.setString("view");
- * assert.equal(sink.value.toString(), "view");
+ * sink.setView(view);
+ * assert.equal(sink.value, view); // the same view, not a copy
  * ```
  */
 export class ByteViewSink extends BaseSink {
-  /**
-   * The stored view; throws {@linkcode SinkNotSetError} if unset.
-   *
-   * @example
-   * ```ts
-   * import { byteViewSink, SinkNotSetError } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const sink = byteViewSink();
-   * assert.throws(() => sink.value, SinkNotSetError);
-   * sink.setBytes(new Uint8Array([0x76]));
-   * assert.equal(sink.value.toString(), "v");
-   * ```
-   */
+  /** The stored view; throws {@linkcode SinkNotSetError} if unset. */
   get value(): ByteView {
     return this.view;
   }
 }
 
-/**
- * A sink that keeps a string.
- *
- * @example
- * ```ts
- * import { stringSink } from "@x/groupcache";
- * import assert from "node:assert/strict";
- *
- * const sink = stringSink();
- * assert.equal(sink.isSet, false);
- * sink.setString("x");
- * assert.equal(sink.value, "x");
- * ```
- */
+// The factories mirror Go's constructors (StringSink(&s) and so on); the
+// class examples use them, so they are not repeated here.
+
+/** Makes an empty {@linkcode StringSink} (see its example). */
 export function stringSink(): StringSink {
   return new StringSink();
 }
 
-/**
- * A sink that keeps its own copy of the bytes.
- *
- * @example
- * ```ts
- * import { bytesSink } from "@x/groupcache";
- * import assert from "node:assert/strict";
- *
- * const sink = bytesSink();
- * sink.setString("hi");
- * assert.deepEqual(sink.value, new Uint8Array([104, 105]));
- * ```
- */
+/** Makes an empty {@linkcode BytesSink} (see its example). */
 export function bytesSink(): BytesSink {
   return new BytesSink();
 }
 
 /**
- * A sink that copies at most `buffer.length` bytes into `buffer`.
- *
- * @example
- * ```ts
- * import { truncatingBytesSink } from "@x/groupcache";
- * import assert from "node:assert/strict";
- *
- * const sink = truncatingBytesSink(new Uint8Array(8));
- * sink.setString("abc");
- * assert.equal(sink.bytesWritten, 3);
- * assert.equal(sink.truncated, false);
- * ```
+ * Makes a {@linkcode TruncatingBytesSink} that copies at most
+ * `buffer.length` bytes into `buffer` (see its example).
  */
 export function truncatingBytesSink(buffer: Uint8Array): TruncatingBytesSink {
   return new TruncatingBytesSink(buffer);
 }
 
-/**
- * A sink that keeps the immutable view.
- *
- * @example
- * ```ts
- * import { byteViewSink } from "@x/groupcache";
- * import assert from "node:assert/strict";
- *
- * const sink = byteViewSink();
- * sink.setBytes(new Uint8Array([1]));
- * assert.equal(sink.value.length, 1);
- * ```
- */
+/** Makes an empty {@linkcode ByteViewSink} (see its example). */
 export function byteViewSink(): ByteViewSink {
   return new ByteViewSink();
 }
