@@ -89,10 +89,35 @@ const STRINGS_IN_OBJECT = /\b(?:Deno|Node\.js|Chrome)\//.test(
  * });
  * cache.add("a", 1);
  * cache.add("b", 2);
- * cache.get("a"); // "a" is now the newest, "b" the oldest
- * cache.add("c", 3); // evicts "b"
+ * assert.equal(cache.get("a"), 1); // "a" is now the newest, "b" the oldest
+ * assert.equal(cache.peek("b"), 2); // peek leaves "b" the oldest
+ * cache.add("c", 3); // full: evicts "b"
  * assert.deepEqual(evicted, ["b"]);
- * assert.deepEqual([...cache.keys()], ["a", "c"]);
+ * assert.equal(cache.has("b"), false);
+ * assert.equal(cache.size, 2);
+ * assert.deepEqual([...cache.keys()], ["a", "c"]); // oldest first
+ * ```
+ *
+ * @example Walking and emptying
+ * ```ts
+ * import { LruCache } from "@x/groupcache";
+ * import assert from "node:assert/strict";
+ *
+ * const gone: string[] = [];
+ * const cache = new LruCache<string, number>({ onEvicted: (k) => gone.push(k) });
+ * for (const [k, v] of [["a", 1], ["b", 2], ["c", 3], ["d", 4]] as const) {
+ *   cache.add(k, v);
+ * }
+ * assert.deepEqual(cache.oldest(), ["a", 1]);
+ * assert.deepEqual(cache.newest(), ["d", 4]);
+ * assert.deepEqual([...cache.values({ newestFirst: true })], [4, 3, 2, 1]);
+ * assert.deepEqual(cache.removeOldest(), ["a", 1]);
+ * assert.equal(cache.remove("c"), true);
+ * assert.equal(cache.remove("c"), false); // already gone
+ * assert.deepEqual(new Map(cache), new Map([["b", 2], ["d", 4]]));
+ * cache.clear(); // reports the rest oldest first
+ * assert.deepEqual(gone, ["a", "c", "b", "d"]);
+ * assert.equal(cache.size, 0);
  * ```
  */
 export class LruCache<K, V> {
@@ -124,17 +149,6 @@ export class LruCache<K, V> {
    * @param options `maxEntries` (non-negative integer, 0 = unbounded) and
    * `onEvicted`.
    * @throws {ConfigError} when an option has the wrong type or range.
-   *
-   * @example Unbounded cache
-   * ```ts
-   * import { LruCache } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const cache = new LruCache<string, string>();
-   * for (let i = 0; i < 1000; i++) cache.add(`k${i}`, `v${i}`);
-   * assert.equal(cache.size, 1000);
-   * assert.equal(cache.maxEntries, 0);
-   * ```
    */
   constructor(options: LruCacheOptions<K, V> = {}) {
     if (typeof options !== "object" || options === null) {
@@ -164,35 +178,12 @@ export class LruCache<K, V> {
     this.#reset();
   }
 
-  /**
-   * The most entries the cache holds; 0 means no limit.
-   *
-   * @example
-   * ```ts
-   * import { LruCache } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * assert.equal(new LruCache({ maxEntries: 10 }).maxEntries, 10);
-   * ```
-   */
+  /** The most entries the cache holds; 0 means no limit. */
   get maxEntries(): number {
     return this.#maxEntries;
   }
 
-  /**
-   * The number of entries (Go's `Len`).
-   *
-   * @example
-   * ```ts
-   * import { LruCache } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const cache = new LruCache<string, number>();
-   * cache.add("a", 1);
-   * cache.add("a", 2);
-   * assert.equal(cache.size, 1);
-   * ```
-   */
+  /** The number of entries (Go's `Len`). */
   get size(): number {
     return this.#size;
   }
@@ -206,15 +197,18 @@ export class LruCache<K, V> {
    * can account for the replaced value), otherwise `undefined`. Use `has`
    * first if the cache may store `undefined` as a value.
    *
-   * @example Replace returns the old value
+   * @example Replacing returns the old value, and evicts nothing
    * ```ts
    * import { LruCache } from "@x/groupcache";
    * import assert from "node:assert/strict";
    *
-   * const cache = new LruCache<string, string>();
+   * const evicted: string[] = [];
+   * const cache = new LruCache<string, string>({
+   *   onEvicted: (key) => evicted.push(key),
+   * });
    * assert.equal(cache.add("k", "old"), undefined);
    * assert.equal(cache.add("k", "new"), "old");
-   * assert.equal(cache.get("k"), "new");
+   * assert.deepEqual(evicted, []);
    * ```
    */
   add(key: K, value: V): V | undefined {
@@ -259,19 +253,6 @@ export class LruCache<K, V> {
   /**
    * The value of `key`, which becomes the newest entry; `undefined` when
    * absent.
-   *
-   * @example
-   * ```ts
-   * import { LruCache } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const cache = new LruCache<string, number>({ maxEntries: 2 });
-   * cache.add("a", 1);
-   * cache.add("b", 2);
-   * assert.equal(cache.get("a"), 1); // refreshes "a"
-   * cache.add("c", 3); // evicts "b", now the oldest
-   * assert.equal(cache.get("b"), undefined);
-   * ```
    */
   get(key: K): V | undefined {
     const slot = STRINGS_IN_OBJECT && typeof key === "string"
@@ -282,41 +263,13 @@ export class LruCache<K, V> {
     return this.#values[slot];
   }
 
-  /**
-   * The value of `key` without refreshing it; `undefined` when absent.
-   *
-   * @example
-   * ```ts
-   * import { LruCache } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const cache = new LruCache<string, number>({ maxEntries: 2 });
-   * cache.add("a", 1);
-   * cache.add("b", 2);
-   * assert.equal(cache.peek("a"), 1); // "a" stays the oldest
-   * cache.add("c", 3);
-   * assert.equal(cache.has("a"), false);
-   * ```
-   */
+  /** The value of `key` without refreshing it; `undefined` when absent. */
   peek(key: K): V | undefined {
     const slot = this.#slotOf(key);
     return slot === undefined ? undefined : this.#values[slot];
   }
 
-  /**
-   * Whether `key` is present; does not refresh it.
-   *
-   * @example
-   * ```ts
-   * import { LruCache } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const cache = new LruCache<string, undefined>();
-   * cache.add("k", undefined);
-   * assert.equal(cache.has("k"), true);
-   * assert.equal(cache.has("x"), false);
-   * ```
-   */
+  /** Whether `key` is present; does not refresh it. */
   has(key: K): boolean {
     return this.#slotOf(key) !== undefined;
   }
@@ -325,21 +278,6 @@ export class LruCache<K, V> {
    * Removes `key` and calls `onEvicted` with it (as Go's `Remove`).
    *
    * @returns whether `key` was present.
-   *
-   * @example
-   * ```ts
-   * import { LruCache } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const gone: [string, number][] = [];
-   * const cache = new LruCache<string, number>({
-   *   onEvicted: (k, v) => gone.push([k, v]),
-   * });
-   * cache.add("a", 1);
-   * assert.equal(cache.remove("a"), true);
-   * assert.equal(cache.remove("a"), false);
-   * assert.deepEqual(gone, [["a", 1]]);
-   * ```
    */
   remove(key: K): boolean {
     const slot = this.#slotOf(key);
@@ -353,18 +291,6 @@ export class LruCache<K, V> {
    * `RemoveOldest`).
    *
    * @returns the removed `[key, value]`, or `undefined` when empty.
-   *
-   * @example
-   * ```ts
-   * import { LruCache } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const cache = new LruCache<string, number>();
-   * cache.add("a", 1);
-   * cache.add("b", 2);
-   * assert.deepEqual(cache.removeOldest(), ["a", 1]);
-   * assert.equal(cache.size, 1);
-   * ```
    */
   removeOldest(): [K, V] | undefined {
     const oldest = this.#links[0];
@@ -380,17 +306,6 @@ export class LruCache<K, V> {
   /**
    * The least recently used entry as `[key, value]`, without removing or
    * refreshing it; `undefined` when empty.
-   *
-   * @example
-   * ```ts
-   * import { LruCache } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const cache = new LruCache<string, number>();
-   * cache.add("a", 1);
-   * cache.add("b", 2);
-   * assert.deepEqual(cache.oldest(), ["a", 1]);
-   * ```
    */
   oldest(): [K, V] | undefined {
     const slot = this.#links[0];
@@ -402,18 +317,6 @@ export class LruCache<K, V> {
   /**
    * The most recently used entry as `[key, value]`, without changing it;
    * `undefined` when empty.
-   *
-   * @example
-   * ```ts
-   * import { LruCache } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const cache = new LruCache<string, number>();
-   * cache.add("a", 1);
-   * cache.add("b", 2);
-   * cache.get("a");
-   * assert.deepEqual(cache.newest(), ["a", 1]);
-   * ```
    */
   newest(): [K, V] | undefined {
     const slot = this.#links[1];
@@ -427,22 +330,6 @@ export class LruCache<K, V> {
    * oldest to the newest (Go's `Clear`, whose order is random). Entries the
    * callback adds stay in the cache. Should the callback throw, the entries
    * not yet reported are gone all the same.
-   *
-   * @example
-   * ```ts
-   * import { LruCache } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const gone: string[] = [];
-   * const cache = new LruCache<string, number>({
-   *   onEvicted: (k) => gone.push(k),
-   * });
-   * cache.add("a", 1);
-   * cache.add("b", 2);
-   * cache.clear();
-   * assert.equal(cache.size, 0);
-   * assert.deepEqual(gone, ["a", "b"]);
-   * ```
    */
   clear(): void {
     const keys = this.#keys, values = this.#values, links = this.#links;
@@ -461,21 +348,6 @@ export class LruCache<K, V> {
   /**
    * The entries as `[key, value]` pairs, oldest first (or newest first with
    * `{ newestFirst: true }`). Does not refresh them.
-   *
-   * @example
-   * ```ts
-   * import { LruCache } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const cache = new LruCache<string, number>();
-   * cache.add("a", 1);
-   * cache.add("b", 2);
-   * assert.deepEqual([...cache.entries()], [["a", 1], ["b", 2]]);
-   * assert.deepEqual([...cache.entries({ newestFirst: true })], [
-   *   ["b", 2],
-   *   ["a", 1],
-   * ]);
-   * ```
    */
   *entries(options: LruIterOptions = {}): IterableIterator<[K, V]> {
     for (const slot of this.#slots(options.newestFirst === true)) {
@@ -483,20 +355,7 @@ export class LruCache<K, V> {
     }
   }
 
-  /**
-   * The keys, oldest first (or newest first with `{ newestFirst: true }`).
-   *
-   * @example
-   * ```ts
-   * import { LruCache } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const cache = new LruCache<string, number>();
-   * cache.add("a", 1);
-   * cache.add("b", 2);
-   * assert.deepEqual([...cache.keys({ newestFirst: true })], ["b", "a"]);
-   * ```
-   */
+  /** The keys, oldest first (or newest first with `{ newestFirst: true }`). */
   *keys(options: LruIterOptions = {}): IterableIterator<K> {
     for (const slot of this.#slots(options.newestFirst === true)) {
       yield this.#keys[slot] as K;
@@ -505,17 +364,6 @@ export class LruCache<K, V> {
 
   /**
    * The values, oldest first (or newest first with `{ newestFirst: true }`).
-   *
-   * @example
-   * ```ts
-   * import { LruCache } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const cache = new LruCache<string, number>();
-   * cache.add("a", 1);
-   * cache.add("b", 2);
-   * assert.deepEqual([...cache.values()], [1, 2]);
-   * ```
    */
   *values(options: LruIterOptions = {}): IterableIterator<V> {
     for (const slot of this.#slots(options.newestFirst === true)) {
@@ -523,19 +371,7 @@ export class LruCache<K, V> {
     }
   }
 
-  /**
-   * The entries, oldest first: `for (const [key, value] of cache)`.
-   *
-   * @example
-   * ```ts
-   * import { LruCache } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const cache = new LruCache<string, number>();
-   * cache.add("a", 1);
-   * assert.deepEqual(new Map(cache), new Map([["a", 1]]));
-   * ```
-   */
+  /** The entries, oldest first: `for (const [key, value] of cache)`. */
   [Symbol.iterator](): IterableIterator<[K, V]> {
     return this.entries();
   }
