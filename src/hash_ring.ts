@@ -20,49 +20,39 @@ import { ConfigError } from "./errors.ts";
  * added later owns the point. The defaults (50 replicas, CRC-32 of the UTF-8
  * bytes) are those of Go's `HTTPPool`.
  *
- * @example
+ * @example Placing keys on peers
  * ```ts
  * import { HashRing } from "@x/groupcache";
  * import assert from "node:assert/strict";
  *
- * const ring = new HashRing();
+ * const ring = new HashRing(); // Go: consistenthash.New(50, nil)
+ * assert.equal(ring.isEmpty(), true);
+ * assert.equal(ring.get("user:42"), undefined); // Go returns ""
  * ring.add("http://10.0.0.1:8000", "http://10.0.0.2:8000");
+ * ring.add("http://10.0.0.1:8000"); // already there: nothing changes
+ * assert.deepEqual(ring.nodes, ["http://10.0.0.1:8000", "http://10.0.0.2:8000"]);
  * const owner = ring.get("user:42");
  * assert.ok(ring.nodes.includes(owner!));
  * assert.equal(ring.get("user:42"), owner); // stable
  * ```
+ *
+ * @example Go's test hash: the points can be read off
+ * ```ts
+ * import { HashRing } from "@x/groupcache";
+ * import assert from "node:assert/strict";
+ *
+ * // A string of digits is its own point, as in Go's consistenthash_test.go.
+ * const ring = new HashRing(3, (s) => Number.parseInt(s, 10));
+ * ring.add("6", "4", "2"); // points 2, 4, 6, 12, 14, 16, 22, 24, 26
+ * assert.equal(ring.get("11"), "2");
+ * assert.equal(ring.get("23"), "4");
+ * assert.equal(ring.get("27"), "2"); // past the top: wraps to point 2
+ * ```
  */
 export class HashRing {
-  /**
-   * How many points each node gets on the ring.
-   *
-   * @example
-   * ```ts
-   * import { HashRing } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * assert.equal(new HashRing().replicas, 50); // Go's HTTPPool default
-   * assert.equal(new HashRing(3).replicas, 3);
-   * ```
-   */
+  /** How many points each node gets on the ring. */
   readonly replicas: number;
-  /**
-   * The hash that places nodes and keys, a string to a 32-bit integer.
-   *
-   * @example
-   * ```ts
-   * import { crc32, HashRing } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * assert.equal(new HashRing().hash, crc32);
-   * // Go's test hash: a string of digits is its own point.
-   * const ring = new HashRing(3, (s) => Number.parseInt(s, 10));
-   * ring.add("6", "4", "2"); // points 2, 4, 6, 12, 14, 16, 22, 24, 26
-   * assert.equal(ring.get("11"), "2");
-   * assert.equal(ring.get("23"), "4");
-   * assert.equal(ring.get("27"), "2"); // past the top: wraps to point 2
-   * ```
-   */
+  /** The hash that places nodes and keys, a string to a 32-bit integer. */
   readonly hash: (data: string) => number;
 
   // Go's hashMap: point -> node, where the last write wins.
@@ -89,16 +79,6 @@ export class HashRing {
    *   `crc32.ChecksumIEEE` over UTF-8.
    * @throws {ConfigError} When `replicas` is not a positive integer or
    *   `hash` is not a function.
-   *
-   * @example
-   * ```ts
-   * import { ConfigError, HashRing } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const ring = new HashRing(3); // Go: consistenthash.New(3, nil)
-   * assert.equal(ring.replicas, 3);
-   * assert.throws(() => new HashRing(0), ConfigError);
-   * ```
    */
   constructor(replicas = 50, hash: (data: string) => number = crc32) {
     if (!Number.isSafeInteger(replicas) || replicas < 1) {
@@ -126,18 +106,6 @@ export class HashRing {
    * @param nodes Node names, usually peer base URLs.
    * @throws {TypeError} When a node is not a string, or the hash returns
    *   something other than a 32-bit integer. The ring is unchanged then.
-   *
-   * @example
-   * ```ts
-   * import { HashRing } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const ring = new HashRing();
-   * ring.add("http://a:8000");
-   * assert.equal(ring.get("any key"), "http://a:8000");
-   * ring.add("http://b:8000", "http://c:8000");
-   * assert.deepEqual(ring.nodes, ["http://a:8000", "http://b:8000", "http://c:8000"]);
-   * ```
    */
   add(...nodes: string[]): void {
     const replicas = this.replicas;
@@ -204,17 +172,6 @@ export class HashRing {
    *
    * @param key The key to place.
    * @returns The owning node, or `undefined` if no node was added.
-   *
-   * @example
-   * ```ts
-   * import { HashRing } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const ring = new HashRing();
-   * assert.equal(ring.get("k"), undefined);
-   * ring.add("http://a:8000", "http://b:8000", "http://c:8000");
-   * assert.equal(typeof ring.get("k"), "string");
-   * ```
    */
   get(key: string): string | undefined {
     const points = this.#points;
@@ -236,17 +193,6 @@ export class HashRing {
 
   /**
    * True when no node has been added, like Go's `Map.IsEmpty`.
-   *
-   * @example
-   * ```ts
-   * import { HashRing } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const ring = new HashRing();
-   * assert.equal(ring.isEmpty(), true);
-   * ring.add("http://a:8000");
-   * assert.equal(ring.isEmpty(), false);
-   * ```
    */
   isEmpty(): boolean {
     return this.#points.length === 0;
@@ -255,17 +201,6 @@ export class HashRing {
   /**
    * The nodes added so far, each once, in the order they were first added
    * (a frozen array).
-   *
-   * @example
-   * ```ts
-   * import { HashRing } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const ring = new HashRing();
-   * ring.add("b", "a");
-   * ring.add("b");
-   * assert.deepEqual(ring.nodes, ["b", "a"]);
-   * ```
    */
   get nodes(): readonly string[] {
     return this.#nodes;
