@@ -50,7 +50,7 @@ let scratch: Uint8Array | undefined;
  * @returns The checksum, `0 <= result < 2 ** 32`.
  * @throws {TypeError} When `data` is neither a string nor a `Uint8Array`.
  *
- * @example
+ * @example The standard check value, and strings as UTF-8
  * ```ts
  * import { crc32 } from "@x/groupcache";
  * import assert from "node:assert/strict";
@@ -78,7 +78,7 @@ export function crc32(data: string | Uint8Array): number {
  * @returns The checksum of everything so far, unsigned 32-bit.
  * @throws {TypeError} When `data` is neither a string nor a `Uint8Array`.
  *
- * @example
+ * @example Hashing in pieces
  * ```ts
  * import { crc32, crc32Update } from "@x/groupcache";
  * import assert from "node:assert/strict";
