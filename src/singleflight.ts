@@ -25,17 +25,27 @@ interface Call {
  * Runs one call per key at a time and shares its outcome with every caller
  * that asks for that key while it is in flight.
  *
- * @example
+ * @example Concurrent callers share one run
  * ```ts
  * import { SingleFlight } from "@x/groupcache";
  * import assert from "node:assert/strict";
  *
  * const flight = new SingleFlight();
+ * const gate = Promise.withResolvers<number>();
  * let runs = 0;
- * const load = () => flight.do("k", async () => { runs++; return 42; });
- * const values = await Promise.all([load(), load(), load()]);
- * assert.deepEqual(values, [42, 42, 42]);
+ * const load = () =>
+ *   flight.do("k", () => {
+ *     runs++;
+ *     return gate.promise;
+ *   });
+ * const calls = [load(), load(), load()];
+ * assert.equal(flight.has("k"), true);
+ * assert.equal(flight.size, 1);
+ * gate.resolve(42);
+ * assert.deepEqual(await Promise.all(calls), [42, 42, 42]);
  * assert.equal(runs, 1);
+ * assert.equal(flight.has("k"), false); // released once settled: no caching
+ * assert.equal(flight.size, 0);
  * ```
  */
 export class SingleFlight {
@@ -48,7 +58,7 @@ export class SingleFlight {
    * itself, so a failure is never reported as an unhandled rejection: a
    * caller that does not await the result does not see its error.
    *
-   * @example
+   * @example A throw reaches the callers as a rejection
    * ```ts
    * import { SingleFlight } from "@x/groupcache";
    * import assert from "node:assert/strict";
@@ -66,7 +76,7 @@ export class SingleFlight {
    * Like {@linkcode SingleFlight.do}, and also tells whether the execution
    * was shared with other callers.
    *
-   * @example
+   * @example Was the run shared?
    * ```ts
    * import { SingleFlight } from "@x/groupcache";
    * import assert from "node:assert/strict";
@@ -89,44 +99,12 @@ export class SingleFlight {
     return { value, shared: call.dups > 0 };
   }
 
-  /**
-   * Whether a call for `key` is in flight.
-   *
-   * @example
-   * ```ts
-   * import { SingleFlight } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const flight = new SingleFlight();
-   * const gate = Promise.withResolvers<void>();
-   * const call = flight.do("k", () => gate.promise);
-   * assert.equal(flight.has("k"), true);
-   * gate.resolve();
-   * await call;
-   * assert.equal(flight.has("k"), false); // released once settled
-   * ```
-   */
+  /** Whether a call for `key` is in flight. */
   has(key: string): boolean {
     return this.#calls.has(key);
   }
 
-  /**
-   * How many keys have a call in flight.
-   *
-   * @example
-   * ```ts
-   * import { SingleFlight } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const flight = new SingleFlight();
-   * const wait = () => new Promise<void>((r) => setTimeout(r, 1));
-   * const calls = [flight.do("a", wait), flight.do("b", wait)];
-   * calls.push(flight.do("a", wait)); // joins the first "a"
-   * assert.equal(flight.size, 2);
-   * await Promise.all(calls);
-   * assert.equal(flight.size, 0);
-   * ```
-   */
+  /** How many keys have a call in flight. */
   get size(): number {
     return this.#calls.size;
   }
@@ -136,7 +114,7 @@ export class SingleFlight {
    * current one is still running (Go's `Forget`). Callers already waiting
    * keep waiting for the current one.
    *
-   * @example
+   * @example A new run while one is in flight
    * ```ts
    * import { SingleFlight } from "@x/groupcache";
    * import assert from "node:assert/strict";
