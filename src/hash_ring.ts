@@ -191,9 +191,7 @@ export class HashRing {
     return this.#owners[lo === n ? 0 : lo];
   }
 
-  /**
-   * True when no node has been added, like Go's `Map.IsEmpty`.
-   */
+  /** True when no node has been added, like Go's `Map.IsEmpty`. */
   isEmpty(): boolean {
     return this.#points.length === 0;
   }
