@@ -12,15 +12,15 @@
  * is no set, no delete, no expiry.
  *
  * ```ts
- * import { Group, HttpPool, Registry } from "@x/groupcache";
+ * import { HttpPool, Registry } from "@x/groupcache";
  * import assert from "node:assert/strict";
  *
  * const pool = new HttpPool("http://127.0.0.1:8001", { registry: new Registry() });
  * pool.set("http://127.0.0.1:8001"); // add the other nodes' URLs here
  *
- * const thumbnails = new Group("thumbnails", 64 << 20, async (key, dest, { signal }) => {
- *   dest.setString(`thumbnail of ${key}`); // e.g. await load(key, signal)
- * }, { peers: pool });
+ * const thumbnails = pool.newGroup("thumbnails", 64 << 20, async (key, _dest, { signal }) => {
+ *   return `thumbnail of ${key}`; // e.g. await load(key, signal)
+ * });
  *
  * const view = await thumbnails.get("big-file.jpg");
  * assert.equal(view.toString(), "thumbnail of big-file.jpg");
@@ -39,7 +39,9 @@ export { ByteView } from "./src/byte_view.ts";
 export { crc32, crc32Update } from "./src/crc32.ts";
 export {
   ConfigError,
+  GetterError,
   InvalidKeyError,
+  LoadTimeoutError,
   PeerError,
   type PeerErrorInit,
   type PeerErrorReason,
@@ -54,6 +56,7 @@ export {
   type Getter,
   type GetterContext,
   type GetterFunc,
+  type GetterResult,
   Group,
   type GroupOptions,
   type GroupStats,

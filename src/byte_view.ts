@@ -11,15 +11,6 @@
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const EMPTY = new Uint8Array(0);
-let bytesOf: (view: ByteView) => Uint8Array;
-
-/**
- * The view's shared bytes, for the library's own read-only use (writing a
- * response body without a copy). Not exported from mod.ts.
- */
-export function viewBytes(view: ByteView): Uint8Array {
-  return bytesOf(view);
-}
 
 /**
  * The number of bytes `s` takes as UTF-8 (lone surrogates count as the three
@@ -361,10 +352,6 @@ export class ByteView {
     return `ByteView(${this.length}) ${
       JSON.stringify(this.toString().slice(0, 40))
     }`;
-  }
-
-  static {
-    bytesOf = (view) => view.#data;
   }
 }
 

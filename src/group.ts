@@ -1,44 +1,60 @@
 /**
  * Group: a named cache namespace and its read-through path, Go's
- * `groupcache.Group`. Read {@linkcode Group.get} top to bottom: it is the
- * whole algorithm.
+ * `groupcache.Group`. Read it top to bottom as Go's `groupcache.go`:
+ * {@linkcode Group.get} → cache → one shared load per key → re-check →
+ * owner → peer fetch (hot-cache admission) → getter → populate.
  *
  * @module
  */
 
-import { type ByteView, utf8Length } from "./byte_view.ts";
-import { ConfigError, InvalidKeyError, SinkNotSetError } from "./errors.ts";
-import { LruCache } from "./lru.ts";
-import { defaultRegistry, type Registry } from "./registry.ts";
+import { ByteView } from "./byte_view.ts";
+import { ByteCache, type CacheStats } from "./cache.ts";
+import {
+  ConfigError,
+  GetterError,
+  InvalidKeyError,
+  LoadTimeoutError,
+  SinkNotSetError,
+} from "./errors.ts";
+import {
+  defaultRegistry,
+  type Registry,
+  registryServedBy,
+} from "./registry.ts";
+import type { LoadHandle } from "./shared_load.ts";
+import { SharedLoads } from "./shared_load.ts";
 import { ByteViewSink, type Sink } from "./sink.ts";
-import { SingleFlight } from "./singleflight.ts";
 
-let serveKey: (
-  group: Group,
-  key: string,
-  options: GetOptions | undefined,
-) => ByteView | Promise<ByteView>;
+export type { CacheStats } from "./cache.ts";
 
 /** What a getter is told besides the key and the sink. */
 export interface GetterContext {
   /**
-   * Aborts when nobody is waiting for this load any more (every caller that
-   * shares it has detached through its own signal). A getter that honours it
-   * saves work; one that ignores it still has its value cached.
+   * Aborts when nobody waits for this load any more (every caller that
+   * shares it left through its own signal) or when it outlives the group's
+   * `loadTimeoutMs`. A getter that honours it saves work; a value it still
+   * produces is cached.
    */
-  signal: AbortSignal;
+  readonly signal: AbortSignal;
 }
 
 /**
- * Loads the value of `key` from the source of truth into `dest`. Runs at most
- * once at a time per key within a group (per node). Throw to report an error;
- * errors are never cached.
+ * What a getter may return: the value itself (a `Uint8Array` is copied, as
+ * `dest.setBytes` does), or nothing when it filled `dest` the Go way.
+ */
+export type GetterResult = Uint8Array | string | ByteView | void | undefined;
+
+/**
+ * Loads the value of `key` from the source of truth: return it, or store it
+ * into `dest` (one or the other: doing both is a {@linkcode GetterError}).
+ * Runs at most once at a time per key within a group (per node). Throw to
+ * report an error; errors are never cached.
  */
 export type GetterFunc = (
   key: string,
   dest: Sink,
   context: GetterContext,
-) => void | Promise<void>;
+) => GetterResult | Promise<GetterResult>;
 
 /** A getter as a function, or as an object with a `get` method (Go's `Getter`). */
 export type Getter = GetterFunc | { get: GetterFunc };
@@ -55,16 +71,28 @@ export interface PeerGetter {
 export interface PeerPicker {
   /** The owner of `key`, or `undefined` when this node owns it (load locally). */
   pickPeer(key: string): PeerGetter | undefined;
-  /** The registry whose groups this picker's node serves, if it has one. */
-  readonly registry?: Registry;
 }
 
 /** Options of a {@linkcode Group}. */
 export interface GroupOptions {
-  /** Where other nodes are found; without it the group is local-only (Go's `NoPeers`). */
+  /**
+   * Where other nodes are found. Without it the group uses the peer picker
+   * of its registry's node (the `HttpPool` made with that registry), looked
+   * up at each load, as Go's `initPeers`; with neither it is local-only.
+   */
   peers?: PeerPicker;
-  /** The registry to join; defaults to the `peers` pool's, else {@linkcode defaultRegistry}. */
+  /**
+   * The registry (node) to join; defaults to the registry the `peers` pool
+   * serves, else {@linkcode defaultRegistry}.
+   */
   registry?: Registry;
+  /**
+   * The bound of one load (peer fetch and getter together), in milliseconds:
+   * past it every waiter gets a {@linkcode LoadTimeoutError}, the getter's
+   * signal aborts and the key is free for a fresh load. Default 30,000; 0
+   * disables it.
+   */
+  loadTimeoutMs?: number;
   /** A source of numbers in [0, 1) for hot-cache admission (1 in 10); defaults to `Math.random`. */
   random?: () => number;
   /** Told of every failed peer fetch, before the group falls back to a local load. */
@@ -85,7 +113,7 @@ export interface GroupStats {
   cacheHits: number;
   /** Values fetched from a remote peer. */
   peerLoads: number;
-  /** Failed peer fetches (each followed by a local load). */
+  /** Failed peer fetches (each followed by a local load); a caller's abort is not one. */
   peerErrors: number;
   /** Gets that missed the cache (before deduplication). */
   loads: number;
@@ -102,126 +130,7 @@ export interface GroupStats {
 /** Which of a group's two caches. */
 export type CacheType = "main" | "hot";
 
-/** Go's `CacheStats`, for one of a group's caches. */
-export interface CacheStats {
-  /** Bytes held: UTF-8 key bytes plus value bytes of every entry. */
-  bytes: number;
-  /** Entries held. */
-  items: number;
-  /** Lookups. */
-  gets: number;
-  /** Lookups that found the key. */
-  hits: number;
-  /** Entries removed to make room. */
-  evictions: number;
-}
-
-function entrySize(key: string, value: ByteView): number {
-  return utf8Length(key) + value.length;
-}
-
-/** One LRU of a group, with Go's byte and hit accounting. */
-class ByteCache {
-  bytes = 0;
-  gets = 0;
-  hits = 0;
-  evictions = 0;
-  #lru = new LruCache<string, ByteView>({
-    onEvicted: (key, value) => {
-      this.bytes -= entrySize(key, value);
-      this.evictions++;
-    },
-  });
-
-  get(key: string): ByteView | undefined {
-    this.gets++;
-    const value = this.#lru.get(key);
-    if (value !== undefined) this.hits++;
-    return value;
-  }
-
-  add(key: string, value: ByteView): void {
-    // Go adds the size again on a re-add; we subtract the old one.
-    const old = this.#lru.add(key, value);
-    if (old !== undefined) this.bytes -= entrySize(key, old);
-    this.bytes += entrySize(key, value);
-  }
-
-  removeOldest(): void {
-    this.#lru.removeOldest();
-  }
-
-  get items(): number {
-    return this.#lru.size;
-  }
-
-  stats(): CacheStats {
-    const { bytes, items, gets, hits, evictions } = this;
-    return { bytes, items, gets, hits, evictions };
-  }
-}
-
-/**
- * Deduplicated loads of one kind: one run per key at a time, shared by every
- * waiter, and aborted when the last waiter detaches.
- */
-class SharedLoads {
-  #flight = new SingleFlight();
-  // Keyed by the flight's promise, which every caller of one run shares.
-  #states = new WeakMap<Promise<ByteView>, LoadState>();
-
-  join(
-    key: string,
-    run: (signal: AbortSignal) => Promise<ByteView>,
-    signal: AbortSignal | undefined,
-  ): Promise<ByteView> {
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    let created: LoadState | undefined;
-    const promise = this.#flight.do(key, () => {
-      created = {
-        controller: new AbortController(),
-        waiters: 0,
-        settled: false,
-      };
-      return run(created.controller.signal);
-    });
-    if (created !== undefined) {
-      const state = created;
-      this.#states.set(promise, state);
-      const settle = () => {
-        state.settled = true;
-      };
-      promise.then(settle, settle);
-    }
-    const state = this.#states.get(promise)!;
-    state.waiters++;
-    if (signal === undefined) return promise;
-    return new Promise<ByteView>((resolve, reject) => {
-      const detach = () => {
-        reject(signal.reason);
-        if (--state.waiters === 0 && !state.settled) {
-          // Nobody waits: let the getter stop, and let the next caller start afresh.
-          this.#flight.forget(key);
-          state.controller.abort(signal.reason);
-        }
-      };
-      signal.addEventListener("abort", detach, { once: true });
-      promise.then((value) => {
-        signal.removeEventListener("abort", detach);
-        resolve(value);
-      }, (err) => {
-        signal.removeEventListener("abort", detach);
-        reject(err);
-      });
-    });
-  }
-}
-
-interface LoadState {
-  controller: AbortController;
-  waiters: number;
-  settled: boolean;
-}
+const DEFAULT_LOAD_TIMEOUT_MS = 30_000;
 
 /**
  * A cache namespace: values loaded by one getter, spread over the peers.
@@ -231,79 +140,37 @@ interface LoadState {
  * owner is asked over HTTP, or, when this node owns the key or the owner
  * fails, the getter runs here. Values are immutable; there is no set.
  *
- * @example
+ * @example Read through, once per key
  * ```ts
  * import { Group, Registry } from "@x/groupcache";
  * import assert from "node:assert/strict";
  *
  * let loads = 0;
- * const greetings = new Group("greetings", 1 << 20, (key, dest) => {
+ * const greetings = new Group("greetings", 1 << 20, (key) => {
  *   loads++;
- *   dest.setString(`hello, ${key}`);
+ *   return `hello, ${key}`; // or dest.setString(...), the Go way
  * }, { registry: new Registry() });
  *
  * assert.equal((await greetings.get("ada")).toString(), "hello, ada");
  * assert.equal((await greetings.get("ada")).toString(), "hello, ada");
  * assert.equal(loads, 1);
  * assert.equal(greetings.stats.cacheHits, 1);
+ * assert.equal(greetings.name, "greetings");
+ * assert.equal(greetings.cacheBytes, 1 << 20);
+ * assert.deepEqual(greetings.cacheStats("main"), {
+ *   bytes: 13, items: 1, gets: 3, hits: 1, evictions: 0,
+ * });
  * ```
  */
 export class Group {
-  /**
-   * The group's name, the same on every peer.
-   *
-   * @example
-   * ```ts
-   * import { Group, Registry } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const registry = new Registry();
-   * const g = new Group("avatars", 1024, (key, dest) => dest.setString(key), {
-   *   registry,
-   * });
-   * assert.equal(g.name, "avatars");
-   * assert.equal(registry.get("avatars"), g);
-   * ```
-   */
+  /** The group's name, the same on every peer. */
   readonly name: string;
-  /**
-   * The byte budget of the main and hot caches together; `<= 0` disables
-   * caching.
-   *
-   * @example
-   * ```ts
-   * import { Group, Registry } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * let loads = 0;
-   * const g = new Group("uncached", 0, (key, dest) => {
-   *   loads++;
-   *   dest.setString(key);
-   * }, { registry: new Registry() });
-   * assert.equal(g.cacheBytes, 0);
-   * await g.get("k");
-   * await g.get("k");
-   * assert.equal(loads, 2); // a budget of 0 caches nothing
-   * ```
-   */
+  /** The byte budget of the main and hot caches together; `<= 0` disables caching. */
   readonly cacheBytes: number;
-  /**
-   * The registry the group belongs to.
-   *
-   * @example
-   * ```ts
-   * import { Group, HttpPool, Registry } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const pool = new HttpPool("http://a:1", { registry: new Registry() });
-   * const g = new Group("joined", 1024, (key, dest) => dest.setString(key), {
-   *   peers: pool,
-   * });
-   * assert.equal(g.registry, pool.registry); // so the pool serves it
-   * assert.ok(pool.registry.has("joined"));
-   * ```
-   */
+  /** The registry (node) the group belongs to: its pool serves the group. */
   readonly registry: Registry;
+  /** The bound of one load in milliseconds (0: none). */
+  readonly loadTimeoutMs: number;
   readonly #getter: GetterFunc;
   readonly #peers: PeerPicker | undefined;
   readonly #random: () => number;
@@ -321,19 +188,20 @@ export class Group {
   };
   readonly #main = new ByteCache();
   readonly #hot = new ByteCache();
-  readonly #loads = new SharedLoads(); // may ask a peer
-  readonly #localLoads = new SharedLoads(); // runs the getter here
+  readonly #loads: SharedLoads<ByteView>;
+  // The peer fetch of each load that is asking a remote owner right now.
+  readonly #peerFetches = new Map<string, AbortController>();
 
   /**
-   * Makes a group and registers it (a name already registered is a
-   * {@linkcode ConfigError}).
+   * Makes a group and registers it in its registry (a name already
+   * registered there is a {@linkcode ConfigError}).
    *
    * @param name Unique within the registry, the same on every peer.
    * @param cacheBytes Budget of the main and hot caches together, in bytes.
    * @param getter Loads a value on a miss.
-   * @param options Peers, registry, random source, peer-error hook.
+   * @param options Peers, registry, load bound, random source, peer-error hook.
    *
-   * @example
+   * @example Getters, names and misuse
    * ```ts
    * import { ConfigError, Group, Registry } from "@x/groupcache";
    * import assert from "node:assert/strict";
@@ -344,10 +212,10 @@ export class Group {
    *   get: (key, dest) => dest.setString(key.toUpperCase()),
    * }, { registry });
    * assert.equal((await g.get("x")).toString(), "X");
-   * const getter = () => {};
-   * const again = () => new Group("made", 1024, getter, { registry });
+   * assert.equal(registry.get("made"), g);
+   * const again = () => new Group("made", 1024, () => "", { registry });
    * assert.throws(again, ConfigError); // the name is taken
-   * assert.throws(() => new Group("", 1024, getter), ConfigError);
+   * assert.throws(() => new Group("", 1024, () => ""), ConfigError);
    * ```
    */
   constructor(
@@ -382,10 +250,15 @@ export class Group {
     } else {
       throw new ConfigError(
         `group ${JSON.stringify(name)} needs a getter: ` +
-          "(key, dest, { signal }) => dest.setBytes(...)",
+          "(key, dest, { signal }) => value",
       );
     }
-    const { peers, random = Math.random, onPeerError } = options;
+    const {
+      peers,
+      random = Math.random,
+      onPeerError,
+      loadTimeoutMs = DEFAULT_LOAD_TIMEOUT_MS,
+    } = options;
     if (peers !== undefined && typeof peers?.pickPeer !== "function") {
       throw new ConfigError(
         `the peers option of group ${JSON.stringify(name)} must have a ` +
@@ -397,35 +270,62 @@ export class Group {
         "the random option must be a function returning [0, 1)",
       );
     }
+    if (!(typeof loadTimeoutMs === "number" && loadTimeoutMs >= 0)) {
+      throw new ConfigError(
+        `loadTimeoutMs of group ${JSON.stringify(name)} must be a number of ` +
+          `milliseconds >= 0 (0 disables the bound), got ${
+            String(loadTimeoutMs)
+          }`,
+      );
+    }
+    const served = peers === undefined ? undefined : registryServedBy(peers);
     if (
-      options.registry !== undefined && peers?.registry !== undefined &&
-      options.registry !== peers.registry
+      options.registry !== undefined && served !== undefined &&
+      options.registry !== served
     ) {
       throw new ConfigError(
-        `group ${JSON.stringify(name)} was given a registry other than its ` +
-          "peers pool's: the pool would not serve it. Pass one of the two.",
+        `group ${JSON.stringify(name)} was given a registry other than the ` +
+          "one its peers pool serves: the pool would not serve it. Pass one " +
+          "of the two.",
       );
     }
     this.name = name;
     this.cacheBytes = cacheBytes;
+    this.loadTimeoutMs = loadTimeoutMs;
     this.#peers = peers;
     this.#random = random;
     this.#onPeerError = onPeerError;
-    this.registry = options.registry ?? peers?.registry ?? defaultRegistry;
+    this.#loads = new SharedLoads<ByteView>({
+      timeoutMs: loadTimeoutMs,
+      timeoutError: (key, ms) =>
+        new LoadTimeoutError(
+          name,
+          key,
+          ms,
+          "the getter or the peer never answered (or the getter waits on a " +
+            "get of its own key)",
+        ),
+      reentryError: (key) =>
+        new GetterError(
+          name,
+          key,
+          "the getter asked its own group for the key it is loading; it " +
+            "would wait on itself",
+        ),
+    });
+    this.registry = options.registry ?? served ?? defaultRegistry;
     this.registry.add(this);
   }
 
   /**
    * The counters (live, read-only); see {@linkcode GroupStats}.
    *
-   * @example
+   * @example Counting gets and loads
    * ```ts
    * import { Group, Registry } from "@x/groupcache";
    * import assert from "node:assert/strict";
    *
-   * const g = new Group("counted", 1024, (key, dest) => dest.setString(key), {
-   *   registry: new Registry(),
-   * });
+   * const g = new Group("counted", 1024, (key) => key, { registry: new Registry() });
    * await g.get("a");
    * await g.get("a");
    * await g.get("b");
@@ -440,19 +340,7 @@ export class Group {
 
   /**
    * The counters of the main cache (keys this node owns) or the hot cache
-   * (popular keys owned elsewhere).
-   *
-   * @example
-   * ```ts
-   * import { Group, Registry } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const g = new Group("sizes", 1000, (key, dest) => dest.setString("0123456789"), {
-   *   registry: new Registry(),
-   * });
-   * await g.get("k");
-   * assert.deepEqual(g.cacheStats("main"), { bytes: 11, items: 1, gets: 2, hits: 0, evictions: 0 });
-   * ```
+   * (popular keys owned elsewhere); see the class example.
    */
   cacheStats(which: CacheType): CacheStats {
     if (which === "main") return this.#main.stats();
@@ -464,15 +352,17 @@ export class Group {
 
   /**
    * The value of `key`: from the cache, else from the key's owner, else from
-   * the getter. Concurrent gets of one key share one load.
+   * the getter. Concurrent gets of one key share one load; a caller's
+   * `signal` detaches that caller only.
    *
-   * @example
+   * @example Concurrent gets share one load
    * ```ts
    * import { Group, Registry } from "@x/groupcache";
    * import assert from "node:assert/strict";
    *
-   * const squares = new Group("squares", 1 << 20, (key, dest) => {
-   *   dest.setString(String(Number(key) ** 2));
+   * const squares = new Group("squares", 1 << 20, async (key) => {
+   *   await new Promise((resolve) => setTimeout(resolve, 5));
+   *   return String(Number(key) ** 2);
    * }, { registry: new Registry() });
    * const views = await Promise.all(["3", "3", "4"].map((k) => squares.get(k)));
    * assert.deepEqual(views.map(String), ["9", "9", "16"]);
@@ -480,30 +370,19 @@ export class Group {
    * ```
    */
   get(key: string, options?: GetOptions): Promise<ByteView> {
-    if (typeof key !== "string") return Promise.reject(keyTypeError(key));
-    this.#stats.gets++;
-    const cached = this.#lookupCache(key);
-    if (cached !== undefined) {
-      this.#stats.cacheHits++;
-      return Promise.resolve(cached);
-    }
-    this.#stats.loads++;
-    return this.#loads.join(
-      key,
-      (signal) => this.#load(key, signal),
-      options?.signal,
-    );
+    const found = this.lookupOrLoad(key, options, true);
+    return found instanceof ByteView ? Promise.resolve(found) : found;
   }
 
   /**
    * Go's `Get(ctx, key, dest)`: the value of `key`, stored into `dest`.
    *
-   * @example
+   * @example Into a Go-style sink
    * ```ts
    * import { bytesSink, Group, Registry } from "@x/groupcache";
    * import assert from "node:assert/strict";
    *
-   * const g = new Group("into", 1 << 20, (key, dest) => dest.setString(key.toUpperCase()), {
+   * const g = new Group("into", 1 << 20, (key) => key.toUpperCase(), {
    *   registry: new Registry(),
    * });
    * const sink = bytesSink();
@@ -519,126 +398,200 @@ export class Group {
   }
 
   /**
-   * What a peer handler calls for a request that came from another node:
+   * What the peer handler does for a request that came from another node:
    * counts a server request, answers from the cache or loads locally. It
    * never forwards to a third peer, so nodes whose peer lists disagree
    * cannot ask each other in a circle (Go can).
    *
-   * @example
+   * @example Serving a peer
    * ```ts
    * import { Group, Registry } from "@x/groupcache";
    * import assert from "node:assert/strict";
    *
-   * const g = new Group("served", 1 << 20, (key, dest) => dest.setString(key), {
-   *   registry: new Registry(),
-   * });
+   * const g = new Group("served", 1 << 20, (key) => key, { registry: new Registry() });
    * assert.equal((await g.getForPeer("x")).toString(), "x");
    * assert.equal(g.stats.serverRequests, 1);
    * ```
    */
   getForPeer(key: string, options?: GetOptions): Promise<ByteView> {
-    if (typeof key !== "string") return Promise.reject(keyTypeError(key));
-    const found = this.#serve(key, options);
-    return found instanceof Promise ? found : Promise.resolve(found);
+    const found = this.lookupOrLoad(key, options, false);
+    return found instanceof ByteView ? Promise.resolve(found) : found;
   }
 
-  /** getForPeer, with a cached value handed back as is (no promise). */
-  #serve(key: string, options?: GetOptions): ByteView | Promise<ByteView> {
-    this.#stats.serverRequests++;
+  /**
+   * The one Get path, for {@linkcode Group.get} (`forward` true) and the
+   * peer handler (`forward` false: a peer asked, so load here). A cached
+   * value comes back as is, without a promise; `options.signal` is read only
+   * on a miss (Deno makes a request's signal on first read).
+   *
+   * @internal
+   */
+  lookupOrLoad(
+    key: string,
+    options: GetOptions | undefined,
+    forward: boolean,
+  ): ByteView | Promise<ByteView> {
+    if (typeof key !== "string") {
+      return Promise.reject(
+        new TypeError(`a key must be a string, got ${typeof key}`),
+      );
+    }
+    if (!forward) this.#stats.serverRequests++;
     this.#stats.gets++;
     const cached = this.#lookupCache(key);
     if (cached !== undefined) {
       this.#stats.cacheHits++;
       return cached;
     }
+    if (!forward) {
+      // A peer asks us for a key our own load is asking a peer for: the
+      // rings disagree. Load here now rather than wait on each other until
+      // the peer timeout.
+      this.#peerFetches.get(key)?.abort(
+        new Error("a peer asked this node for the key: loading it here"),
+      );
+    }
     this.#stats.loads++;
-    return this.#localLoads.join(
+    return this.#loads.join(
       key,
-      (signal) => this.#loadLocally(key, signal, true),
-      options?.signal, // read only on a miss: Deno makes req.signal lazily
+      (load) => this.#load(key, load, forward),
+      options?.signal,
     );
   }
 
-  static {
-    serveKey = (group, key, options) => group.#serve(key, options);
-  }
-
-  #lookupCache(key: string): ByteView | undefined {
-    if (this.cacheBytes <= 0) return undefined;
-    return this.#main.get(key) ?? this.#hot.get(key);
-  }
-
-  /** One deduplicated load: cache again, then the owner, then the getter. */
-  async #load(key: string, signal: AbortSignal): Promise<ByteView> {
+  /** Go's `load`, run once per key at a time: re-check, owner, getter. */
+  #load(
+    key: string,
+    load: LoadHandle,
+    forward: boolean,
+  ): ByteView | Promise<ByteView> {
     const cached = this.#lookupCache(key);
     if (cached !== undefined) {
       this.#stats.cacheHits++;
       return cached;
     }
     this.#stats.loadsDeduped++;
-    const peer = this.#peers?.pickPeer(key);
-    if (peer !== undefined) {
-      try {
-        const value = await peer.get(this.name, key, signal);
-        this.#stats.peerLoads++;
-        // Go: rand.Intn(10) == 0 — mirror one popular remote key in ten.
-        if (this.#random() < 0.1) this.#populateCache(key, value, this.#hot);
-        return value;
-      } catch (err) {
-        if (err instanceof InvalidKeyError) throw err; // not the peer's fault
-        this.#stats.peerErrors++;
-        this.#onPeerError?.(err, key);
-        if (signal.aborted) throw signal.reason;
-      }
-    }
-    return this.#localLoads.join(
-      key,
-      (localSignal) => this.#loadLocally(key, localSignal, false),
-      signal,
-    );
+    const peer = forward
+      ? (this.#peers ?? this.registry.peerPicker)?.pickPeer(key)
+      : undefined;
+    if (peer !== undefined) return this.#getFromPeer(key, peer, load);
+    return this.#getLocally(key, load);
   }
 
-  /** Runs the getter (deduplicated with loads that peers asked for). */
-  async #loadLocally(
+  /** Asks the owner; on failure (not the caller's) loads here instead. */
+  async #getFromPeer(
     key: string,
-    signal: AbortSignal,
-    forPeer: boolean,
+    peer: PeerGetter,
+    load: LoadHandle,
   ): Promise<ByteView> {
-    if (forPeer) {
-      const cached = this.#lookupCache(key);
-      if (cached !== undefined) {
-        this.#stats.cacheHits++;
-        return cached;
-      }
-      this.#stats.loadsDeduped++;
-    }
-    const sink = new ByteViewSink();
+    const fetch = new AbortController();
+    load.link(fetch);
+    this.#peerFetches.set(key, fetch);
     try {
-      await this.#getter(key, sink, { signal });
+      const value = await peer.get(this.name, key, fetch.signal);
+      this.#stats.peerLoads++;
+      // Go: rand.Intn(10) == 0 — mirror one popular remote key in ten.
+      if (this.#random() < 0.1) this.#populateCache(key, value, this.#hot);
+      return value;
     } catch (err) {
-      this.#stats.localLoadErrs++;
-      if (err instanceof Error) throw err;
-      throw new Error(
-        `getter of group ${JSON.stringify(this.name)} threw ${
-          String(err)
-        } for key ${JSON.stringify(key)}`,
-        { cause: err },
+      if (load.aborted) throw load.reason; // the callers left, or the bound passed
+      if (err instanceof InvalidKeyError) throw err; // not the peer's fault
+      if (!fetch.signal.aborted) {
+        this.#stats.peerErrors++;
+        this.#onPeerError?.(err, key);
+      } // else: a peer asked us for this key; the rings disagree
+    } finally {
+      if (this.#peerFetches.get(key) === fetch) this.#peerFetches.delete(key);
+      load.link(undefined);
+    }
+    return this.#getLocally(key, load);
+  }
+
+  /** Runs the getter; a synchronous getter is finished without a promise. */
+  #getLocally(key: string, load: LoadHandle): ByteView | Promise<ByteView> {
+    const sink = new ByteViewSink();
+    let result: GetterResult | Promise<GetterResult>;
+    try {
+      result = this.#getter(key, sink, {
+        get signal() {
+          return load.signal;
+        },
+      });
+    } catch (err) {
+      throw this.#getterFailed(key, err);
+    }
+    if (result instanceof Promise) {
+      return result.then(
+        (returned) => this.#populateMain(key, sink, returned),
+        (err) => {
+          throw this.#getterFailed(key, err);
+        },
       );
     }
-    if (!sink.isSet) {
+    return this.#populateMain(key, sink, result);
+  }
+
+  /** The getter's value, cached in the main cache. */
+  #populateMain(
+    key: string,
+    sink: ByteViewSink,
+    returned: GetterResult,
+  ): ByteView {
+    let value: ByteView;
+    try {
+      value = this.#valueOf(key, sink, returned);
+    } catch (err) {
       this.#stats.localLoadErrs++;
+      throw err;
+    }
+    this.#stats.localLoads++;
+    this.#populateCache(key, value, this.#main);
+    return value;
+  }
+
+  #valueOf(key: string, sink: ByteViewSink, returned: GetterResult): ByteView {
+    if (returned === undefined) {
+      if (sink.isSet) return sink.view;
       throw new SinkNotSetError(
         `getter of group ${
           JSON.stringify(this.name)
-        } returned without setting ` +
-          `a value for key ${JSON.stringify(key)}: call dest.setBytes, ` +
-          "setString or setView, or throw",
+        } returned without a value for key ${JSON.stringify(key)}: return ` +
+          "it, or call dest.setBytes, setString or setView, or throw",
       );
     }
-    this.#stats.localLoads++;
-    const value = sink.view;
-    this.#populateCache(key, value, this.#main);
-    return value;
+    if (sink.isSet) {
+      throw new GetterError(
+        this.name,
+        key,
+        "the getter both filled dest and returned a value: do one or the other",
+      );
+    }
+    if (typeof returned === "string") return new ByteView(returned);
+    if (returned instanceof Uint8Array) return ByteView.copyOf(returned);
+    if (returned instanceof ByteView) return returned;
+    throw new GetterError(
+      this.name,
+      key,
+      "the getter returned " +
+        (returned === null ? "null" : `a ${typeof returned}`) +
+        ": return a Uint8Array, a string or a ByteView (or fill dest)",
+    );
+  }
+
+  #getterFailed(key: string, err: unknown): Error {
+    this.#stats.localLoadErrs++;
+    if (err instanceof Error) return err;
+    return new GetterError(
+      this.name,
+      key,
+      `the getter threw ${String(err)}`,
+      { cause: err },
+    );
+  }
+
+  #lookupCache(key: string): ByteView | undefined {
+    if (this.cacheBytes <= 0) return undefined;
+    return this.#main.get(key) ?? this.#hot.get(key);
   }
 
   /** Adds to one cache, then evicts until both fit: hot first while hot > main/8. */
@@ -659,32 +612,15 @@ export class Group {
 }
 
 /**
- * {@linkcode Group.getForPeer} for the library's peer handler: a cached value
- * comes back synchronously, so a hit needs no promise; `options.signal` is
- * read only on a miss. Not exported from mod.ts.
- */
-export function getForPeerNow(
-  group: Group,
-  key: string,
-  options?: GetOptions,
-): ByteView | Promise<ByteView> {
-  return serveKey(group, key, options);
-}
-
-function keyTypeError(key: unknown): TypeError {
-  return new TypeError(`a key must be a string, got ${typeof key}`);
-}
-
-/**
  * The group called `name` in the default registry (Go's `GetGroup`), or
  * `undefined`.
  *
- * @example
+ * @example Go's GetGroup
  * ```ts
  * import { getGroup, Group } from "@x/groupcache";
  * import assert from "node:assert/strict";
  *
- * const g = new Group("doc-getGroup", 1024, (key, dest) => dest.setString(key));
+ * const g = new Group("doc-getGroup", 1024, (key) => key);
  * assert.equal(getGroup("doc-getGroup"), g);
  * assert.equal(getGroup("nope"), undefined);
  * ```

@@ -8,20 +8,25 @@
  * @module
  */
 
+import type { ByteView } from "./byte_view.ts";
 import { ProtobufError } from "./errors.ts";
 
 /**
- * Encodes `GetResponse{value}`: tag `0x0a`, varint length, the bytes.
+ * Encodes `GetResponse{value}`: tag `0x0a`, varint length, the bytes. A
+ * {@linkcode ByteView} is copied straight into the message.
  *
- * @example
+ * @example Bytes or a view
  * ```ts
- * import { encodeGetResponse } from "@x/groupcache";
+ * import { ByteView, encodeGetResponse } from "@x/groupcache";
  * import assert from "node:assert/strict";
  *
  * assert.deepEqual(encodeGetResponse(new Uint8Array([7])), new Uint8Array([0x0a, 1, 7]));
+ * assert.deepEqual(encodeGetResponse(new ByteView("a")), new Uint8Array([0x0a, 1, 0x61]));
  * ```
  */
-export function encodeGetResponse(value: Uint8Array): Uint8Array<ArrayBuffer> {
+export function encodeGetResponse(
+  value: Uint8Array | ByteView,
+): Uint8Array<ArrayBuffer> {
   const n = value.length;
   let header = 2; // tag + at least one length byte
   for (let v = n; v >= 0x80; v = Math.floor(v / 128)) header++;
@@ -34,7 +39,8 @@ export function encodeGetResponse(value: Uint8Array): Uint8Array<ArrayBuffer> {
     v = Math.floor(v / 128);
   }
   out[i++] = v;
-  out.set(value, i);
+  if (value instanceof Uint8Array) out.set(value, i);
+  else value.copyTo(out.subarray(i));
   return out;
 }
 

@@ -1,117 +1,88 @@
 /**
- * Registry: the groups a node serves, by name. Go keeps one global registry
- * per process; here it is an object, so one process can hold several
- * independent nodes (tests, multi-tenant servers). Code that does not care
- * uses {@linkcode defaultRegistry}, which is what Go's `GetGroup` reads.
+ * Registry: one node — the groups it serves, by name, and the peer picker
+ * (its `HttpPool`) its groups ask. Go keeps one of each per process
+ * (`GetGroup`, `RegisterPeerPicker`); here a node is an object, so one
+ * process can hold several independent nodes (tests, multi-tenant servers).
+ * Code that does not care uses {@linkcode defaultRegistry}.
  *
  * @module
  */
 
 import { ConfigError } from "./errors.ts";
-import type { Group } from "./group.ts";
+import type { Group, PeerPicker } from "./group.ts";
+
+// Which registry each registered picker serves, so that a group given
+// `{ peers: pool }` joins the node of that pool.
+const servedBy = new WeakMap<PeerPicker, Registry>();
 
 /**
- * Groups by name. A {@linkcode Group} joins the registry of its `peers` pool
- * (or the one passed as `registry`, or {@linkcode defaultRegistry}); an
- * {@linkcode HttpPool} serves the groups of its registry.
+ * A node: its groups by name, and its peer picker. A {@linkcode Group} joins
+ * the registry of its `peers` pool (or the one passed as `registry`, or
+ * {@linkcode defaultRegistry}) and belongs to it alone; an
+ * {@linkcode HttpPool} registers itself as its registry's peer picker and
+ * serves that registry's groups.
  *
- * @example
+ * @example Two nodes in one process
  * ```ts
- * import { Group, HttpPool, Registry } from "@x/groupcache";
+ * import { HttpPool, Registry } from "@x/groupcache";
  * import assert from "node:assert/strict";
  *
- * // Two nodes in one process, each with its own "users" group.
  * const a = new HttpPool("http://127.0.0.1:9001", { registry: new Registry() });
  * const b = new HttpPool("http://127.0.0.1:9002", { registry: new Registry() });
- * new Group("users", 1 << 20, (key, dest) => dest.setString("a:" + key), { peers: a });
- * new Group("users", 1 << 20, (key, dest) => dest.setString("b:" + key), { peers: b });
- * assert.notEqual(a.registry.get("users"), b.registry.get("users"));
+ * const usersA = a.newGroup("users", 1 << 20, (key) => "a:" + key);
+ * const usersB = b.newGroup("users", 1 << 20, (key) => "b:" + key);
+ * assert.equal(a.registry.get("users"), usersA);
+ * assert.equal(b.registry.get("users"), usersB);
+ * assert.equal(a.registry.peerPicker, a);
+ * assert.deepEqual(a.registry.names(), ["users"]);
+ * assert.equal(a.registry.has("posts"), false);
  * ```
  */
 export class Registry {
   #groups = new Map<string, Group>();
+  #peerPicker: PeerPicker | undefined;
 
-  /**
-   * The group called `name`, or `undefined`.
-   *
-   * @example
-   * ```ts
-   * import { Group, Registry } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const registry = new Registry();
-   * const users = new Group("users", 1024, (k, dest) => dest.setString(k), {
-   *   registry,
-   * });
-   * assert.equal(registry.get("users"), users);
-   * assert.equal(registry.get("posts"), undefined);
-   * ```
-   */
+  /** The group called `name`, or `undefined`. */
   get(name: string): Group | undefined {
     return this.#groups.get(name);
   }
 
-  /**
-   * Whether a group called `name` is registered.
-   *
-   * @example
-   * ```ts
-   * import { Group, Registry } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const registry = new Registry();
-   * const users = new Group("users", 1024, (k, dest) => dest.setString(k), {
-   *   registry,
-   * });
-   * assert.equal(registry.has("users"), true);
-   * assert.equal(registry.has("posts"), false);
-   * assert.equal(users.name, "users");
-   * ```
-   */
+  /** Whether a group called `name` is registered. */
   has(name: string): boolean {
     return this.#groups.has(name);
   }
 
-  /**
-   * The names of the registered groups, in registration order.
-   *
-   * @example
-   * ```ts
-   * import { Group, Registry } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const registry = new Registry();
-   * for (const name of ["b", "a", "c"]) {
-   *   new Group(name, 1024, (key, dest) => dest.setString(key), { registry });
-   * }
-   * assert.deepEqual(registry.names(), ["b", "a", "c"]);
-   * ```
-   */
+  /** The names of the registered groups, in registration order. */
   names(): string[] {
     return [...this.#groups.keys()];
   }
 
   /**
-   * Adds `group`; a second group with the same name is a
-   * {@linkcode ConfigError}.
+   * Registers `group`, which must have been made for this registry (a group
+   * belongs to one registry: its constructor adds it). A second group with
+   * the same name is a {@linkcode ConfigError}.
    *
-   * @example
+   * @example One registry per group
    * ```ts
    * import { ConfigError, Group, Registry } from "@x/groupcache";
    * import assert from "node:assert/strict";
    *
    * const registry = new Registry();
-   * // A group adds itself to its registry when it is made.
-   * const users = new Group("users", 1024, (k, dest) => dest.setString(k), {
-   *   registry,
-   * });
-   * assert.throws(() => registry.add(users), ConfigError); // the name is taken
-   * const other = new Registry();
-   * other.add(users);
-   * assert.equal(other.get("users"), users);
+   * const users = new Group("users", 1024, (key) => key, { registry });
+   * assert.throws(() => registry.add(users), ConfigError); // already there
+   * assert.throws(() => new Registry().add(users), ConfigError); // not its registry
+   * registry.delete("users");
+   * registry.add(users); // back again
+   * assert.equal(registry.get("users"), users);
    * ```
    */
   add(group: Group): void {
+    if (group.registry !== this) {
+      throw new ConfigError(
+        `group ${JSON.stringify(group.name)} belongs to another registry: ` +
+          "make the group with { registry } instead",
+      );
+    }
     if (this.#groups.has(group.name)) {
       throw new ConfigError(
         `a group named ${JSON.stringify(group.name)} is already registered: ` +
@@ -123,38 +94,71 @@ export class Registry {
   }
 
   /**
-   * Removes the group called `name`; returns whether there was one.
-   *
-   * @example
-   * ```ts
-   * import { Group, Registry } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const registry = new Registry();
-   * const users = new Group("users", 1024, (k, dest) => dest.setString(k), {
-   *   registry,
-   * });
-   * assert.equal(registry.delete("users"), true);
-   * assert.equal(registry.has("users"), false);
-   * assert.equal(registry.delete("users"), false);
-   * ```
+   * Removes the group called `name`; returns whether there was one. Its
+   * peers get `404 no such group` from then on.
    */
   delete(name: string): boolean {
     return this.#groups.delete(name);
   }
+
+  /**
+   * The node's peer picker, which its groups made without `peers` ask (Go's
+   * `RegisterPeerPicker`); an {@linkcode HttpPool} registers itself. A node
+   * has one: registering a second is a {@linkcode ConfigError}.
+   *
+   * @example Go's habit: the pool first, groups without peers
+   * ```ts
+   * import { ConfigError, Group, HttpPool, Registry } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const registry = new Registry();
+   * const pool = new HttpPool("http://a:1", { registry });
+   * const g = new Group("g", 1024, (key) => key, { registry }); // asks pool's peers
+   * assert.equal(registry.peerPicker, pool);
+   * assert.equal(g.registry, registry);
+   * assert.throws(() => new HttpPool("http://a:2", { registry }), ConfigError);
+   * ```
+   */
+  registerPeerPicker(picker: PeerPicker): void {
+    if (typeof picker?.pickPeer !== "function") {
+      throw new ConfigError("a peer picker needs a pickPeer(key) method");
+    }
+    if (this.#peerPicker !== undefined && this.#peerPicker !== picker) {
+      throw new ConfigError(
+        "this registry already has a peer picker (one HttpPool per node): " +
+          "give each node its own Registry " +
+          "(new HttpPool(self, { registry: new Registry() }))",
+      );
+    }
+    if (servedBy.has(picker) && servedBy.get(picker) !== this) {
+      throw new ConfigError("this peer picker already serves another registry");
+    }
+    this.#peerPicker = picker;
+    servedBy.set(picker, this);
+  }
+
+  /** The registered peer picker, if any. */
+  get peerPicker(): PeerPicker | undefined {
+    return this.#peerPicker;
+  }
+}
+
+/** The registry `picker` was registered with, if any. Not exported from mod.ts. */
+export function registryServedBy(picker: PeerPicker): Registry | undefined {
+  return servedBy.get(picker);
 }
 
 /**
  * The registry that groups join when nothing else is named (Go's global
  * one).
  *
- * @example
+ * @example The default node
  * ```ts
  * import { defaultRegistry, getGroup, Group } from "@x/groupcache";
  * import assert from "node:assert/strict";
  *
  * const name = "doc-defaultRegistry"; // unique: the registry is shared
- * const g = new Group(name, 1024, (key, dest) => dest.setString(key));
+ * const g = new Group(name, 1024, (key) => key);
  * assert.equal(g.registry, defaultRegistry);
  * assert.equal(defaultRegistry.get(name), g);
  * assert.equal(getGroup(name), g);

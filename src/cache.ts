@@ -1,0 +1,74 @@
+/**
+ * Cache: one of a group's two LRUs (main and hot), with Go's byte and hit
+ * accounting. The group decides what goes in and which cache gives way.
+ *
+ * @module
+ */
+
+import { type ByteView, utf8Length } from "./byte_view.ts";
+import { LruCache } from "./lru.ts";
+
+/** Go's `CacheStats`, for one of a group's caches. */
+export interface CacheStats {
+  /** Bytes held: UTF-8 key bytes plus value bytes of every entry. */
+  bytes: number;
+  /** Entries held. */
+  items: number;
+  /** Lookups. */
+  gets: number;
+  /** Lookups that found the key. */
+  hits: number;
+  /** Entries removed to make room. */
+  evictions: number;
+}
+
+/** The size Go charges for an entry: key bytes (UTF-8) plus value bytes. */
+function entrySize(key: string, value: ByteView): number {
+  return utf8Length(key) + value.length;
+}
+
+/** An LRU of values that counts its bytes, lookups, hits and evictions. */
+export class ByteCache {
+  bytes = 0;
+  gets = 0;
+  hits = 0;
+  evictions = 0;
+  #lru = new LruCache<string, ByteView>({
+    onEvicted: (key, value) => {
+      this.bytes -= entrySize(key, value);
+      this.evictions++;
+    },
+  });
+
+  /** The value of `key`, counted as a lookup (and a hit when found). */
+  get(key: string): ByteView | undefined {
+    this.gets++;
+    const value = this.#lru.get(key);
+    if (value !== undefined) this.hits++;
+    return value;
+  }
+
+  /** Adds or replaces `key`'s value. */
+  add(key: string, value: ByteView): void {
+    // Go adds the size again on a re-add; we subtract the old one.
+    const old = this.#lru.add(key, value);
+    if (old !== undefined) this.bytes -= entrySize(key, old);
+    this.bytes += entrySize(key, value);
+  }
+
+  /** Evicts the least recently used entry. */
+  removeOldest(): void {
+    this.#lru.removeOldest();
+  }
+
+  /** Entries held. */
+  get items(): number {
+    return this.#lru.size;
+  }
+
+  /** A snapshot of the counters. */
+  stats(): CacheStats {
+    const { bytes, items, gets, hits, evictions } = this;
+    return { bytes, items, gets, hits, evictions };
+  }
+}

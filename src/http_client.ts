@@ -1,0 +1,241 @@
+/**
+ * The HTTP client of the peer protocol: asks one remote peer for a key with
+ * `fetch`, as Go's `httpGetter`, within a time bound and a size limit.
+ *
+ * @module
+ */
+
+import { ByteView } from "./byte_view.ts";
+import type { Deadlines, Expirable } from "./deadlines.ts";
+import {
+  InvalidKeyError,
+  PeerError,
+  type PeerErrorReason,
+  ProtobufError,
+} from "./errors.ts";
+import type { PeerGetter } from "./group.ts";
+import { decodeGetResponse } from "./protobuf.ts";
+
+/** The `fetch` the client calls. */
+export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
+
+/** What every peer of one pool shares. */
+export interface HttpClientOptions {
+  /** The path under which peers serve, e.g. `"/_groupcache/"`. */
+  basePath: string;
+  /** The `fetch` to call. */
+  fetch: FetchLike;
+  /** The bound of one fetch; its `ms` is the pool's `timeoutMs`. */
+  deadlines: Deadlines<PeerFetch>;
+  /** The largest response body accepted, in bytes. */
+  maxResponseBytes: number;
+}
+
+/**
+ * One fetch in flight: aborted by its deadline or by the caller's signal.
+ * It is its own abort listener, so a fetch allocates no closures for it.
+ */
+export class PeerFetch implements Expirable {
+  readonly controller = new AbortController();
+  timedOut = false;
+  readonly #timeoutMs: number;
+
+  constructor(timeoutMs: number) {
+    this.#timeoutMs = timeoutMs;
+  }
+
+  expire(): void {
+    this.timedOut = true;
+    this.controller.abort(
+      new DOMException(
+        `no answer within ${this.#timeoutMs} ms`,
+        "TimeoutError",
+      ),
+    );
+  }
+
+  /** The caller's signal aborted. */
+  handleEvent(event: Event): void {
+    this.controller.abort((event.target as AbortSignal).reason);
+  }
+}
+
+/** One remote peer, reached with `fetch`. */
+export class HttpPeer implements PeerGetter {
+  readonly url: string;
+  readonly #base: string;
+  readonly #options: HttpClientOptions;
+
+  constructor(url: string, options: HttpClientOptions) {
+    this.url = url;
+    this.#base = url + options.basePath;
+    this.#options = options;
+  }
+
+  async get(
+    group: string,
+    key: string,
+    signal: AbortSignal,
+  ): Promise<ByteView> {
+    const url = this.#base + escape(group, key, this.url);
+    const { deadlines, fetch, maxResponseBytes } = this.#options;
+    const inFlight = new PeerFetch(deadlines.ms);
+    if (signal.aborted) inFlight.controller.abort(signal.reason);
+    else signal.addEventListener("abort", inFlight, { once: true });
+    deadlines.add(inFlight);
+    try {
+      let res: Response;
+      try {
+        res = await fetch(url, { signal: inFlight.controller.signal });
+      } catch (err) {
+        throw this.#failed(group, key, inFlight, err);
+      }
+      if (res.status !== 200) {
+        let body = "";
+        try {
+          body = new TextDecoder().decode(await readBody(res, 4096, true))
+            .trim();
+        } catch { /* the status says enough */ }
+        throw this.#fail(
+          group,
+          key,
+          `server returned ${res.status}${body ? ": " + body : ""}`,
+          "status",
+          { status: res.status, body },
+        );
+      }
+      let bytes: Uint8Array | undefined;
+      try {
+        bytes = await readBody(res, maxResponseBytes, false);
+      } catch (err) {
+        throw this.#failed(group, key, inFlight, err);
+      }
+      if (bytes === undefined) {
+        throw this.#fail(
+          group,
+          key,
+          `response body is larger than maxResponseBytes (${maxResponseBytes})`,
+          "too-large",
+        );
+      }
+      try {
+        return new ByteView(decodeGetResponse(bytes));
+      } catch (err) {
+        if (!(err instanceof ProtobufError)) throw err;
+        throw this.#fail(
+          group,
+          key,
+          `malformed GetResponse: ${err.message}`,
+          "malformed",
+          {
+            status: 200,
+            cause: err,
+          },
+        );
+      }
+    } finally {
+      deadlines.delete(inFlight);
+      signal.removeEventListener("abort", inFlight);
+    }
+  }
+
+  #fail(
+    group: string,
+    key: string,
+    message: string,
+    reason: PeerErrorReason,
+    extra?: object,
+  ): PeerError {
+    return new PeerError(
+      `peer ${this.url}, group ${group}, key ${JSON.stringify(key)}: ` +
+        message,
+      { peer: this.url, group, key, reason, ...extra },
+    );
+  }
+
+  /** A fetch or body read that threw: the deadline, or the network. */
+  #failed(
+    group: string,
+    key: string,
+    inFlight: PeerFetch,
+    err: unknown,
+  ): PeerError {
+    if (inFlight.timedOut) {
+      const ms = this.#options.deadlines.ms;
+      return this.#fail(group, key, `no answer within ${ms} ms`, "timeout", {
+        cause: err,
+      });
+    }
+    const message = `request failed: ${(err as Error)?.message ?? err}`;
+    return this.#fail(group, key, message, "network", { cause: err });
+  }
+}
+
+/**
+ * `{group}/{key}`, each percent-encoded with `/` escaped (a space is `%20`,
+ * which Go's server decodes exactly; Go's own client sends `+`).
+ */
+function escape(group: string, key: string, peer: string): string {
+  if (key === "" || key === "." || key === "..") {
+    // fetch resolves "." and ".." segments away; "" is how Bun delivers "/g/.".
+    throw new InvalidKeyError(
+      key,
+      `cannot be sent to peer ${peer}: URLs resolve "." and ".." path ` +
+        "segments, and peers refuse an empty key; use another key",
+    );
+  }
+  try {
+    return encodeURIComponent(group) + "/" + encodeURIComponent(key);
+  } catch {
+    throw new InvalidKeyError(
+      key,
+      "has a lone UTF-16 surrogate, so it has no UTF-8 form to send",
+    );
+  }
+}
+
+/**
+ * Reads at most `limit` bytes of a body. Over the limit: `undefined`, or the
+ * first `limit` bytes when `truncate` is set; the rest is never buffered.
+ */
+async function readBody(
+  res: Response,
+  limit: number,
+  truncate: boolean,
+): Promise<Uint8Array | undefined> {
+  const declared = res.headers.get("content-length");
+  if (declared !== null && Number(declared) <= limit) {
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    if (bytes.length <= limit) return bytes;
+    return truncate ? bytes.subarray(0, limit) : undefined;
+  }
+  if (res.body === null) return new Uint8Array(0);
+  if (declared !== null && !truncate) {
+    await res.body.cancel();
+    return undefined;
+  }
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > limit) {
+      await reader.cancel();
+      if (!truncate) return undefined;
+      chunks.push(value.subarray(0, value.length - (total - limit)));
+      total = limit;
+      break;
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}
