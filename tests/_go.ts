@@ -3,7 +3,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, fromFileUrl, join } from "./_path.ts";
+import { dirname, fromFileUrl, join } from "./_dev/paths.ts";
 
 /** Where Debian installs the Go groupcache sources (and golang/protobuf). */
 export const GOPATH = "/usr/share/gocode";

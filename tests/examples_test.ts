@@ -11,7 +11,7 @@ import process from "node:process";
 import { decodePng } from "../examples/png.ts";
 import { skipWithoutGo } from "./_go.ts";
 import { freePort } from "./_gonode.ts";
-import { dirname, fromFileUrl, join } from "./_path.ts";
+import { dirname, fromFileUrl, join } from "./_dev/paths.ts";
 import { runtimeName } from "./_serve.ts";
 
 const root = join(dirname(fromFileUrl(import.meta.url)), "..");

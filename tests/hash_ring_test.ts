@@ -6,7 +6,7 @@ import { crc32 } from "../src/crc32.ts";
 import { ConfigError } from "../src/errors.ts";
 import { HashRing } from "../src/hash_ring.ts";
 import { buildGo, skipWithoutGo } from "./_go.ts";
-import { seededRandom as prng } from "./_random.ts";
+import { seededRandom as prng } from "./_dev/random.ts";
 
 const hex = (s: string) =>
   Buffer.from(new TextEncoder().encode(s)).toString("hex");

@@ -19,7 +19,7 @@ import {
   type UnsupportedImageKind,
 } from "../examples/png.ts";
 import { buildGo, skipWithoutGo } from "./_go.ts";
-import { dirname, fromFileUrl, join } from "./_path.ts";
+import { dirname, fromFileUrl, join } from "./_dev/paths.ts";
 
 const imagesDir = join(
   dirname(fromFileUrl(import.meta.url)),

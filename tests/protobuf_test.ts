@@ -9,7 +9,7 @@ import { Buffer } from "node:buffer";
 import { decodeGetResponse, encodeGetResponse } from "../src/protobuf.ts";
 import { ProtobufError } from "../src/errors.ts";
 import { buildGo, skipWithoutGo } from "./_go.ts";
-import { seededRandom as random } from "./_random.ts";
+import { seededRandom as random } from "./_dev/random.ts";
 
 // ---- wire-format builders (written independently of src/protobuf.ts) ----
 
