@@ -14,7 +14,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { crc32 } from "../src/crc32.ts";
 import { HashRing } from "../src/hash_ring.ts";
-import { buildGo, goAvailable } from "../tests/_go.ts";
+import { buildGo, goAvailable } from "../tests/_dev/go.ts";
 import {
   fmt,
   markdownTable,
