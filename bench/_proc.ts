@@ -1,15 +1,11 @@
-// Process helpers for the benchmarks that start servers, Go programs and wrk:
-// command-line flags, re-running a script under the current runtime, child
-// processes that are always killed when the benchmark ends (also on failure),
-// CPU pinning with taskset, wrk's output, percentiles. Runs under Deno and Bun.
-import {
-  type ChildProcess,
-  spawn,
-  spawnSync,
-  type SpawnSyncReturns,
-} from "node:child_process";
+// The benchmarks' own helpers around processes: command-line flags, CPU
+// pinning with taskset, CPU time from /proc, wrk's output, percentiles and
+// the target lines of bench/run.ts. Starting and stopping child processes,
+// Go programs and free ports come from tests/_dev/. Runs under Deno and Bun.
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import process from "node:process";
+import { runSync } from "../tests/_dev/proc.ts";
 
 /** The script's command-line arguments. */
 export function args(): string[] {
@@ -35,34 +31,9 @@ export function numberOption(name: string, fallback: number): number {
   return value;
 }
 
-// The runtime running this script ("deno", "bun" or "node"), as the examples tell it.
-export { runtimeName } from "../examples/serve.ts";
-
-/**
- * The command that runs `script` (a path) under the current runtime, by the
- * runtime's own executable path (Deno's node:child_process mishandles a bare
- * "deno").
- */
-export function runtimeCommand(
-  script: string,
-  scriptArgs: string[] = [],
-): [string, string[]] {
-  // deno-lint-ignore no-explicit-any
-  const deno = (globalThis as any).Deno;
-  if (deno !== undefined) {
-    return [deno.execPath(), ["run", "-A", script, ...scriptArgs]];
-  }
-  return [process.execPath, [script, ...scriptArgs]];
-}
-
 /** An absolute path of a file next to this one. */
 export function benchPath(relative: string): string {
   return decodeURIComponent(new URL(relative, import.meta.url).pathname);
-}
-
-/** True when `cmd` can be started (whatever it then exits with). */
-export function hasCommand(cmd: string): boolean {
-  return spawnSync(cmd, ["--version"], { stdio: "ignore" }).error === undefined;
 }
 
 let tasksetChecked: boolean | undefined;
@@ -95,134 +66,6 @@ export function pinSelf(cpus: string): void {
   if (r.status !== 0) {
     throw new Error(`taskset -a -cp ${cpus} failed: ${r.stderr}`);
   }
-}
-
-const children = new Set<ChildProcess>();
-let hooked = false;
-
-function killAll(): void {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGKILL");
-    }
-  }
-  children.clear();
-}
-
-function hookExit(): void {
-  if (hooked) return;
-  hooked = true;
-  process.on("exit", killAll);
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.on(signal, () => {
-      killAll();
-      process.exit(130);
-    });
-  }
-}
-
-/** A child process that printed its `listening ADDR` line. */
-export interface Server {
-  /** The address it printed, e.g. "127.0.0.1:40123" or "40123". */
-  readonly address: string;
-  readonly pid: number;
-  /** What it wrote to stderr so far. */
-  stderr(): string;
-  /** SIGTERM, then SIGKILL after 3 s; resolves once it has exited. */
-  stop(): Promise<void>;
-}
-
-/**
- * Starts `cmd args` and resolves once it prints `listening ADDR` on a line of
- * its own. The child's stdin is a pipe this process holds, so a child that
- * watches it can exit when this process dies; it is killed on this
- * process's exit in any case.
- */
-export function startServer(
-  cmd: string,
-  cmdArgs: string[],
-  env?: Record<string, string>,
-  timeoutMs = 20_000,
-): Promise<Server> {
-  hookExit();
-  const child = spawn(cmd, cmdArgs, {
-    stdio: ["pipe", "pipe", "pipe"],
-    env: env === undefined ? process.env : { ...process.env, ...env },
-  });
-  children.add(child);
-  const exited = new Promise<void>((resolve) => {
-    child.once("exit", () => {
-      children.delete(child);
-      resolve();
-    });
-  });
-  let stdout = "", stderr = "";
-  child.stdout!.setEncoding("utf8");
-  child.stderr!.setEncoding("utf8");
-  child.stderr!.on("data", (s: string) => {
-    if (stderr.length < 1 << 16) stderr += s;
-  });
-  const what = `${cmd} ${cmdArgs.join(" ")}`;
-  return new Promise((resolve, reject) => {
-    let done = false;
-    const fail = (why: string) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      child.kill("SIGKILL");
-      setTimeout(() => reject(new Error(`${what}: ${why}\n${stderr}`)), 50);
-    };
-    const timer = setTimeout(
-      () => fail(`no "listening" line within ${timeoutMs} ms`),
-      timeoutMs,
-    );
-    child.once("error", (err) => fail(`could not start: ${err.message}`));
-    child.once("exit", (code, signal) => {
-      fail(`exited before listening (code ${code}, signal ${signal})`);
-    });
-    child.stdout!.on("data", (s: string) => {
-      stdout += s;
-      const m = /^listening (\S+)$/m.exec(stdout);
-      if (m === null || done) return;
-      done = true;
-      clearTimeout(timer);
-      resolve({
-        address: m[1],
-        pid: child.pid!,
-        stderr: () => stderr,
-        async stop() {
-          if (child.exitCode !== null || child.signalCode !== null) return;
-          child.kill("SIGTERM");
-          const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
-          await exited;
-          clearTimeout(timer);
-        },
-      });
-    });
-  });
-}
-
-/** Runs a command to completion; throws with its stderr when it fails. */
-export function runSync(
-  cmd: string,
-  cmdArgs: string[],
-  env?: Record<string, string>,
-): string {
-  const r: SpawnSyncReturns<string> = spawnSync(cmd, cmdArgs, {
-    encoding: "utf8",
-    maxBuffer: 64 << 20,
-    env: env === undefined ? process.env : { ...process.env, ...env },
-  });
-  if (r.error !== undefined) {
-    throw new Error(`${cmd}: could not start: ${r.error.message}`);
-  }
-  if (r.status !== 0) {
-    throw new Error(
-      `${cmd} ${cmdArgs.join(" ")} exited with ${r.status ?? r.signal}:\n` +
-        r.stderr,
-    );
-  }
-  return r.stdout;
 }
 
 let clockTicks: number | undefined;

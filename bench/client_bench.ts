@@ -22,8 +22,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Group, HttpPool, Registry } from "../mod.ts";
-import { buildGo, goAvailable } from "../tests/_go.ts";
-import { freePort } from "../tests/_gonode.ts";
+import { buildGo, goAvailable } from "../tests/_dev/go.ts";
+import { freePort } from "../tests/_dev/ports.ts";
 import {
   fmt,
   markdownTable,
@@ -40,9 +40,8 @@ import {
   percentile,
   pinned,
   pinSelf,
-  runSync,
-  startServer,
 } from "./_proc.ts";
+import { runSync, startServer } from "../tests/_dev/proc.ts";
 
 const QUICK = flag("quick");
 const ROUNDS = numberOption("rounds", QUICK ? 2 : 5);

@@ -26,7 +26,7 @@ import {
   wantsJson,
   writeMarkdownSection,
 } from "./_util.ts";
-import { seededRandom } from "../tests/_random.ts";
+import { seededRandom } from "../tests/_dev/random.ts";
 import { numberOption } from "./_proc.ts";
 
 const ROUNDS = numberOption("rounds", 7);

@@ -14,7 +14,7 @@
 //        bun bench/group_bench.ts [--quick] [--rounds N] [--n N]
 // Writes bench/results/group_<runtime>.md.
 import { Group, Registry } from "../mod.ts";
-import { buildGo, goAvailable } from "../tests/_go.ts";
+import { buildGo, goAvailable } from "../tests/_dev/go.ts";
 import {
   fmt,
   markdownTable,
@@ -23,13 +23,8 @@ import {
   stats,
   writeMarkdownSection,
 } from "./_util.ts";
-import {
-  benchPath,
-  flag,
-  numberOption,
-  runSync,
-  targetComment,
-} from "./_proc.ts";
+import { benchPath, flag, numberOption, targetComment } from "./_proc.ts";
+import { runSync } from "../tests/_dev/proc.ts";
 
 const QUICK = flag("quick");
 const ROUNDS = numberOption("rounds", QUICK ? 3 : 7);

@@ -14,7 +14,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { crc32 } from "../src/crc32.ts";
 import { HashRing } from "../src/hash_ring.ts";
-import { buildGo, goAvailable } from "../tests/_go.ts";
+import { buildGo, goAvailable } from "../tests/_dev/go.ts";
 import {
   fmt,
   markdownTable,
@@ -26,7 +26,7 @@ import {
   wantsJson,
   writeMarkdownSection,
 } from "./_util.ts";
-import { seededRandom } from "../tests/_random.ts";
+import { seededRandom } from "../tests/_dev/random.ts";
 import { numberOption } from "./_proc.ts";
 
 const ROUNDS = numberOption("rounds", 7);

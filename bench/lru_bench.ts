@@ -34,7 +34,7 @@ import {
   wantsJson,
   writeMarkdownSection,
 } from "./_util.ts";
-import { seededRandom } from "../tests/_random.ts";
+import { seededRandom } from "../tests/_dev/random.ts";
 
 const CAPACITY = 100_000;
 const OPERATIONS = 1_000_000;

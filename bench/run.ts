@@ -10,18 +10,19 @@
 //   deno/bun  run only under these runtimes
 //   --readme  only reassemble bench/README.md from the result files
 // Exits non-zero if a bench failed; README.md is written in any case.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import process from "node:process";
+import { root } from "../tests/_dev/paths.ts";
+import { findBun, runtimeCommand } from "../tests/_dev/runtimes.ts";
 import type { Target } from "./_proc.ts";
 
 const dir = decodeURIComponent(new URL(".", import.meta.url).pathname);
-const root = decodeURIComponent(new URL("..", import.meta.url).pathname);
 const argv = Deno.args;
 const quick = argv.includes("--quick");
 const readmeOnly = argv.includes("--readme");
 const words = argv.filter((a) => !a.startsWith("--"));
-const runtimes = ["deno", "bun"].filter((r) =>
+const runtimes = (["deno", "bun"] as const).filter((r) =>
   !words.some((w) => w === "deno" || w === "bun") || words.includes(r)
 );
 const names = words.filter((w) => w !== "deno" && w !== "bun");
@@ -44,17 +45,6 @@ function order(name: string): number {
   return i < 0 ? first.length : i;
 }
 
-function bunBinary(): string {
-  const local = `${root}node_modules/.bin/bun`;
-  return existsSync(local) ? local : "bun";
-}
-
-function command(runtime: string, script: string, args: string[]) {
-  return runtime === "deno"
-    ? { cmd: Deno.execPath(), args: ["run", "-A", script, ...args] }
-    : { cmd: bunBinary(), args: [script, ...args] };
-}
-
 function capture(cmd: string, args: string[]): string {
   try {
     const out = new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" })
@@ -74,7 +64,11 @@ if (!readmeOnly) {
     if (names.length > 0 && !names.includes(name)) continue;
     for (const runtime of runtimes) {
       const extra = quick ? ["--quick", "--rounds", "2"] : [];
-      const { cmd, args } = command(runtime, `bench/${name}_bench.ts`, extra);
+      const [cmd, args] = runtimeCommand(
+        `bench/${name}_bench.ts`,
+        extra,
+        runtime,
+      );
       console.log(`\n=== ${name} under ${runtime}: ${args.join(" ")}`);
       const t0 = performance.now();
       ran.add(name);
@@ -133,7 +127,7 @@ const cpuModel = (() => {
   }
 })();
 const nproc = capture("nproc", []) || String(os.cpus().length);
-const bunVersion = capture(bunBinary(), ["--version"]);
+const bunVersion = capture(findBun() ?? "bun", ["--version"]);
 const goVersion = capture("go", ["version"]);
 const fmtLoad = (l: number[]) => l.map((x) => x.toFixed(2)).join(", ");
 

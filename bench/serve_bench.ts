@@ -20,8 +20,8 @@
 // Usage: deno run -A bench/serve_bench.ts [--quick] [--rounds N] [--seconds S]
 //        bun bench/serve_bench.ts [--quick] [--rounds N] [--seconds S]
 // Writes bench/results/serve_<runtime>.md.
-import { buildGo, goAvailable } from "../tests/_go.ts";
-import { freePort } from "../tests/_gonode.ts";
+import { buildGo, goAvailable } from "../tests/_dev/go.ts";
+import { freePort } from "../tests/_dev/ports.ts";
 import {
   fmt,
   markdownTable,
@@ -35,16 +35,14 @@ import {
   canPin,
   cpuSeconds,
   flag,
-  hasCommand,
   numberOption,
   pinned,
-  runtimeCommand,
-  type Server,
-  startServer,
   targetComment,
   wrk,
   type WrkResult,
 } from "./_proc.ts";
+import { hasCommand, type Server, startServer } from "../tests/_dev/proc.ts";
+import { runtimeCommand } from "../tests/_dev/runtimes.ts";
 
 const QUICK = flag("quick");
 const ROUNDS = numberOption("rounds", QUICK ? 2 : 5);

@@ -8,7 +8,7 @@
 // benchmark died) or on SIGTERM.
 import process from "node:process";
 import { Group, HttpPool, Registry } from "../mod.ts";
-import { serve } from "../examples/serve.ts";
+import { serve } from "../tests/_dev/serve.ts";
 import { args } from "./_proc.ts";
 
 const port = Number(args()[0] ?? 0);

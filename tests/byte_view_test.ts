@@ -4,7 +4,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ByteView, utf8Length } from "../src/byte_view.ts";
-import { seededRandom as random } from "./_random.ts";
+import { seededRandom as random } from "./_dev/random.ts";
 
 const encoder = new TextEncoder();
 const encode = (s: string) => encoder.encode(s);

@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { Buffer } from "node:buffer";
 import { crc32, crc32Update } from "../src/crc32.ts";
-import { buildGo, skipWithoutGo } from "./_go.ts";
-import { seededRandom as prng } from "./_random.ts";
+import { buildGo, skipWithoutGo } from "./_dev/go.ts";
+import { seededRandom as prng } from "./_dev/random.ts";
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");

@@ -1,74 +1,32 @@
 // Smoke tests of the examples as their users run them: examples/thumbnails.ts
-// and examples/demo.ts as child processes of the runtime running the tests
-// (`deno run -A` under Deno, `bun run` under Bun), over real sockets.
+// and the demo (tests/_dev/demo.ts, `deno task demo`, which drives a cluster
+// of them) as child processes of the runtime running the tests (`deno run -A`
+// under Deno, `bun run` under Bun), over real sockets.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import process from "node:process";
 import { decodePng } from "../examples/png.ts";
-import { skipWithoutGo } from "./_go.ts";
-import { freePort } from "./_gonode.ts";
-import { dirname, fromFileUrl, join } from "./_path.ts";
-import { runtimeName } from "./_serve.ts";
+import { skipWithoutGo } from "./_dev/go.ts";
+import { join, root } from "./_dev/paths.ts";
+import { freePort } from "./_dev/ports.ts";
+import { type Exited, runToExit, startServer } from "./_dev/proc.ts";
+import { runtimeCommand, runtimeName } from "./_dev/runtimes.ts";
 
-const root = join(dirname(fromFileUrl(import.meta.url)), "..");
 const THUMBNAILS = join(root, "examples/thumbnails.ts");
-const DEMO = join(root, "examples/demo.ts");
+const DEMO = join(root, "tests/_dev/demo.ts");
 const IMAGES = join(root, "examples/images");
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
-/** This runtime's command line for running a TypeScript file. */
-function command(script: string, args: string[]): [string, string[]] {
-  const runtime = runtimeName();
-  if (runtime === "deno") {
-    return [process.execPath, ["run", "-A", script, ...args]];
-  }
-  if (runtime === "bun") return [process.execPath, ["run", script, ...args]];
-  throw new Error("the examples tests run under Deno or Bun, not Node");
-}
-
-interface Exited {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a script to its end; kills it and rejects after `timeoutMs`. */
+/** Runs a script under this runtime to its end; kills it and rejects after `timeoutMs`. */
 function runScript(
   script: string,
   args: string[],
   timeoutMs: number,
 ): Promise<Exited> {
-  const [bin, argv] = command(script, args);
-  const child = spawn(bin, argv, {
-    cwd: root,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "", stderr = "";
-  child.stdout!.setEncoding("utf8").on("data", (s: string) => stdout += s);
-  child.stderr!.setEncoding("utf8").on("data", (s: string) => stderr += s);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(
-        new Error(
-          `${script} ${args.join(" ")} ran over ${timeoutMs} ms\n` +
-            `stdout:\n${stdout}\nstderr:\n${stderr}`,
-        ),
-      );
-    }, timeoutMs);
-    child.once("error", (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.once("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  const [bin, argv] = runtimeCommand(script, args);
+  return runToExit(bin, argv, { cwd: root, timeoutMs });
 }
 
 interface Node {
@@ -80,50 +38,21 @@ interface Node {
 /** Starts examples/thumbnails.ts on a free port; resolves once it listens. */
 async function startThumbnails(extra: string[] = []): Promise<Node> {
   const port = await freePort();
-  const [bin, argv] = command(THUMBNAILS, ["--port", String(port), ...extra]);
-  const child: ChildProcess = spawn(bin, argv, {
+  const [bin, argv] = runtimeCommand(THUMBNAILS, [
+    "--port",
+    String(port),
+    ...extra,
+  ]);
+  const server = await startServer(bin, argv, {
     cwd: root,
-    stdio: ["ignore", "pipe", "pipe"],
+    ready: /listening on /,
+    timeoutMs: 20_000,
   });
-  let stdout = "", stderr = "";
-  const closed = new Promise<void>((resolve) => child.once("close", resolve));
-  child.stdout!.setEncoding("utf8");
-  child.stderr!.setEncoding("utf8").on("data", (s: string) => stderr += s);
-  const node: Node = {
+  return {
     url: `http://127.0.0.1:${port}`,
-    stderr: () => stderr,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill("SIGTERM");
-        const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
-        await closed;
-        clearTimeout(timer);
-      }
-    },
+    stderr: server.stderr,
+    stop: () => server.stop(),
   };
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`no "listening" line in 20 s:\n${stderr}`)),
-        20_000,
-      );
-      child.stdout!.on("data", (s: string) => {
-        stdout += s;
-        if (/listening on /.test(stdout)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.once("close", (code) => {
-        clearTimeout(timer);
-        reject(new Error(`exited with ${code} before listening:\n${stderr}`));
-      });
-    });
-  } catch (err) {
-    await node.stop();
-    throw err;
-  }
-  return node;
 }
 
 async function get(url: string) {
@@ -268,7 +197,7 @@ describe(`examples/thumbnails.ts as a process (${runtimeName()})`, () => {
   }
 });
 
-describe(`examples/demo.ts end to end (${runtimeName()})`, () => {
+describe(`the demo (tests/_dev/demo.ts) end to end (${runtimeName()})`, () => {
   /** Every key the demo must report: each sample image at 64 and 128. */
   async function expectedKeys(): Promise<string[]> {
     const images = (await readdir(IMAGES)).filter((f) => f.endsWith(".png"));

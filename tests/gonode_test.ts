@@ -1,17 +1,12 @@
 // Smoke test of the Go interop harness: two real Go groupcache nodes peered
-// with each other, driven through tests/_gonode.ts. It pins down what Go does
-// on its own, so the interop tests of the TypeScript pool can rely on it.
+// with each other, driven through tests/_dev/go_node.ts. It pins down what Go
+// does on its own, so the interop tests of the TypeScript pool can rely on it.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { type AddressInfo, createServer } from "node:net";
-import { buildGo, skipWithoutGo } from "./_go.ts";
-import {
-  freePort,
-  type GoNode,
-  goQuote,
-  goValue,
-  startGoNode,
-} from "./_gonode.ts";
+import { buildGo, skipWithoutGo } from "./_dev/go.ts";
+import { type GoNode, goQuote, goValue, startGoNode } from "./_dev/go_node.ts";
+import { freePort } from "./_dev/ports.ts";
 
 const text = new TextDecoder();
 const bytes = (s: string) => new TextEncoder().encode(s);

@@ -18,7 +18,7 @@ import {
   Registry,
   SinkNotSetError,
 } from "../mod.ts";
-import { makeCluster } from "./_cluster.ts";
+import { makeCluster } from "./_dev/cluster.ts";
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 

@@ -12,7 +12,7 @@ import {
   stringSink,
   truncatingBytesSink,
 } from "../mod.ts";
-import { makeCluster, seededRandom } from "./_cluster.ts";
+import { makeCluster, seededRandom } from "./_dev/cluster.ts";
 
 const utf8 = (s: string) => new TextEncoder().encode(s).length;
 

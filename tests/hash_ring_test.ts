@@ -5,8 +5,8 @@ import { Buffer } from "node:buffer";
 import { crc32 } from "../src/crc32.ts";
 import { ConfigError } from "../src/errors.ts";
 import { HashRing } from "../src/hash_ring.ts";
-import { buildGo, skipWithoutGo } from "./_go.ts";
-import { seededRandom as prng } from "./_random.ts";
+import { buildGo, skipWithoutGo } from "./_dev/go.ts";
+import { seededRandom as prng } from "./_dev/random.ts";
 
 const hex = (s: string) =>
   Buffer.from(new TextEncoder().encode(s)).toString("hex");

@@ -3,9 +3,11 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Group, HttpPool, PeerError, Registry } from "../mod.ts";
-import { buildGo, skipWithoutGo } from "./_go.ts";
-import { freePort, type GoNode, goValue, startGoNode } from "./_gonode.ts";
-import { type Handler, runtimeName, serve, type Served } from "./_serve.ts";
+import { buildGo, skipWithoutGo } from "./_dev/go.ts";
+import { type GoNode, goValue, startGoNode } from "./_dev/go_node.ts";
+import { freePort } from "./_dev/ports.ts";
+import { runtimeName } from "./_dev/runtimes.ts";
+import { type Handler, serve, type Served } from "./_dev/serve.ts";
 
 interface TsNode {
   url: string;

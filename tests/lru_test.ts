@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { LruCache } from "../src/lru.ts";
 import { ConfigError } from "../src/errors.ts";
-import { seededRandom as mulberry32 } from "./_random.ts";
+import { seededRandom as mulberry32 } from "./_dev/random.ts";
 
 type Op =
   | ["add", string, number]

@@ -18,8 +18,9 @@ import {
   UnsupportedImageError,
   type UnsupportedImageKind,
 } from "../examples/png.ts";
-import { buildGo, skipWithoutGo } from "./_go.ts";
-import { dirname, fromFileUrl, join } from "./_path.ts";
+import { buildGo, skipWithoutGo } from "./_dev/go.ts";
+import { dirname, fromFileUrl, join } from "./_dev/paths.ts";
+import { seededUint32 } from "./_dev/random.ts";
 
 const imagesDir = join(
   dirname(fromFileUrl(import.meta.url)),
@@ -30,16 +31,10 @@ type Channels = RasterImage["channels"];
 
 // ---- fixtures -----------------------------------------------------------
 
-/** Deterministic noise (mulberry32), so failures reproduce. */
+/** Deterministic noise bytes (mulberry32), so failures reproduce. */
 function noise(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) & 255;
-  };
+  const next = seededUint32(seed);
+  return () => next() & 255;
 }
 
 /** Half smooth ramps, half noise: exercises every filter's wrap-around. */

@@ -4,12 +4,12 @@
 // (tests/go/pb) on a table and on random messages, both ways.
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { Buffer } from "node:buffer";
 import { decodeGetResponse, encodeGetResponse } from "../src/protobuf.ts";
 import { ProtobufError } from "../src/errors.ts";
-import { buildGo, skipWithoutGo } from "./_go.ts";
-import { seededRandom as random } from "./_random.ts";
+import { buildGo, skipWithoutGo } from "./_dev/go.ts";
+import { runToExit } from "./_dev/proc.ts";
+import { seededRandom as random } from "./_dev/random.ts";
 
 // ---- wire-format builders (written independently of src/protobuf.ts) ----
 
@@ -387,18 +387,12 @@ describe("against Go's golang/protobuf", { skip: skipWithoutGo() }, () => {
     mode: "decode" | "encode",
     inputs: Uint8Array[],
   ): Promise<string[]> {
-    const child = spawn(binary, ["-mode", mode], {
-      stdio: ["pipe", "pipe", "inherit"],
+    const r = await runToExit(binary, ["-mode", mode], {
+      input: inputs.map(hex).join("\n") + "\n",
+      timeoutMs: 60_000,
     });
-    const chunks: Buffer[] = [];
-    child.stdout.on("data", (c: Buffer) => chunks.push(c));
-    const exited = new Promise<number | null>((resolve, reject) => {
-      child.on("error", reject);
-      child.on("close", resolve);
-    });
-    child.stdin.end(inputs.map(hex).join("\n") + "\n");
-    assert.equal(await exited, 0, "tests/go/pb failed");
-    const lines = Buffer.concat(chunks).toString("utf8").split("\n");
+    assert.equal(r.code, 0, `tests/go/pb failed: ${r.stderr}`);
+    const lines = r.stdout.split("\n");
     assert.equal(lines.pop(), "", "output does not end in a newline");
     assert.equal(lines.length, inputs.length, "one output line per input");
     return lines;

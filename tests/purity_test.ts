@@ -5,7 +5,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
-import { dirname, fromFileUrl, join } from "./_path.ts";
+import { dirname, fromFileUrl, join } from "./_dev/paths.ts";
 
 const root = join(dirname(fromFileUrl(import.meta.url)), "..");
 const files = [

@@ -2,6 +2,7 @@
 // examples (`deno test --doc`), then one closing line with the totals.
 // Usage: deno run -A tests/run.ts [deno|bun|node ...]
 import process from "node:process";
+import { findBun } from "./_dev/runtimes.ts";
 
 type Outcome = { name: string; passed: number; failed: number; ok: boolean };
 
@@ -66,17 +67,6 @@ function parseNode(out: string): [number, number] {
   return [Number(pass[1]), Number(fail[1])];
 }
 
-// Bun comes from package.json (npm install); a bun on PATH also does.
-function bunBinary(): string {
-  const local = new URL("../node_modules/.bin/bun", import.meta.url);
-  try {
-    Deno.statSync(local);
-    return local.pathname;
-  } catch {
-    return "bun";
-  }
-}
-
 const wanted = new Set(process.argv.slice(2));
 const all = wanted.size === 0;
 const outcomes: Outcome[] = [];
@@ -94,14 +84,54 @@ if (all || wanted.has("bun")) {
   outcomes.push(
     run(
       "bun",
-      bunBinary(),
+      findBun() ?? "bun",
       ["test", "--timeout", "120000", "tests/"],
       parseBun,
     ),
   );
 }
 if (all || wanted.has("node")) {
-  outcomes.push(run("node", "node", ["tests/node/run.mjs"], parseNode));
+  outcomes.push(
+    bundleForNode() ?? run(
+      "node",
+      "node",
+      ["tests/.out/node/run.bundle.mjs"],
+      parseNode,
+    ),
+  );
+}
+
+/**
+ * Node 20 cannot run TypeScript: bundles tests/node/run.ts and the example it
+ * starts, examples/node_server.ts, with Bun into tests/.out/node/ (as
+ * *.bundle.mjs, so `deno test tests/` does not pick them up). A failed
+ * bundling is the node run's outcome.
+ */
+function bundleForNode(): Outcome | undefined {
+  const bun = findBun() ?? "bun";
+  const args = [
+    "build",
+    "tests/node/run.ts",
+    "examples/node_server.ts",
+    "--target=node",
+    "--outdir=tests/.out/node",
+    "--entry-naming=[name].bundle.mjs",
+  ];
+  let out: Deno.CommandOutput;
+  try {
+    out = new Deno.Command(bun, { args, stdout: "piped", stderr: "piped" })
+      .outputSync();
+  } catch (err) {
+    console.error(`node: could not start ${bun}: ${(err as Error).message}`);
+    return { name: "node", passed: 0, failed: 1, ok: false };
+  }
+  if (out.code === 0) return undefined;
+  console.error(
+    `node: bundling failed: ${bun} ${args.join(" ")}\n` +
+      new TextDecoder().decode(out.stdout) +
+      new TextDecoder().decode(out.stderr),
+  );
+  return { name: "node", passed: 0, failed: 1, ok: false };
 }
 
 let passed = 0, failed = 0;

@@ -3,13 +3,9 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { decodeGetResponse, Group, HttpPool, Registry } from "../mod.ts";
-import {
-  type Handler,
-  rawGet,
-  runtimeName,
-  serve,
-  type Served,
-} from "./_serve.ts";
+import { rawGet } from "./_dev/raw_get.ts";
+import { runtimeName } from "./_dev/runtimes.ts";
+import { type Handler, serve, type Served } from "./_dev/serve.ts";
 
 interface Node {
   served: Served;

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import process from "node:process";
 import { pathToFileURL } from "node:url";
 import { SingleFlight } from "../src/singleflight.ts";
-import { dirname, fromFileUrl, join } from "./_path.ts";
+import { dirname, fromFileUrl, join } from "./_dev/paths.ts";
 
 /** A promise with its settle functions, for calls the test finishes itself. */
 function deferred<T>() {

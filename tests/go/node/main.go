@@ -1,7 +1,7 @@
 // Command node is a real Go groupcache node for the interop tests: one
 // HTTPPool and one Group whose getter derives every value from its key, so a
 // TypeScript test can predict what any node returns (see goValue in
-// tests/_gonode.ts).
+// tests/_dev/go_node.ts).
 //
 // Flags: -addr 127.0.0.1:PORT (":0" picks a port), -self URL, -peers
 // URL,URL,... (pool.Set in that order), -group NAME, -cache BYTES.
@@ -37,7 +37,7 @@ import (
 
 const basePath = "/_groupcache/"
 
-// value is the getter's value spec, mirrored by goValue in tests/_gonode.ts.
+// value is the getter's value spec, mirrored by goValue in tests/_dev/go_node.ts.
 func value(key string) ([]byte, error) {
 	switch {
 	case strings.HasPrefix(key, "err:"):

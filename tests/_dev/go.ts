@@ -3,24 +3,19 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, fromFileUrl, join } from "./_path.ts";
+import process from "node:process";
+import { join, root } from "./paths.ts";
+import { hasCommand } from "./proc.ts";
 
 /** Where Debian installs the Go groupcache sources (and golang/protobuf). */
 export const GOPATH = "/usr/share/gocode";
-
-const root = join(dirname(fromFileUrl(import.meta.url)), "..");
 
 /** True when `go` is on PATH and the Debian groupcache package is present. */
 export function goAvailable(): boolean {
   if (
     !existsSync(join(GOPATH, "src/github.com/golang/groupcache/groupcache.go"))
   ) return false;
-  try {
-    execFileSync("go", ["version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
+  return hasCommand("go");
 }
 
 /**

@@ -7,7 +7,7 @@ import {
   HttpPool,
   type HttpPoolOptions,
   Registry,
-} from "../mod.ts";
+} from "../../mod.ts";
 
 export interface TestNode {
   url: string;
@@ -94,4 +94,4 @@ export function makeCluster(options: ClusterOptions = {}) {
   return { nodes, urls, fetch, totalLoads, keyOwnedBy };
 }
 
-export { seededRandom } from "./_random.ts";
+export { seededRandom } from "./random.ts";

@@ -10,7 +10,7 @@
  * node's counters. It exits 1 if the cluster misbehaves.
  *
  * ```sh
- * deno task demo            # or: bun run examples/demo.ts
+ * deno task demo            # or: bun run tests/_dev/demo.ts
  * deno task demo --go       # adds a real Go groupcache node to the ring
  * deno task demo --keep     # leaves the cluster up until Ctrl-C
  * ```
@@ -23,21 +23,20 @@
  * TypeScript owners. The demo checks both directions byte for byte.
  * @module
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { accessSync, constants, readdirSync, readFileSync } from "node:fs";
-import { createServer, type Server } from "node:net";
-import { delimiter, join } from "node:path";
+import { readdirSync, readFileSync } from "node:fs";
 import process from "node:process";
-import { fileURLToPath } from "node:url";
 import {
   type CacheStats,
   type GroupStats,
   HttpPool,
   Registry,
-} from "../mod.ts";
-import { buildGo, goAvailable } from "../tests/_go.ts";
-import { decodePng } from "./png.ts";
-import { runtimeName } from "./serve.ts";
+} from "../../mod.ts";
+import { decodePng } from "../../examples/png.ts";
+import { buildGo, goAvailable } from "./go.ts";
+import { join, root } from "./paths.ts";
+import { freePorts } from "./ports.ts";
+import { startServer, stopAll } from "./proc.ts";
+import { findBun, findDeno, runtimeCommand } from "./runtimes.ts";
 
 const USAGE = `usage: deno task demo [--go] [--keep] [--quiet]
   --go     add a real Go groupcache node (needs Go and Debian's
@@ -45,7 +44,6 @@ const USAGE = `usage: deno task demo [--go] [--keep] [--quiet]
   --keep   leave the cluster running after the report, until Ctrl-C
   --quiet  print the report only, no progress lines`;
 
-const root = fileURLToPath(new URL("..", import.meta.url));
 const THUMBNAILS = join(root, "examples", "thumbnails.ts");
 const IMAGES = join(root, "examples", "images");
 /** Each sample image is asked for at these widths. */
@@ -151,68 +149,14 @@ interface Key {
 
 // ---- processes ------------------------------------------------------------
 
+/** The nodes up so far; ./proc.ts stops every child, on failure too. */
 const members: Member[] = [];
 
 let closing = false;
 
-async function stopAll(): Promise<void> {
+function stopMembers(): Promise<void> {
   closing = true;
-  await Promise.all(members.map((m) => m.stop().catch(() => {})));
-}
-
-/** `count` distinct free ports on 127.0.0.1, held together so none repeats. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    for (let i = 0; i < count; i++) {
-      const srv = createServer();
-      servers.push(srv);
-      await new Promise<void>((resolve, reject) => {
-        srv.once("error", reject);
-        srv.listen(0, "127.0.0.1", () => resolve());
-      });
-    }
-    return servers.map((s) => (s.address() as { port: number }).port);
-  } finally {
-    await Promise.all(
-      servers.map((s) => new Promise<void>((done) => s.close(() => done()))),
-    );
-  }
-}
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
-    if (dir !== "" && isExecutable(join(dir, name))) return join(dir, name);
-  }
-  return undefined;
-}
-
-/** The binaries to run nodes with: this runtime's own, and the other one's. */
-function findRuntimes(): { deno?: string; bun?: string } {
-  const self = runtimeName();
-  const localBun = join(root, "node_modules", ".bin", "bun");
-  return {
-    deno: self === "deno" ? process.execPath : onPath("deno"),
-    bun: self === "bun"
-      ? process.execPath
-      : isExecutable(localBun)
-      ? localBun
-      : onPath("bun"),
-  };
-}
-
-/** Keeps the last `limit` characters a process printed. */
-function tail(text: string, limit = 16_384): string {
-  return text.length > limit ? text.slice(-limit) : text;
+  return stopAll();
 }
 
 function indent(text: string): string {
@@ -221,92 +165,32 @@ function indent(text: string): string {
 
 /**
  * Starts one node process and resolves once it has printed `ready` and
- * answers `probe` with 200. The node is in `members` from the moment it is
- * spawned, so whatever happens next, stopAll() stops it.
+ * answers `probe` with 200.
  */
 async function startNode(
   label: string,
   runtime: Runtime,
-  binary: string,
-  args: string[],
+  [cmd, args]: [string, string[]],
   port: number,
   ready: RegExp,
   probe: string,
 ): Promise<Member> {
   if (closing) throw new Error("the demo is stopping");
-  const url = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(binary, args, {
+  const server = await startServer(cmd, args, {
     cwd: root,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  const exited = new Promise<void>((resolve) => {
-    child.once("exit", () => resolve());
-    child.once("error", () => resolve());
+    ready,
+    timeoutMs: START_TIMEOUT_MS,
+    name: `${label} (${runtime})`,
   });
   const member: Member = {
     label,
     runtime,
-    url,
+    url: `http://127.0.0.1:${port}`,
     port,
-    output: () => output,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill("SIGTERM");
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const late = new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(true), 3000);
-      });
-      const timedOut = await Promise.race([exited.then(() => false), late]);
-      clearTimeout(timer);
-      if (timedOut) {
-        child.kill("SIGKILL");
-        await exited;
-      }
-    },
+    output: server.output,
+    stop: () => server.stop(),
   };
   members.push(member);
-  child.stdout!.setEncoding("utf8");
-  child.stderr!.setEncoding("utf8");
-  child.stderr!.on("data", (s: string) => output = tail(output + s));
-  await new Promise<void>((resolve, reject) => {
-    let settled = false;
-    const settle = (err?: Error) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      if (err) reject(err);
-      else resolve();
-    };
-    const timer = setTimeout(() => {
-      settle(
-        new Error(
-          `${label} (${runtime}) did not say it was listening within ${
-            START_TIMEOUT_MS / 1000
-          } s; it printed:\n${indent(output) || "    (nothing)"}`,
-        ),
-      );
-    }, START_TIMEOUT_MS);
-    child.stdout!.on("data", (s: string) => {
-      output = tail(output + s);
-      if (ready.test(output)) settle();
-    });
-    child.once("error", (err) => {
-      settle(new Error(`could not start ${binary}: ${err.message}`));
-    });
-    child.once("exit", (code, signal) => {
-      // Let the pipes drain so the message carries the node's own words.
-      setTimeout(() => {
-        settle(
-          new Error(
-            `${label} (${runtime}) exited before listening (code ${code}, signal ${signal}); it printed:\n${
-              indent(output) || "    (nothing)"
-            }`,
-          ),
-        );
-      }, 50);
-    });
-  });
   const res = await get(member, probe);
   if (res.status !== 200) {
     throw new Error(`${label} answered GET ${probe} with ${res.status}`);
@@ -317,20 +201,14 @@ async function startNode(
 function startTsNode(
   label: string,
   runtime: "deno" | "bun",
-  binary: string,
   port: number,
   peers: string[],
 ): Promise<Member> {
-  const args = runtime === "deno" ? ["run", "-A", THUMBNAILS] : [
-    "run",
-    THUMBNAILS,
-  ];
-  args.push("--port", String(port), "--peers", peers.join(","));
+  const args = ["--port", String(port), "--peers", peers.join(",")];
   return startNode(
     label,
     runtime,
-    binary,
-    args,
+    runtimeCommand(THUMBNAILS, args, runtime),
     port,
     /^thumbnails node \S+ listening on /m,
     "/",
@@ -356,8 +234,7 @@ function startGoMember(
   return startNode(
     "go",
     "go",
-    binary,
-    args,
+    [binary, args],
     port,
     /^listening \S+$/m,
     "/health",
@@ -483,7 +360,7 @@ async function main(flags: Flags): Promise<number> {
     );
   }
   // Plan: which runtimes, which ports, the one peer list every node gets.
-  const binaries = findRuntimes();
+  const binaries = { deno: findDeno(), bun: findBun() };
   const plan: ("deno" | "bun")[] = binaries.deno && binaries.bun
     ? ["deno", "bun", "deno"]
     : binaries.deno
@@ -518,13 +395,7 @@ async function main(flags: Flags): Promise<number> {
     );
     const t0 = performance.now();
     ts.push(
-      await startTsNode(
-        `n${i + 1}`,
-        runtime,
-        binaries[runtime]!,
-        ports[i],
-        peers,
-      ),
+      await startTsNode(`n${i + 1}`, runtime, ports[i], peers),
     );
     say(`up in ${((performance.now() - t0) / 1000).toFixed(2)} s\n`);
   }
@@ -893,7 +764,7 @@ if (import.meta.main) {
     if (stopped !== undefined) return;
     signalCode = keepCode ?? (signal === "SIGINT" ? 130 : 143);
     console.error(`\n${signal}: stopping ${plural(members.length, "node")} …`);
-    stopped = stopAll();
+    stopped = stopMembers();
     stopped.finally(() => process.exit(signalCode));
   };
   process.on("SIGINT", () => onSignal("SIGINT"));
@@ -908,7 +779,7 @@ if (import.meta.main) {
     }
   }
   if (stopped === undefined) {
-    stopped = stopAll();
+    stopped = stopMembers();
     await stopped;
     process.exit(code);
   }

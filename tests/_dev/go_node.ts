@@ -1,8 +1,7 @@
 // Starts and drives the real Go groupcache node of tests/go/node (build it with
-// `buildGo("tests/go/node", "gonode")` from tests/_go.ts). Runs under Deno,
-// Bun and Node: only node:child_process, node:net and fetch.
-import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
+// `buildGo("tests/go/node", "gonode")` from ./go.ts). Runs under Deno, Bun and
+// Node: only ./proc.ts and fetch.
+import { type Server, startServer } from "./proc.ts";
 
 /** How to start one Go node. */
 export interface GoNodeOptions {
@@ -64,25 +63,8 @@ export interface GoNode {
   kill(graceMs?: number): Promise<void>;
 }
 
-/** A free TCP port on 127.0.0.1 (bound then released, so a race is possible). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      if (addr === null || typeof addr === "string") {
-        srv.close();
-        reject(new Error("freePort: listener has no TCP address"));
-        return;
-      }
-      srv.close(() => resolve(addr.port));
-    });
-  });
-}
-
 /** Starts a Go node and resolves once it has printed `listening ADDR`. */
-export function startGoNode(opts: GoNodeOptions): Promise<GoNode> {
+export async function startGoNode(opts: GoNodeOptions): Promise<GoNode> {
   const port = opts.port ?? 0;
   const args = ["-addr", `127.0.0.1:${port}`];
   if (opts.self !== undefined) args.push("-self", opts.self);
@@ -92,66 +74,17 @@ export function startGoNode(opts: GoNodeOptions): Promise<GoNode> {
   if (opts.cacheBytes !== undefined) {
     args.push("-cache", String(opts.cacheBytes));
   }
-
-  const child = spawn(opts.binary, args, {
-    stdio: ["ignore", "pipe", "pipe"],
+  const server = await startServer(opts.binary, args, {
+    timeoutMs: opts.startTimeoutMs ?? 10_000,
+    name: `Go node ${opts.binary} ${args.join(" ")}`,
   });
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.setEncoding("utf8");
-  child.stderr!.setEncoding("utf8");
-  child.stderr!.on("data", (s: string) => {
-    if (stderr.length < 1 << 20) stderr += s;
-  });
-  const exited = new Promise<void>((resolve) => {
-    child.once("exit", () => resolve());
-  });
-
-  return new Promise<GoNode>((resolve, reject) => {
-    let settled = false;
-    const fail = (why: string) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      // Let stderr drain so the message carries the child's own words.
-      setTimeout(() => {
-        reject(
-          new Error(
-            `Go node ${opts.binary} ${args.join(" ")} ${why}` +
-              (stderr.trim() ? `; stderr:\n${stderr.trim()}` : "; no stderr"),
-          ),
-        );
-      }, 50);
-    };
-    const timer = setTimeout(() => {
-      fail(
-        `printed no "listening" line within ${opts.startTimeoutMs ?? 10000} ms`,
-      );
-      child.kill("SIGKILL");
-    }, opts.startTimeoutMs ?? 10000);
-
-    child.once("error", (err) => fail(`could not start: ${err.message}`));
-    child.once("exit", (code, signal) => {
-      fail(`exited before listening (code ${code}, signal ${signal})`);
-    });
-    child.stdout!.on("data", (s: string) => {
-      stdout += s;
-      const m = /^listening (\S+)$/m.exec(stdout);
-      if (!m || settled) return;
-      settled = true;
-      clearTimeout(timer);
-      const bound = Number(m[1].slice(m[1].lastIndexOf(":") + 1));
-      resolve(makeNode(child, bound, exited, () => stderr));
-    });
-  });
+  const bound = Number(
+    server.address.slice(server.address.lastIndexOf(":") + 1),
+  );
+  return makeNode(server, bound);
 }
 
-function makeNode(
-  child: ChildProcess,
-  port: number,
-  exited: Promise<void>,
-  stderr: () => string,
-): GoNode {
+function makeNode(server: Server, port: number): GoNode {
   const url = `http://127.0.0.1:${port}`;
   async function call(path: string): Promise<Response> {
     const res = await fetch(url + path);
@@ -183,21 +116,8 @@ function makeNode(
         throw new Error(`Go node ${url}${path}: ${res.status} ${text}`);
       }
     },
-    stderr,
-    async kill(graceMs = 3000) {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill("SIGTERM");
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const late = new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(true), graceMs);
-      });
-      const timedOut = await Promise.race([exited.then(() => false), late]);
-      clearTimeout(timer);
-      if (timedOut) {
-        child.kill("SIGKILL");
-        await exited;
-      }
-    },
+    stderr: server.stderr,
+    kill: (graceMs) => server.stop(graceMs),
   };
 }
 

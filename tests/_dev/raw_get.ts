@@ -1,18 +1,12 @@
-// Test helpers for real sockets: the examples' runtime-neutral serve(), and a
-// raw HTTP/1.1 GET that sends a path exactly as given.
-export {
-  type Handler,
-  runtimeName,
-  serve,
-  type Served,
-} from "../examples/serve.ts";
+// A raw HTTP/1.1 GET over node:net that sends the path exactly as given (no
+// URL resolution, unlike fetch), for tests of how servers treat odd paths.
+import { connect } from "node:net";
 
 /** Sends one raw HTTP/1.1 GET with the path exactly as given (no URL resolution). */
-export async function rawGet(
+export function rawGet(
   port: number,
   path: string,
 ): Promise<{ status: number; body: Uint8Array }> {
-  const { connect } = await import("node:net");
   return new Promise((resolve, reject) => {
     const socket = connect(port, "127.0.0.1", () => {
       socket.write(
