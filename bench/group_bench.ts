@@ -1,4 +1,5 @@
-// Group.get cache hits (src/group.ts) against Go's Group.Get, in the same run.
+// Group.get cache hits and misses (src/group.ts) against Go's Group.Get, in
+// the same run.
 //
 // Workload, the same on both sides: 10,000 keys "key:<n>" preloaded through
 // the getter into a group of 64 MiB (no peers), values of 100 B and 1 KiB;
@@ -10,8 +11,18 @@
 // out the cached ByteView, no copy: what our get returns, so the like-for-like
 // figure) and with AllocatingByteSliceSink (a copy per hit).
 //
-// Usage: deno run -A bench/group_bench.ts [--quick] [--rounds N] [--n N]
-//        bun bench/group_bench.ts [--quick] [--rounds N] [--n N]
+// Misses, the same on both sides: each round a new group of 64 MiB (no peers)
+// whose getter is `dest.setString(key)`, and M gets (default 1,000,000) of
+// keys "key:<round>:<n>" it has never seen, one after the other: every get
+// runs the getter and adds the value to the main cache. 64 MiB holds all M
+// (about 24 B each as the caches count them), so nothing is evicted (checked
+// on both sides). The key strings are made before timing, fresh each round
+// (so no hash is cached in them). Go's side is bench/go/get -misses M, one
+// child process per round (Go groups cannot be dropped), alternating with
+// ours; Go gets with a ByteViewSink.
+//
+// Usage: deno run -A bench/group_bench.ts [--quick] [--rounds N] [--n N] [--misses M]
+//        bun bench/group_bench.ts [--quick] [--rounds N] [--n N] [--misses M]
 // Writes bench/results/group_<runtime>.md.
 import { Group, Registry } from "../mod.ts";
 import { buildGo, goAvailable } from "../tests/_dev/go.ts";
@@ -29,6 +40,8 @@ import { runSync } from "../tests/_dev/proc.ts";
 const QUICK = flag("quick");
 const ROUNDS = numberOption("rounds", QUICK ? 3 : 7);
 const N = numberOption("n", QUICK ? 200_000 : 2_000_000);
+const MISSES = numberOption("misses", QUICK ? 100_000 : 1_000_000);
+const MISS_CACHE = 64 << 20;
 const KEYS = 10_000;
 const SIZES = [100, 1024];
 const SINKS = ["ByteViewSink", "AllocatingByteSliceSink"] as const;
@@ -97,6 +110,64 @@ function goRound(): GoSummary[] {
   return lines.filter((l) => l.summary === true) as GoSummary[];
 }
 
+interface GoMissRound {
+  miss: true;
+  nsPerOp: number;
+  evictions: number;
+  go: string;
+}
+
+/** One Go miss round in its own process: ns per miss. */
+function goMissRound(): number {
+  const out = runSync(goBinary!, [
+    "-misses",
+    String(MISSES),
+    "-rounds",
+    "1",
+    "-cache",
+    String(MISS_CACHE),
+  ]);
+  const line = JSON.parse(out.trim()) as GoMissRound;
+  if (line.evictions !== 0) {
+    throw new Error(`Go evicted ${line.evictions} entries: raise -cache`);
+  }
+  goVersion = line.go;
+  return line.nsPerOp;
+}
+
+/** Collects garbage now where the runtime lets a script ask (Bun, --expose-gc). */
+function collectGarbage(): void {
+  // deno-lint-ignore no-explicit-any
+  const g = globalThis as any;
+  if (typeof g.Bun?.gc === "function") g.Bun.gc(true);
+  else if (typeof g.gc === "function") g.gc();
+}
+
+/** `n` gets of new keys on a new group: ns per miss. */
+async function ourMissRound(round: number, n: number): Promise<number> {
+  const fresh: string[] = new Array(n);
+  for (let i = 0; i < n; i++) fresh[i] = `key:${round}:${i}`;
+  const group = new Group(
+    `miss-${round}`,
+    MISS_CACHE,
+    (key, dest) => dest.setString(key),
+    { registry: new Registry() },
+  );
+  collectGarbage();
+  const t0 = performance.now();
+  let total = 0;
+  for (let i = 0; i < n; i++) total += (await group.get(fresh[i])).length;
+  const dt = performance.now() - t0;
+  const evictions = group.cacheStats("main").evictions;
+  if (group.stats.localLoads !== n || evictions !== 0 || total === 0) {
+    throw new Error(
+      `miss round: ${group.stats.localLoads} loads of ${n}, ` +
+        `${evictions} evictions`,
+    );
+  }
+  return (dt * 1e6) / n;
+}
+
 const groups = new Map<number, Group>();
 for (const size of SIZES) {
   const group = await preloadedGroup(size);
@@ -104,8 +175,13 @@ for (const size of SIZES) {
   groups.set(size, group);
 }
 
+// Warm-up of the miss path (round numbers ≥ ROUNDS: keys not timed later).
+await ourMissRound(ROUNDS, Math.min(MISSES, 200_000));
+
 const ours = new Map<number, number[]>(SIZES.map((s) => [s, []]));
 const go = new Map<string, number[]>();
+const ourMisses: number[] = [];
+const goMisses: number[] = [];
 for (let r = 0; r < ROUNDS; r++) {
   if (goBinary !== undefined) {
     for (const s of goRound()) {
@@ -123,6 +199,12 @@ for (let r = 0; r < ROUNDS; r++) {
     if (total !== N * size) throw new Error("a get returned a wrong value");
     ours.get(size)!.push((N * 1000) / dt);
   }
+  if (goBinary !== undefined) goMisses.push(goMissRound());
+  ourMisses.push(await ourMissRound(r, MISSES));
+  console.error(
+    `round ${r + 1}: miss ours ${fmt(ourMisses.at(-1)!)} ns, ` +
+      `Go ${goMisses.length > r ? fmt(goMisses[r]) : "—"} ns`,
+  );
 }
 for (const [size, group] of groups) {
   if (group.stats.localLoads !== KEYS) {
@@ -159,16 +241,49 @@ for (const size of SIZES) {
   rows.push(row);
 }
 
+// Misses: ns per miss, and ours ÷ Go in time, medians and round by round.
+const ns = (s: Stats) =>
+  `${fmt(s.min)} / **${fmt(s.median)}** / ${fmt(s.max)} ns`;
+const mineMiss = stats(ourMisses);
+const missRow = ["new key, `dest.setString(key)`", ns(mineMiss)];
+if (goMisses.length === ourMisses.length) {
+  const theirs = stats(goMisses);
+  const timeRatio = mineMiss.median / theirs.median;
+  const paired = stats(ourMisses.map((x, i) => x / goMisses[i]));
+  missRow.push(
+    ns(theirs),
+    `**${timeRatio.toFixed(2)}×**`,
+    `${paired.min.toFixed(2)}× / ${paired.median.toFixed(2)}× / ` +
+      `${paired.max.toFixed(2)}×`,
+  );
+  targets.push(targetComment({
+    bench: "group.get miss (new key, trivial getter)",
+    runtime: info.runtime,
+    target: "time ≤ 1.5× Go's (speed ≥ 0.67× Go)",
+    ratio: Number((theirs.median / mineMiss.median).toFixed(3)),
+    needed: 0.667, // 1 ÷ 1.5
+    note: `${fmt(mineMiss.median)} ns per miss vs Go ${
+      fmt(theirs.median)
+    } ns: ours ÷ Go time ${timeRatio.toFixed(2)}×`,
+  }));
+} else {
+  missRow.push("—", "—", "—");
+}
+
 const markdown = [
-  `### Group.get cache hits vs Go Group.Get — ${info.summary}`,
+  `### Group.get hits and misses vs Go Group.Get — ${info.summary}`,
   "",
-  `${goVersion || "Go: not run"}. ${fmt(KEYS)} preloaded keys, one caller ` +
+  `${goVersion || "Go: not run"}. ${ROUNDS} rounds, each: Go hits, ours, ` +
+  `Go misses, ours. Produced by \`bench/group_bench.ts\`${
+    QUICK ? " --quick" : ""
+  }.`,
+  "",
+  `**Hits**: ${fmt(KEYS)} preloaded keys, one caller ` +
   `awaiting \`group.get\` round-robin, ${fmt(N)} gets per round, ` +
   `${ROUNDS} rounds alternating Go (one child process per round) and ours. ` +
   `ops/s min / **median** / max; ratios compare medians (ours ÷ Go). ` +
   `ByteViewSink is the like-for-like Go figure (no copy, as our ByteView); ` +
-  `AllocatingByteSliceSink copies each hit. Target: ≥ 1.0× ByteViewSink. ` +
-  `Produced by \`bench/group_bench.ts\`${QUICK ? " --quick" : ""}.`,
+  `AllocatingByteSliceSink copies each hit. Target: ≥ 1.0× ByteViewSink.`,
   "",
   markdownTable(
     [
@@ -180,6 +295,26 @@ const markdown = [
       "ours ÷ Go ABSS",
     ],
     rows,
+  ),
+  "",
+  `**Misses**: each round a new group of 64 MiB and ${fmt(MISSES)} gets of ` +
+  `keys it has never seen, one after the other; the getter is ` +
+  `\`dest.setString(key)\` and every value goes into the main cache ` +
+  `(nothing evicted, checked on both sides). Key strings made before timing, ` +
+  `fresh each round. Go: bench/go/get -misses (ByteViewSink), one process ` +
+  `per round, alternating with ours. Time per miss min / **median** / max; ` +
+  `target: ours ≤ 1.5× Go's time. Issue 9's baseline: 1,000,000 misses ` +
+  `took 11.2 s (Deno) and 11.1 s (Bun), Go 3.3–4.1 s.`,
+  "",
+  markdownTable(
+    [
+      "get",
+      "ours per miss",
+      "Go per miss",
+      "ours ÷ Go (time, medians)",
+      "ours ÷ Go round by round",
+    ],
+    [missRow],
   ),
   "",
   ...targets,

@@ -10,7 +10,10 @@
 //
 // Output: one JSON line per phase,
 //
-//	{"phase":"sequential","ops":2000,"opsPerSec":...,"p50Us":...,"p99Us":...}
+//	{"phase":"sequential","ops":2000,"opsPerSec":...,"p50Us":...,"p99Us":...,"cpuUsPerOp":...}
+//
+// cpuUsPerOp is this process's user + system CPU time (getrusage, all
+// threads) over the phase, per Get.
 package main
 
 import (
@@ -25,6 +28,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/golang/groupcache"
@@ -37,6 +41,16 @@ type phase struct {
 	OpsPerSec float64 `json:"opsPerSec"`
 	P50Us     float64 `json:"p50Us"`
 	P99Us     float64 `json:"p99Us"`
+	CPUUsOp   float64 `json:"cpuUsPerOp"`
+}
+
+// cpuTime is this process's user + system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		fail(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func main() {
@@ -74,6 +88,7 @@ func main() {
 
 	enc := json.NewEncoder(os.Stdout)
 	lat := make([]time.Duration, *seq)
+	cpu0 := cpuTime()
 	start := time.Now()
 	for i := 0; i < *seq; i++ {
 		t := time.Now()
@@ -82,13 +97,14 @@ func main() {
 		}
 		lat[i] = time.Since(t)
 	}
-	enc.Encode(summarize("sequential", 1, lat, time.Since(start)))
+	enc.Encode(summarize("sequential", 1, lat, time.Since(start), cpuTime()-cpu0))
 
 	rest := keys[*seq : *seq+*concN]
 	lat = make([]time.Duration, len(rest))
 	var next int64 = -1
 	var wg sync.WaitGroup
 	var firstErr atomic.Value
+	cpu0 = cpuTime()
 	start = time.Now()
 	for w := 0; w < *conc; w++ {
 		wg.Add(1)
@@ -112,13 +128,13 @@ func main() {
 	if err, ok := firstErr.Load().(error); ok {
 		fail(err)
 	}
-	enc.Encode(summarize("concurrent", *conc, lat, time.Since(start)))
+	enc.Encode(summarize("concurrent", *conc, lat, time.Since(start), cpuTime()-cpu0))
 	if n := g.Stats.PeerLoads.Get(); n != int64(*seq+*concN) {
 		fail(fmt.Errorf("%d peer loads, want %d", n, *seq+*concN))
 	}
 }
 
-func summarize(name string, workers int, lat []time.Duration, total time.Duration) phase {
+func summarize(name string, workers int, lat []time.Duration, total, cpu time.Duration) phase {
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	pct := func(p float64) float64 {
 		i := int(p*float64(len(lat))+0.999999) - 1
@@ -127,7 +143,8 @@ func summarize(name string, workers int, lat []time.Duration, total time.Duratio
 		}
 		return float64(lat[i].Nanoseconds()) / 1e3
 	}
-	return phase{name, len(lat), workers, float64(len(lat)) / total.Seconds(), pct(0.5), pct(0.99)}
+	return phase{name, len(lat), workers, float64(len(lat)) / total.Seconds(), pct(0.5), pct(0.99),
+		float64(cpu.Nanoseconds()) / 1e3 / float64(len(lat))}
 }
 
 func readKeys(path string) ([]string, error) {

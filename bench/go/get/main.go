@@ -12,6 +12,13 @@
 //	{"sink":"ByteViewSink","size":100,"round":0,"opsPerSec":...,"nsPerOp":...}
 //
 // then one summary line per sink and size with min/median/max ops/s.
+//
+// With -misses N it measures cache misses instead: a fresh group of -cache
+// bytes whose getter is dest.SetString(key), and N Gets of keys it has never
+// seen, one after the other (each runs the getter and fills the main cache).
+// Output: one line per round,
+//
+//	{"miss":true,"round":0,"n":...,"nsPerOp":...,"evictions":0,"go":"go1.x"}
 package main
 
 import (
@@ -58,9 +65,17 @@ func main() {
 	rounds := flag.Int("rounds", 7, "timed rounds per sink and size")
 	n := flag.Int("n", 2000000, "Get calls per round")
 	keyCount := flag.Int("keys", 10000, "distinct preloaded keys")
+	misses := flag.Int("misses", 0, "measure N misses per round instead of hits")
+	cacheBytes := flag.Int64("cache", 64<<20, "the group's cacheBytes (with -misses)")
 	flag.Parse()
 
 	enc := json.NewEncoder(os.Stdout)
+	if *misses > 0 {
+		for r := 0; r < *rounds; r++ {
+			runMisses(enc, r, *misses, *cacheBytes)
+		}
+		return
+	}
 	for _, s := range strings.Split(*sizes, ",") {
 		size, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || size < 0 {
@@ -146,4 +161,43 @@ func run(enc *json.Encoder, size, rounds, n, keyCount int) {
 	if g.Stats.LocalLoads.Get() != int64(keyCount) {
 		panic("a timed Get missed the cache")
 	}
+}
+
+type missRound struct {
+	Miss      bool    `json:"miss"`
+	Round     int     `json:"round"`
+	N         int     `json:"n"`
+	NsPerOp   float64 `json:"nsPerOp"`
+	Evictions int64   `json:"evictions"`
+	Go        string  `json:"go"`
+}
+
+// runMisses times n Gets of new keys on a new group: every Get misses, runs
+// the getter (dest.SetString(key)) and adds the value to the main cache.
+func runMisses(enc *json.Encoder, round, n int, cacheBytes int64) {
+	g := groupcache.NewGroup(fmt.Sprintf("miss-%d", round), cacheBytes,
+		groupcache.GetterFunc(func(_ context.Context, key string, dest groupcache.Sink) error {
+			return dest.SetString(key)
+		}))
+	ctx := context.Background()
+	// The keys are made before timing, as the TypeScript side does.
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = "key:" + strconv.Itoa(round) + ":" + strconv.Itoa(i)
+	}
+	runtime.GC()
+	start := time.Now()
+	for _, k := range keys {
+		var v groupcache.ByteView
+		if err := g.Get(ctx, k, groupcache.ByteViewSink(&v)); err != nil {
+			panic(err)
+		}
+		sinkOut += v.Len()
+	}
+	el := time.Since(start)
+	if loads := g.Stats.LocalLoads.Get(); loads != int64(n) {
+		panic(fmt.Sprintf("%d local loads, want %d", loads, n))
+	}
+	enc.Encode(missRound{true, round, n, float64(el.Nanoseconds()) / float64(n),
+		g.CacheStats(groupcache.MainCache).Evictions, runtime.Version()})
 }
