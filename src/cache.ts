@@ -43,6 +43,7 @@ export class ByteCache {
   /** The value of `key`, counted as a lookup (and a hit when found). */
   get(key: string): ByteView | undefined {
     this.gets++;
+    if (this.#lru.size === 0) return undefined; // hashing a fresh key is not free
     const value = this.#lru.get(key);
     if (value !== undefined) this.hits++;
     return value;

@@ -1,8 +1,8 @@
 /**
  * Group: a named cache namespace and its read-through path, Go's
  * `groupcache.Group`. Read it top to bottom as Go's `groupcache.go`:
- * {@linkcode Group.get} → cache → one shared load per key → re-check →
- * owner → peer fetch (hot-cache admission) → getter → populate.
+ * {@linkcode Group.get} → cache → one shared load per key → owner → peer
+ * fetch (hot-cache admission) → getter → populate.
  *
  * @module
  */
@@ -158,7 +158,7 @@ const DEFAULT_LOAD_TIMEOUT_MS = 30_000;
  * assert.equal(greetings.name, "greetings");
  * assert.equal(greetings.cacheBytes, 1 << 20);
  * assert.deepEqual(greetings.cacheStats("main"), {
- *   bytes: 13, items: 1, gets: 3, hits: 1, evictions: 0,
+ *   bytes: 13, items: 1, gets: 2, hits: 1, evictions: 0,
  * });
  * ```
  */
@@ -454,22 +454,29 @@ export class Group {
     this.#stats.loads++;
     return this.#loads.join(
       key,
-      (load) => this.#load(key, load, forward),
+      forward ? this.#loadForwarding : this.#loadHere,
       options?.signal,
     );
   }
 
-  /** Go's `load`, run once per key at a time: re-check, owner, getter. */
+  // The load of a key, made once per group rather than per get.
+  readonly #loadForwarding = (key: string, load: LoadHandle) =>
+    this.#load(key, load, true);
+  readonly #loadHere = (key: string, load: LoadHandle) =>
+    this.#load(key, load, false);
+
+  /**
+   * Go's `load`, run once per key at a time: owner, then getter. Go first
+   * looks in the cache again, because another goroutine may have filled it
+   * between its lookup and `singleflight.Do`; here the lookup and the join
+   * run in one synchronous step, so nothing can, and the re-check is left
+   * out.
+   */
   #load(
     key: string,
     load: LoadHandle,
     forward: boolean,
   ): ByteView | Promise<ByteView> {
-    const cached = this.#lookupCache(key);
-    if (cached !== undefined) {
-      this.#stats.cacheHits++;
-      return cached;
-    }
     this.#stats.loadsDeduped++;
     const peer = forward
       ? (this.#peers ?? this.registry.peerPicker)?.pickPeer(key)

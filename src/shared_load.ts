@@ -225,7 +225,7 @@ export class SharedLoads<T> {
    */
   join(
     key: string,
-    run: (load: LoadHandle) => T | Promise<T>,
+    run: (key: string, load: LoadHandle) => T | Promise<T>,
     signal?: AbortSignal,
   ): Promise<T> {
     if (signal?.aborted) return Promise.reject(signal.reason);
@@ -235,13 +235,13 @@ export class SharedLoads<T> {
       this.#loads.set(key, load);
       let result: T | Promise<T>;
       try {
-        result = run(load);
+        result = run(key, load);
       } catch (err) {
-        this.forget(key, load);
+        this.#loads.delete(key);
         return Promise.reject(err);
       }
       if (!(result instanceof Promise)) {
-        this.forget(key, load);
+        this.#loads.delete(key); // done already: no deadline was set
         return Promise.resolve(result);
       }
       load.starting = false;
