@@ -43,18 +43,27 @@ export function utf8Length(s: string): number {
  * a `Uint8Array` takes that array over, so whoever made it must not write to
  * it afterwards (use {@linkcode ByteView.copyOf} to make a view of a copy).
  *
- * @example
+ * @example Reading a view
  * ```ts
  * import { ByteView } from "@x/groupcache";
  * import assert from "node:assert/strict";
  *
  * const v = new ByteView("héllo");
  * assert.equal(v.length, 6); // UTF-8 bytes
- * assert.equal(v.slice(0, 1).toString(), "h");
- * assert.ok(v.equals(new TextEncoder().encode("héllo")));
- * const copy = v.toBytes();
- * copy[0] = 0;               // the copy is the caller's own
  * assert.equal(v.at(0), 0x68);
+ * assert.equal(v.at(-1), 0x6f); // negative counts from the end
+ * assert.equal(v.slice(0, 1).toString(), "h"); // shares memory
+ * assert.equal(v.slice(-3).toString(), "llo");
+ * assert.ok(v.equals("héllo") && v.equals(new TextEncoder().encode("héllo")));
+ *
+ * const copy = v.toBytes();
+ * copy[0] = 0; // a copy is the caller's own
+ * assert.equal(v.at(0), 0x68);
+ *
+ * const two = new Uint8Array(2);
+ * assert.equal(v.copyTo(two), 2); // as many as fit
+ * assert.equal(v.readAt(two, 5), 1); // Go's ReadAt: from an offset
+ * assert.equal(two[0], 0x6f);
  * ```
  */
 export class ByteView {
@@ -69,7 +78,7 @@ export class ByteView {
    * @param data The bytes or string to view. A `Uint8Array` is not copied:
    * the view takes it over.
    *
-   * @example
+   * @example Taking an array over, or copying it
    * ```ts
    * import { ByteView } from "@x/groupcache";
    * import assert from "node:assert/strict";
@@ -79,6 +88,9 @@ export class ByteView {
    * assert.equal(v.toString(), "hi");
    * bytes[1] = 33; // not copied: so never write to an array handed over
    * assert.equal(v.at(1), 33);
+   * assert.equal(ByteView.copyOf(bytes).at(1), 33);
+   * bytes[1] = 34; // a copy does not see later writes
+   * assert.equal(ByteView.copyOf(new Uint8Array([1])).at(0), 1);
    * assert.throws(() => new ByteView(42 as unknown as string), TypeError);
    * ```
    */
@@ -99,34 +111,14 @@ export class ByteView {
 
   /**
    * The number of bytes in the view (UTF-8 bytes for a string view).
-   *
-   * @example
-   * ```ts
-   * import { ByteView } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * assert.equal(new ByteView("abc").length, 3);
-   * assert.equal(new ByteView("€").length, 3); // U+20AC is three UTF-8 bytes
-   * assert.equal(new ByteView(new Uint8Array(5)).length, 5);
-   * ```
    */
   get length(): number {
     return this.#length;
   }
 
   /**
-   * A view of a copy of `bytes`, for bytes the caller will go on changing.
-   *
-   * @example
-   * ```ts
-   * import { ByteView } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const buf = new Uint8Array([1, 2, 3]);
-   * const v = ByteView.copyOf(buf);
-   * buf[0] = 9;
-   * assert.equal(v.at(0), 1);
-   * ```
+   * A view of a copy of `bytes`, for bytes the caller will go on changing
+   * (see the constructor's example).
    */
   static copyOf(bytes: Uint8Array): ByteView {
     return new ByteView(bytes.slice());
@@ -143,17 +135,6 @@ export class ByteView {
   /**
    * The byte at `index` (negative counts from the end), or `undefined` when
    * out of range, as `Uint8Array.prototype.at`.
-   *
-   * @example
-   * ```ts
-   * import { ByteView } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const v = new ByteView("abc");
-   * assert.equal(v.at(0), 97);
-   * assert.equal(v.at(-1), 99);
-   * assert.equal(v.at(3), undefined);
-   * ```
    */
   at(index: number): number | undefined {
     return this.#data.at(index);
@@ -163,17 +144,6 @@ export class ByteView {
    * A view of bytes `from` up to (not including) `to`, sharing memory, with
    * the bounds rules of `Uint8Array.prototype.subarray` (negative indexes
    * count from the end; out-of-range indexes are clamped).
-   *
-   * @example
-   * ```ts
-   * import { ByteView } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const v = new ByteView("groupcache");
-   * assert.equal(v.slice(5).toString(), "cache");
-   * assert.equal(v.slice(0, -5).toString(), "group");
-   * assert.equal(v.slice(20).length, 0);
-   * ```
    */
   slice(from: number, to?: number): ByteView {
     return new ByteView(this.#data.subarray(from, to));
@@ -181,14 +151,6 @@ export class ByteView {
 
   /**
    * A copy of the bytes that the caller owns.
-   *
-   * @example
-   * ```ts
-   * import { ByteView } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * assert.deepEqual(new ByteView("hi").toBytes(), new Uint8Array([104, 105]));
-   * ```
    */
   toBytes(): Uint8Array {
     return this.#data.slice();
@@ -196,14 +158,6 @@ export class ByteView {
 
   /**
    * The bytes decoded as UTF-8 (invalid sequences become U+FFFD).
-   *
-   * @example
-   * ```ts
-   * import { ByteView } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * assert.equal(new ByteView(new Uint8Array([104, 105])).toString(), "hi");
-   * ```
    */
   toString(): string {
     if (this.#string === undefined) this.#string = decoder.decode(this.#bytes);
@@ -213,17 +167,6 @@ export class ByteView {
   /**
    * Whether the view holds the same bytes as `other` (a string compares by
    * its UTF-8 bytes).
-   *
-   * @example
-   * ```ts
-   * import { ByteView } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const v = new ByteView("abc");
-   * assert.ok(v.equals("abc"));
-   * assert.ok(v.equals(new ByteView(new Uint8Array([97, 98, 99]))));
-   * assert.ok(!v.equals(new Uint8Array([97])));
-   * ```
    */
   equals(other: ByteView | string | Uint8Array): boolean {
     if (other instanceof ByteView) {
@@ -245,16 +188,6 @@ export class ByteView {
 
   /**
    * Copies as many bytes as fit into `dest` and returns how many it copied.
-   *
-   * @example
-   * ```ts
-   * import { ByteView } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const dest = new Uint8Array(2);
-   * assert.equal(new ByteView("abc").copyTo(dest), 2);
-   * assert.deepEqual(dest, new Uint8Array([97, 98]));
-   * ```
    */
   copyTo(dest: Uint8Array): number {
     const src = this.#data;
@@ -267,16 +200,6 @@ export class ByteView {
    * Copies bytes starting at `offset` into `dest`; returns how many it copied
    * (fewer than `dest.length` at the end of the view, 0 at its end). Like
    * Go's `ReadAt`; an offset outside `0..length` throws a `RangeError`.
-   *
-   * @example
-   * ```ts
-   * import { ByteView } from "@x/groupcache";
-   * import assert from "node:assert/strict";
-   *
-   * const dest = new Uint8Array(4);
-   * assert.equal(new ByteView("abcdef").readAt(dest, 4), 2);
-   * assert.deepEqual(dest.subarray(0, 2), new Uint8Array([101, 102]));
-   * ```
    */
   readAt(dest: Uint8Array, offset: number): number {
     if (!Number.isInteger(offset) || offset < 0 || offset > this.length) {
@@ -294,7 +217,7 @@ export class ByteView {
    * The bytes as a stream of copies (chunks of at most 64 KiB), for example
    * as a `Response` body.
    *
-   * @example
+   * @example As a Response body
    * ```ts
    * import { ByteView } from "@x/groupcache";
    * import assert from "node:assert/strict";
@@ -339,7 +262,7 @@ export class ByteView {
   /**
    * Node's console shows the view's size and start rather than its fields.
    *
-   * @example
+   * @example In Node's console
    * ```ts
    * import { ByteView } from "@x/groupcache";
    * import assert from "node:assert/strict";

@@ -236,6 +236,13 @@ export class Group {
         }: URLs resolve it away, so peers could not ask for it`,
       );
     }
+    if (!name.isWellFormed()) {
+      throw new ConfigError(
+        `group name ${
+          JSON.stringify(name)
+        } has a lone UTF-16 surrogate: it has no UTF-8 form for peers`,
+      );
+    }
     if (typeof cacheBytes !== "number" || Number.isNaN(cacheBytes)) {
       throw new ConfigError(
         `cacheBytes of group ${JSON.stringify(name)} must be a number ` +

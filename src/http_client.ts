@@ -77,7 +77,7 @@ export class HttpPeer implements PeerGetter {
     key: string,
     signal: AbortSignal,
   ): Promise<ByteView> {
-    const url = this.#base + escape(group, key, this.url);
+    const url = this.#base + this.#groupPath(group) + escapeKey(key, this.url);
     const { deadlines, fetch, maxResponseBytes } = this.#options;
     const inFlight = new PeerFetch(deadlines.ms);
     if (signal.aborted) inFlight.controller.abort(signal.reason);
@@ -106,7 +106,14 @@ export class HttpPeer implements PeerGetter {
       }
       let bytes: Uint8Array | undefined;
       try {
-        bytes = await readBody(res, maxResponseBytes, false);
+        // The common case inline: a declared length within the limit.
+        const declared = res.headers.get("content-length");
+        bytes = declared !== null && Number(declared) <= maxResponseBytes
+          ? new Uint8Array(await res.arrayBuffer())
+          : await readBody(res, maxResponseBytes, false);
+        if (bytes !== undefined && bytes.length > maxResponseBytes) {
+          bytes = undefined;
+        }
       } catch (err) {
         throw this.#failed(group, key, inFlight, err);
       }
@@ -137,6 +144,17 @@ export class HttpPeer implements PeerGetter {
       deadlines.delete(inFlight);
       signal.removeEventListener("abort", inFlight);
     }
+  }
+
+  // Group names are few: escape each once.
+  #groupPaths = new Map<string, string>();
+  #groupPath(group: string): string {
+    let path = this.#groupPaths.get(group);
+    if (path === undefined) {
+      path = encodeURIComponent(group) + "/";
+      if (this.#groupPaths.size < 1024) this.#groupPaths.set(group, path);
+    }
+    return path;
   }
 
   #fail(
@@ -172,10 +190,10 @@ export class HttpPeer implements PeerGetter {
 }
 
 /**
- * `{group}/{key}`, each percent-encoded with `/` escaped (a space is `%20`,
- * which Go's server decodes exactly; Go's own client sends `+`).
+ * The key as one percent-encoded path segment, `/` escaped (a space is
+ * `%20`, which Go's server decodes exactly; Go's own client sends `+`).
  */
-function escape(group: string, key: string, peer: string): string {
+function escapeKey(key: string, peer: string): string {
   if (key === "" || key === "." || key === "..") {
     // fetch resolves "." and ".." segments away; "" is how Bun delivers "/g/.".
     throw new InvalidKeyError(
@@ -185,7 +203,7 @@ function escape(group: string, key: string, peer: string): string {
     );
   }
   try {
-    return encodeURIComponent(group) + "/" + encodeURIComponent(key);
+    return encodeURIComponent(key);
   } catch {
     throw new InvalidKeyError(
       key,

@@ -104,6 +104,14 @@ describe("A node owns its groups", () => {
     );
   });
 
+  it("refuses a group name peers could not ask for (a lone surrogate)", () => {
+    assert.throws(
+      () =>
+        new Group("bad\ud800", 1024, (k) => k, { registry: new Registry() }),
+      ConfigError,
+    );
+  });
+
   it("takes any object with pickPeer as peers (PeerPicker is pickPeer only)", async () => {
     const asked: string[] = [];
     const picker: PeerPicker = {
