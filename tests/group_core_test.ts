@@ -18,9 +18,15 @@ import {
   Registry,
   SinkNotSetError,
 } from "../mod.ts";
-import { makeCluster } from "./_dev/cluster.ts";
+import { keyOwnedByTheOther, makeCluster } from "./_dev/cluster.ts";
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+/** A peer that accepts every request and never answers (until aborted). */
+const silentPeer = (_input: string, init: RequestInit) =>
+  new Promise<Response>((_resolve, reject) =>
+    init.signal?.addEventListener("abort", () => reject(init.signal!.reason))
+  );
 
 function localGroup(
   getter: ConstructorParameters<typeof Group>[2],
@@ -266,13 +272,7 @@ describe("Bounded loads", () => {
     // Node 1 accepts the request and never answers.
     const hang = new HttpPool(c.urls[0], {
       registry: new Registry(),
-      fetch: (_input, init) =>
-        new Promise<Response>((_resolve, reject) =>
-          init.signal?.addEventListener(
-            "abort",
-            () => reject(init.signal!.reason),
-          )
-        ),
+      fetch: silentPeer,
       timeoutMs: 60_000,
     });
     hang.set(...c.urls);
@@ -327,13 +327,7 @@ describe("Honest stats", () => {
     const key = c.keyOwnedBy(1);
     const hanging = new HttpPool(c.urls[0], {
       registry: new Registry(),
-      fetch: (_input, init) =>
-        new Promise<Response>((_resolve, reject) =>
-          init.signal?.addEventListener(
-            "abort",
-            () => reject(init.signal!.reason),
-          )
-        ),
+      fetch: silentPeer,
     });
     hanging.set(...c.urls);
     const errors: unknown[] = [];
@@ -385,14 +379,7 @@ describe("One Get path for callers and peers", () => {
         return `v:${key}`;
       },
     });
-    let key = "";
-    for (let i = 0; key === ""; i++) {
-      const k = `disagree-${i}`;
-      if (
-        c.nodes[0].pool.owner(k) === c.urls[1] &&
-        c.nodes[1].pool.owner(k) === c.urls[0]
-      ) key = k;
-    }
+    const key = keyOwnedByTheOther(c);
     const started = performance.now();
     const both = await Promise.all(c.nodes.map((n) => n.group.get(key)));
     const elapsed = performance.now() - started;

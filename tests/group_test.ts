@@ -12,7 +12,11 @@ import {
   stringSink,
   truncatingBytesSink,
 } from "../mod.ts";
-import { makeCluster, seededRandom } from "./_dev/cluster.ts";
+import {
+  keyOwnedByTheOther,
+  makeCluster,
+  seededRandom,
+} from "./_dev/cluster.ts";
 
 const utf8 = (s: string) => new TextEncoder().encode(s).length;
 
@@ -492,14 +496,7 @@ describe("Group in an in-process cluster", () => {
       nodes: 2,
       pool: (i) => i === 1 ? { hash: (s: string) => crc32(s + "#") } : {},
     });
-    let key = "";
-    for (let i = 0; key === ""; i++) {
-      const k = `disagree-${i}`;
-      if (
-        c.nodes[0].pool.owner(k) === c.urls[1] &&
-        c.nodes[1].pool.owner(k) === c.urls[0]
-      ) key = k;
-    }
+    const key = keyOwnedByTheOther(c);
     assert.equal((await c.nodes[0].group.get(key)).toString(), `v:${key}`);
     assert.equal(c.nodes[1].loads.get(key), 1);
     assert.equal(c.nodes[0].requests.length, 0);

@@ -95,3 +95,17 @@ export function makeCluster(options: ClusterOptions = {}) {
 }
 
 export { seededRandom } from "./random.ts";
+
+/**
+ * A key each of two nodes thinks the other owns (their rings disagree, e.g.
+ * through different hashes).
+ */
+export function keyOwnedByTheOther(c: ReturnType<typeof makeCluster>): string {
+  for (let i = 0;; i++) {
+    const k = `disagree-${i}`;
+    if (
+      c.nodes[0].pool.owner(k) === c.urls[1] &&
+      c.nodes[1].pool.owner(k) === c.urls[0]
+    ) return k;
+  }
+}
