@@ -64,6 +64,7 @@ export {
   type PeerPicker,
 } from "./src/group.ts";
 export { HashRing } from "./src/hash_ring.ts";
+export { type HotCachePolicy } from "./src/hot_admission.ts";
 export { HttpPool, type HttpPoolOptions } from "./src/http_pool.ts";
 export {
   LruCache,

@@ -16,8 +16,8 @@
 // Setup: a real Go node (tests/go/node) owns the keys "size:1024:<n>" (1 KiB
 // values) and has them all cached before timing, so its getter is not
 // measured. Our node's peer list is [self, Go node] and we get only keys the
-// ring gives to the Go node; the group's hot cache never admits (random
-// returns 1), so every get is a real fetch. Go's client uses the same peer
+// ring gives to the Go node; the group's hot cache never admits
+// (hotCache "never"), so every get is a real fetch. Go's client uses the same peer
 // list, hence the same owners, with each key once per process. When taskset
 // is there, the client (this process, or Go's client) runs on CPU 0 and the
 // Go node on CPU 1 (so both Go processes run with GOMAXPROCS=1).
@@ -160,7 +160,7 @@ try {
   const group = new Group(GROUP, 64 << 20, (key) => {
     localLoads++;
     throw new Error(`local load of ${key}: the Go node should have answered`);
-  }, { peers: pool, random: () => 1 });
+  }, { peers: pool, hotCache: "never" });
 
   // Keys the ring gives to the Go node, all cached there before timing.
   const keys: string[] = [];

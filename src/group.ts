@@ -17,6 +17,12 @@ import {
   SinkNotSetError,
 } from "./errors.ts";
 import {
+  Doorkeeper,
+  doorkeeperCapacity,
+  HOT_CACHE_POLICIES,
+  type HotCachePolicy,
+} from "./hot_admission.ts";
+import {
   defaultRegistry,
   type Registry,
   registryServedBy,
@@ -93,7 +99,14 @@ export interface GroupOptions {
    * disables it.
    */
   loadTimeoutMs?: number;
-  /** A source of numbers in [0, 1) for hot-cache admission (1 in 10); defaults to `Math.random`. */
+  /**
+   * Which values fetched from their owners are mirrored in the hot cache:
+   * `"popular"` (default: a key fetched twice within a window of recent
+   * fetches), `"go"` (Go's one in ten at random), `"always"` (mailgun's),
+   * `"never"`.
+   */
+  hotCache?: HotCachePolicy;
+  /** A source of numbers in [0, 1) for the `"go"` policy's 1 in 10; defaults to `Math.random`. */
   random?: () => number;
   /** Told of every failed peer fetch, before the group falls back to a local load. */
   onPeerError?: (error: unknown, key: string) => void;
@@ -125,6 +138,10 @@ export interface GroupStats {
   localLoadErrs: number;
   /** Gets that came from peers over the wire. */
   serverRequests: number;
+  /** Values fetched from owners that the hot-cache policy mirrored. */
+  hotAdmissions: number;
+  /** Values fetched from owners that the hot-cache policy turned away. */
+  hotRejections: number;
 }
 
 /** Which of a group's two caches. */
@@ -174,6 +191,9 @@ export class Group {
   readonly #getter: GetterFunc;
   readonly #peers: PeerPicker | undefined;
   readonly #random: () => number;
+  readonly #hotCache: HotCachePolicy;
+  // Remote keys fetched once lately, for the "popular" policy.
+  readonly #doorkeeper: Doorkeeper | undefined;
   readonly #onPeerError: ((error: unknown, key: string) => void) | undefined;
   readonly #stats: GroupStats = {
     gets: 0,
@@ -185,6 +205,8 @@ export class Group {
     localLoads: 0,
     localLoadErrs: 0,
     serverRequests: 0,
+    hotAdmissions: 0,
+    hotRejections: 0,
   };
   readonly #main = new ByteCache();
   readonly #hot = new ByteCache();
@@ -199,7 +221,8 @@ export class Group {
    * @param name Unique within the registry, the same on every peer.
    * @param cacheBytes Budget of the main and hot caches together, in bytes.
    * @param getter Loads a value on a miss.
-   * @param options Peers, registry, load bound, random source, peer-error hook.
+   * @param options Peers, registry, load bound, hot-cache policy, random
+   *   source, peer-error hook.
    *
    * @example Getters, names and misuse
    * ```ts
@@ -265,7 +288,15 @@ export class Group {
       random = Math.random,
       onPeerError,
       loadTimeoutMs = DEFAULT_LOAD_TIMEOUT_MS,
+      hotCache = "popular",
     } = options;
+    if (!HOT_CACHE_POLICIES.includes(hotCache)) {
+      throw new ConfigError(
+        `hotCache of group ${JSON.stringify(name)} must be one of ${
+          HOT_CACHE_POLICIES.map((p) => JSON.stringify(p)).join(", ")
+        }, got ${JSON.stringify(hotCache)}`,
+      );
+    }
     if (peers !== undefined && typeof peers?.pickPeer !== "function") {
       throw new ConfigError(
         `the peers option of group ${JSON.stringify(name)} must have a ` +
@@ -301,6 +332,10 @@ export class Group {
     this.loadTimeoutMs = loadTimeoutMs;
     this.#peers = peers;
     this.#random = random;
+    this.#hotCache = hotCache;
+    this.#doorkeeper = hotCache === "popular" && cacheBytes > 0
+      ? new Doorkeeper(doorkeeperCapacity(cacheBytes))
+      : undefined;
     this.#onPeerError = onPeerError;
     this.#loads = new SharedLoads<ByteView>({
       timeoutMs: loadTimeoutMs,
@@ -504,8 +539,12 @@ export class Group {
     try {
       const value = await peer.get(this.name, key, fetch.signal);
       this.#stats.peerLoads++;
-      // Go: rand.Intn(10) == 0 — mirror one popular remote key in ten.
-      if (this.#random() < 0.1) this.#populateCache(key, value, this.#hot);
+      if (this.#admitHot(key)) {
+        this.#stats.hotAdmissions++;
+        this.#populateCache(key, value, this.#hot);
+      } else {
+        this.#stats.hotRejections++;
+      }
       return value;
     } catch (err) {
       if (load.aborted) throw load.reason; // the callers left, or the bound passed
@@ -519,6 +558,20 @@ export class Group {
       load.link(undefined);
     }
     return this.#getLocally(key, load);
+  }
+
+  /** Whether to mirror the value just fetched from `key`'s owner in the hot cache. */
+  #admitHot(key: string): boolean {
+    switch (this.#hotCache) {
+      case "never":
+        return false;
+      case "always":
+        return true;
+      case "go":
+        return this.#random() < 0.1; // Go: rand.Intn(10) == 0
+    }
+    // A key fetched again while remembered is popular; a one-off never is.
+    return this.#doorkeeper?.admit(key) ?? false;
   }
 
   /** Runs the getter; a synchronous getter is finished without a promise. */

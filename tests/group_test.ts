@@ -48,6 +48,8 @@ describe("Group on one node", () => {
       localLoads: 1,
       localLoadErrs: 0,
       serverRequests: 0,
+      hotAdmissions: 0,
+      hotRejections: 0,
     });
   });
 

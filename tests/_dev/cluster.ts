@@ -69,7 +69,10 @@ export function makeCluster(options: ClusterOptions = {}) {
       getter,
       {
         peers: pool,
-        random: options.random?.(i),
+        // A test that brings its own random tests Go's one-in-ten rule.
+        ...(options.random
+          ? { random: options.random(i), hotCache: "go" as const }
+          : {}),
         ...options.groupOptions,
       },
     );

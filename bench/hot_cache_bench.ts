@@ -1,0 +1,263 @@
+// Hot-cache admission policies side by side (issue 16): "popular" (ours, the
+// default), "go" (Go's one in ten), "always" (mailgun's), "never".
+//
+// Cluster: three nodes in this process, each a Registry + HttpPool + Group,
+// wired through their handlers by an injected fetch (no sockets: the figures
+// count what each policy makes the nodes do, and time it on one core). Every
+// node has the same budget; 10,000 keys of 1 KiB values; Zipf (s = 1) over
+// the keys, requests spread round-robin over the three nodes. Per round and
+// policy: a fresh cluster, WARMUP requests, then MEASURED requests: peer
+// fetches per user request and user requests per second. The policies take
+// turns in a rotating order, round after round.
+// Scan: a node warmed with 400 popular remote keys (each asked 4 times), then
+// 100,000 distinct one-off remote keys through it: the share of the popular
+// keys still answered without asking their owner.
+// Bookkeeping: the heap the "popular" policy's window takes when full, per
+// byte of budget (one process, after GC where the runtime exposes it).
+//
+// Usage: deno run -A bench/hot_cache_bench.ts [--quick] [--rounds N]
+//        bun bench/hot_cache_bench.ts [--quick] [--rounds N]
+// Writes bench/results/hot_cache_<runtime>.md.
+import process from "node:process";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { Group, type HotCachePolicy, HttpPool, Registry } from "../mod.ts";
+import { Doorkeeper, doorkeeperCapacity } from "../src/hot_admission.ts";
+import { seededRandom } from "../tests/_dev/random.ts";
+import { benchPath, flag, numberOption, targetComment } from "./_proc.ts";
+import {
+  fmt,
+  markdownTable,
+  runtimeInfo,
+  stats,
+  writeMarkdownSection,
+} from "./_util.ts";
+
+const QUICK = flag("quick");
+const ROUNDS = numberOption("rounds", QUICK ? 2 : 5);
+const KEYS = 10_000;
+const VALUE_BYTES = 1024;
+const BUDGET = 8 << 20; // per node: the owned third fits, plus a hot share
+const WARMUP = QUICK ? 20_000 : 100_000;
+const MEASURED = QUICK ? 20_000 : 100_000;
+const SCAN = QUICK ? 20_000 : 100_000;
+const POLICIES: HotCachePolicy[] = ["popular", "go", "always", "never"];
+const VALUE = "v".repeat(VALUE_BYTES);
+
+interface Cluster {
+  groups: Group[];
+  fetches: () => number;
+}
+
+function cluster(policy: HotCachePolicy, seed: number): Cluster {
+  const urls = ["http://n0.test", "http://n1.test", "http://n2.test"];
+  const pools: HttpPool[] = [];
+  let fetches = 0;
+  const fetch = (input: string, init: RequestInit) => {
+    fetches++;
+    const i = urls.findIndex((u) => input.startsWith(u + "/"));
+    return pools[i].handler(new Request(input, init));
+  };
+  const random = seededRandom(seed);
+  const groups = urls.map((url) => {
+    const pool = new HttpPool(url, { registry: new Registry(), fetch });
+    pools.push(pool);
+    return pool.newGroup("bench", BUDGET, () => VALUE, {
+      hotCache: policy,
+      random,
+    });
+  });
+  for (const pool of pools) pool.set(...urls);
+  return { groups, fetches: () => fetches };
+}
+
+function zipf(n: number, random: () => number): () => number {
+  const cdf = new Float64Array(n);
+  let sum = 0;
+  for (let i = 0; i < n; i++) cdf[i] = sum += 1 / (i + 1);
+  return () => {
+    const x = random() * sum;
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cdf[mid] < x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+}
+
+const keys = Array.from({ length: KEYS }, (_, i) => `item:${i}`);
+
+async function run(c: Cluster, stream: Int32Array, from: number, to: number) {
+  for (let i = from; i < to; i++) {
+    await c.groups[i % 3].get(keys[stream[i]]);
+  }
+}
+
+const perGet: Record<string, number[]> = {};
+const perSecond: Record<string, number[]> = {};
+for (let round = 0; round < ROUNDS; round++) {
+  const next = zipf(KEYS, seededRandom(100 + round));
+  const stream = Int32Array.from({ length: WARMUP + MEASURED }, next);
+  for (let k = 0; k < POLICIES.length; k++) {
+    const policy = POLICIES[(k + round) % POLICIES.length];
+    const c = cluster(policy, round);
+    await run(c, stream, 0, WARMUP);
+    const before = c.fetches();
+    const started = performance.now();
+    await run(c, stream, WARMUP, WARMUP + MEASURED);
+    const seconds = (performance.now() - started) / 1000;
+    (perGet[policy] ??= []).push((c.fetches() - before) / MEASURED);
+    (perSecond[policy] ??= []).push(MEASURED / seconds);
+    console.log(
+      `round ${round + 1} ${policy}: ${
+        fmt((c.fetches() - before) / MEASURED)
+      } fetches/get, ${fmt(MEASURED / seconds)} gets/s`,
+    );
+  }
+}
+
+/** Share of 400 popular remote keys still mirrored after a scan. */
+async function scanRetention(policy: HotCachePolicy): Promise<number> {
+  const c = cluster(policy, 7);
+  const node = c.groups[0];
+  const owner = new HttpPool("http://n0.test", { registry: new Registry() });
+  owner.set("http://n0.test", "http://n1.test", "http://n2.test");
+  const remote = (prefix: string, n: number) => {
+    const out: string[] = [];
+    for (let i = 0; out.length < n; i++) {
+      const key = `${prefix}${i}`;
+      if (owner.owner(key) !== "http://n0.test") out.push(key);
+    }
+    return out;
+  };
+  const popular = remote("popular:", 400);
+  for (let r = 0; r < 4; r++) for (const key of popular) await node.get(key);
+  for (const key of remote("scan:", SCAN)) await node.get(key);
+  let kept = 0;
+  for (const key of popular) {
+    const before = c.fetches();
+    await node.get(key);
+    if (c.fetches() === before) kept++;
+  }
+  return kept / popular.length;
+}
+const retention: Record<string, number> = {};
+for (const policy of POLICIES) retention[policy] = await scanRetention(policy);
+
+function collector(): (() => void) | undefined {
+  const bun = (globalThis as { Bun?: { gc(force: boolean): void } }).Bun;
+  if (bun !== undefined) return () => bun.gc(true);
+  try {
+    setFlagsFromString("--expose-gc");
+    return runInNewContext("gc");
+  } catch {
+    return undefined;
+  }
+}
+const gc = collector();
+gc?.();
+const heapBefore = process.memoryUsage().heapUsed;
+const door = new Doorkeeper(doorkeeperCapacity(BUDGET * 64));
+for (let i = 0; i < door.capacity; i++) door.admit(`item:${i * 7919}:v2`);
+gc?.();
+const doorBytes = process.memoryUsage().heapUsed - heapBefore;
+const doorShare = doorBytes / (BUDGET * 64);
+
+const info = runtimeInfo();
+const med = (xs: number[]) => stats(xs).median;
+const triple = (xs: number[], digits = 3) => {
+  const s = stats(xs);
+  return `${fmt(s.min, digits)} / **${fmt(s.median, digits)}** / ${
+    fmt(s.max, digits)
+  }`;
+};
+const rows = POLICIES.map((p) => [
+  `"${p}"${p === "popular" ? " (ours, default)" : ""}`,
+  triple(perGet[p]),
+  triple(perSecond[p]),
+  fmt(med(perSecond[p]) / med(perSecond.go)) + "×",
+  `${fmt(retention[p] * 100)} %`,
+]);
+const fetchRatio = med(perGet.popular);
+const speedRatio = med(perSecond.popular) / med(perSecond.go);
+const md = `### Hot-cache admission — ${info.summary}
+
+Three nodes in one process, wired through their handlers (no sockets); each
+node ${BUDGET >> 20} MiB of budget; ${fmt(KEYS)} keys of 1 KiB; Zipf (s = 1)
+requests spread over the three nodes; per round and policy a fresh cluster,
+${fmt(WARMUP)} warm-up requests, then ${fmt(MEASURED)} measured. ${ROUNDS}
+rounds, policies in rotating order. min / **median** / max. Scan: 400 popular
+remote keys asked 4 times each, then ${fmt(SCAN)} one-off remote keys through
+the same node. Produced by \`bench/hot_cache_bench.ts\`.
+
+${
+  markdownTable([
+    "policy",
+    "peer fetches per request",
+    "requests/s (one process)",
+    '÷ "go"',
+    "popular keys kept after the scan",
+  ], rows)
+}
+
+The "popular" policy's window when full (${fmt(door.capacity)} keys for a
+${fmt((BUDGET * 64) / 2 ** 20)} MiB budget): ${
+  gc
+    ? `${fmt(doorBytes / 2 ** 20)} MiB of heap, ${fmt(doorShare * 100)} %` +
+      " of the budget"
+    : "not measured (no gc() on this runtime)"
+}.
+
+${
+  targetComment({
+    bench: "hot cache: peer fetches per request, Zipf 3-node cluster",
+    runtime: info.runtime,
+    target: "≤ 0.05 (Go's rule ~0.24)",
+    ratio: 0.05 / Math.max(fetchRatio, 1e-9),
+    needed: 1,
+    note: `"popular" ${fmt(fetchRatio)}, "go" ${fmt(med(perGet.go))}`,
+  })
+}
+${
+  targetComment({
+    bench: 'hot cache: requests/s vs the "go" policy (in-process cluster)',
+    runtime: info.runtime,
+    target: '≥ 1.3× "go"',
+    ratio: speedRatio / 1.3,
+    needed: 1,
+    note: `${fmt(speedRatio)}× "go"`,
+  })
+}
+${
+  targetComment({
+    bench: "hot cache: popular keys kept through a one-off scan",
+    runtime: info.runtime,
+    target: "≥ 90 %",
+    ratio: retention.popular / 0.9,
+    needed: 1,
+    note: `${fmt(retention.popular * 100)} % ("always" ${
+      fmt(retention.always * 100)
+    } %)`,
+  })
+}
+${
+  gc
+    ? targetComment({
+      bench: "hot cache: policy bookkeeping memory",
+      runtime: info.runtime,
+      target: "≤ 5 % of the budget",
+      ratio: 0.05 / doorShare,
+      needed: 1,
+      note: `${fmt(doorShare * 100)} %`,
+    })
+    : ""
+}`;
+writeMarkdownSection(
+  benchPath(`results/hot_cache_${info.runtime}.md`),
+  `hot-cache-${info.runtime}`,
+  md,
+);
+console.log(md);

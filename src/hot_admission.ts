@@ -1,0 +1,87 @@
+/**
+ * Hot-cache admission: which values fetched from their owners a group
+ * mirrors in its hot cache. Go mirrors one in ten at random, whatever the
+ * key's popularity, so a hot key is fetched about ten times before it stays;
+ * mailgun mirrors every one, so a scan of cold keys flushes the popular ones.
+ * The default here admits a key the second time it is fetched within a
+ * window of recent fetches: a key asked for again soon is popular, and a
+ * one-off key never gets in, so a scan cannot displace anything.
+ *
+ * @module
+ */
+
+import { LruCache } from "./lru.ts";
+
+/**
+ * How a group chooses the remote values it mirrors in its hot cache:
+ * `"popular"` (the default) a key fetched twice within a window of recent
+ * fetches, `"go"` Go's one in ten at random, `"always"` every one
+ * (mailgun's), `"never"` none.
+ */
+export type HotCachePolicy = "popular" | "go" | "always" | "never";
+
+/** The policies, for validation. */
+export const HOT_CACHE_POLICIES: readonly HotCachePolicy[] = [
+  "popular",
+  "go",
+  "always",
+  "never",
+];
+
+/**
+ * Remembers the last `capacity` keys fetched once, and lets a key through
+ * the second time it comes while still remembered. Memory: one LRU entry
+ * (the key string and a slot) per remembered key.
+ *
+ * @example Second time in
+ * ```ts
+ * import { Doorkeeper } from "./hot_admission.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const door = new Doorkeeper(2);
+ * assert.equal(door.admit("a"), false); // first time: remembered
+ * assert.equal(door.admit("a"), true); // second time: in
+ * door.admit("b");
+ * door.admit("c");
+ * door.admit("d"); // "b" is forgotten: the window holds two
+ * assert.equal(door.admit("b"), false);
+ * assert.equal(door.admit("d"), true);
+ * ```
+ */
+export class Doorkeeper {
+  readonly #seen: LruCache<string, true>;
+
+  /** Makes a doorkeeper that remembers up to `capacity` keys (at least 1). */
+  constructor(capacity: number) {
+    this.#seen = new LruCache({
+      maxEntries: Math.max(1, Math.floor(capacity)),
+    });
+  }
+
+  /** Whether `key` passes: it was fetched once recently. Else it is remembered. */
+  admit(key: string): boolean {
+    if (this.#seen.remove(key)) return true;
+    this.#seen.add(key, true);
+    return false;
+  }
+
+  /** Keys remembered now. */
+  get size(): number {
+    return this.#seen.size;
+  }
+
+  /** The most keys remembered. */
+  get capacity(): number {
+    return this.#seen.maxEntries;
+  }
+}
+
+/**
+ * The window of a group with `cacheBytes` of budget: one remembered key per
+ * 4 KiB of budget (at least 64), so that it spans about twice the hot
+ * cache's entries of 1 KiB and costs about 2 % of the budget with 80-byte
+ * keys.
+ */
+export function doorkeeperCapacity(cacheBytes: number): number {
+  return Math.max(64, Math.floor(cacheBytes / 4096));
+}
