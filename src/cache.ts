@@ -23,7 +23,7 @@ export interface CacheStats {
 }
 
 /** The size Go charges for an entry: key bytes (UTF-8) plus value bytes. */
-function entrySize(key: string, value: ByteView): number {
+export function entrySize(key: string, value: ByteView): number {
   return utf8Length(key) + value.length;
 }
 

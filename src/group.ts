@@ -8,7 +8,7 @@
  */
 
 import { ByteView } from "./byte_view.ts";
-import { ByteCache, type CacheStats } from "./cache.ts";
+import { ByteCache, type CacheStats, entrySize } from "./cache.ts";
 import {
   ConfigError,
   GetterError,
@@ -101,9 +101,9 @@ export interface GroupOptions {
   loadTimeoutMs?: number;
   /**
    * Which values fetched from their owners are mirrored in the hot cache:
-   * `"popular"` (default: a key fetched twice within a window of recent
-   * fetches), `"go"` (Go's one in ten at random), `"always"` (mailgun's),
-   * `"never"`.
+   * `"popular"` (default: every one while the budget has room, then a key
+   * fetched twice within a window of recent fetches), `"go"` (Go's one in
+   * ten at random), `"always"` (mailgun's), `"never"`.
    */
   hotCache?: HotCachePolicy;
   /** A source of numbers in [0, 1) for the `"go"` policy's 1 in 10; defaults to `Math.random`. */
@@ -539,7 +539,7 @@ export class Group {
     try {
       const value = await peer.get(this.name, key, fetch.signal);
       this.#stats.peerLoads++;
-      if (this.#admitHot(key)) {
+      if (this.#admitHot(key, value)) {
         this.#stats.hotAdmissions++;
         this.#populateCache(key, value, this.#hot);
       } else {
@@ -561,7 +561,7 @@ export class Group {
   }
 
   /** Whether to mirror the value just fetched from `key`'s owner in the hot cache. */
-  #admitHot(key: string): boolean {
+  #admitHot(key: string, value: ByteView): boolean {
     switch (this.#hotCache) {
       case "never":
         return false;
@@ -570,8 +570,16 @@ export class Group {
       case "go":
         return this.#random() < 0.1; // Go: rand.Intn(10) == 0
     }
-    // A key fetched again while remembered is popular; a one-off never is.
-    return this.#doorkeeper?.admit(key) ?? false;
+    const door = this.#doorkeeper;
+    if (door === undefined) return false; // caching is off
+    const size = entrySize(key, value);
+    // Room to spare: mirroring evicts nothing, so it costs nothing.
+    if (this.#main.bytes + this.#hot.bytes + size <= this.cacheBytes) {
+      return true;
+    }
+    // Else it displaces something: only a key fetched again while
+    // remembered is popular enough; a one-off never is.
+    return door.admit(key);
   }
 
   /** Runs the getter; a synchronous getter is finished without a promise. */

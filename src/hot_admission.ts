@@ -3,8 +3,9 @@
  * mirrors in its hot cache. Go mirrors one in ten at random, whatever the
  * key's popularity, so a hot key is fetched about ten times before it stays;
  * mailgun mirrors every one, so a scan of cold keys flushes the popular ones.
- * The default here admits a key the second time it is fetched within a
- * window of recent fetches: a key asked for again soon is popular, and a
+ * The default here mirrors every value while the budget has room (that
+ * evicts nothing), and past that a key the second time it is fetched within
+ * a window of recent fetches: a key asked for again soon is popular, and a
  * one-off key never gets in, so a scan cannot displace anything.
  *
  * @module
@@ -14,8 +15,8 @@ import { LruCache } from "./lru.ts";
 
 /**
  * How a group chooses the remote values it mirrors in its hot cache:
- * `"popular"` (the default) a key fetched twice within a window of recent
- * fetches, `"go"` Go's one in ten at random, `"always"` every one
+ * `"popular"` (the default) every one while the budget has room, then a key
+ * fetched twice within a window of recent fetches, `"go"` Go's one in ten at random, `"always"` every one
  * (mailgun's), `"never"` none.
  */
 export type HotCachePolicy = "popular" | "go" | "always" | "never";
