@@ -533,11 +533,11 @@ export class Group {
     peer: PeerGetter,
     load: LoadHandle,
   ): Promise<ByteView> {
-    const fetch = new AbortController();
-    load.link(fetch);
-    this.#peerFetches.set(key, fetch);
+    const asking = new AbortController();
+    load.link(asking);
+    this.#peerFetches.set(key, asking);
     try {
-      const value = await peer.get(this.name, key, fetch.signal);
+      const value = await peer.get(this.name, key, asking.signal);
       this.#stats.peerLoads++;
       if (this.#admitHot(key, value)) {
         this.#stats.hotAdmissions++;
@@ -549,12 +549,12 @@ export class Group {
     } catch (err) {
       if (load.aborted) throw load.reason; // the callers left, or the bound passed
       if (err instanceof InvalidKeyError) throw err; // not the peer's fault
-      if (!fetch.signal.aborted) {
+      if (!asking.signal.aborted) {
         this.#stats.peerErrors++;
         this.#onPeerError?.(err, key);
       } // else: a peer asked us for this key; the rings disagree
     } finally {
-      if (this.#peerFetches.get(key) === fetch) this.#peerFetches.delete(key);
+      if (this.#peerFetches.get(key) === asking) this.#peerFetches.delete(key);
       load.link(undefined);
     }
     return this.#getLocally(key, load);
