@@ -669,9 +669,15 @@ export class Group {
     return this.#main.get(key) ?? this.#hot.get(key);
   }
 
-  /** Adds to one cache, then evicts until both fit: hot first while hot > main/8. */
+  /**
+   * Adds to one cache, then evicts until both fit: hot first while hot >
+   * main/8. A value larger than the whole budget is not cached: it could
+   * only stay by evicting everything, and then not even fit (Go evicts the
+   * whole cache for it).
+   */
   #populateCache(key: string, value: ByteView, cache: ByteCache): void {
     if (this.cacheBytes <= 0) return;
+    if (entrySize(key, value) > this.cacheBytes) return;
     cache.add(key, value);
     for (;;) {
       const mainBytes = this.#main.bytes;

@@ -426,6 +426,29 @@ describe("No leaks", () => {
   });
 });
 
+describe("Values larger than the budget", () => {
+  it("hands back a value larger than cacheBytes uncached, evicting nothing", async () => {
+    const budget = 8 << 20;
+    const big = new Uint8Array(16 << 20);
+    const group = new Group(
+      "budget",
+      budget,
+      (key) => key === "big" ? big : "x".repeat(4_000),
+      { registry: new Registry() },
+    );
+    for (let i = 0; i < 2_000; i++) await group.get(`small-${i}`);
+    const before = group.cacheStats("main");
+    assert.equal(before.items, 2_000);
+    assert.equal((await group.get("big")).length, 16 << 20);
+    const after = group.cacheStats("main");
+    assert.equal(after.items, 2_000);
+    assert.equal(after.evictions, 0);
+    assert.equal(after.bytes, before.bytes);
+    await group.get("big");
+    assert.equal(group.stats.localLoads, 2_002); // not cached: loaded again
+  });
+});
+
 /** A full garbage collection on Deno, Bun or Node. */
 function collector(): () => void {
   const bun = (globalThis as { Bun?: { gc(force: boolean): void } }).Bun;
