@@ -121,7 +121,7 @@ export class ByteView {
    * (see the constructor's example).
    */
   static copyOf(bytes: Uint8Array): ByteView {
-    return new ByteView(bytes.slice());
+    return new ByteView(copy(bytes));
   }
 
   /** The view's bytes, shared, for the library's own read-only use. */
@@ -153,7 +153,7 @@ export class ByteView {
    * A copy of the bytes that the caller owns.
    */
   toBytes(): Uint8Array {
-    return this.#data.slice();
+    return copy(this.#data);
   }
 
   /**
@@ -253,7 +253,7 @@ export class ByteView {
           return;
         }
         const end = Math.min(offset + 65536, src.length);
-        controller.enqueue(src.slice(offset, end));
+        controller.enqueue(copy(src, offset, end));
         offset = end;
       },
     });
@@ -276,6 +276,14 @@ export class ByteView {
       JSON.stringify(this.toString().slice(0, 40))
     }`;
   }
+}
+
+/**
+ * A fresh copy of `bytes[start..end)`. Not `bytes.slice()`: on a Node
+ * `Buffer` (what sharp, node:fs and friends hand out) `slice` shares memory.
+ */
+function copy(bytes: Uint8Array, start?: number, end?: number): Uint8Array {
+  return Uint8Array.prototype.slice.call(bytes, start, end);
 }
 
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {

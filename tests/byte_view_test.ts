@@ -3,6 +3,7 @@
 // TextEncoder/Uint8Array serve as the oracle wherever they can.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { ByteView, utf8Length } from "../src/byte_view.ts";
 import { seededRandom as random } from "./_dev/random.ts";
 
@@ -149,6 +150,25 @@ describe("new ByteView", () => {
       );
     });
   }
+});
+
+describe("copies of a Node Buffer (whose slice() shares memory)", () => {
+  it("copyOf, toBytes and stream copy the bytes, never share them", async () => {
+    const buffer = Buffer.from("buffer");
+    const copied = ByteView.copyOf(buffer);
+    const owned = new ByteView(Buffer.from("owned"));
+    const out = owned.toBytes();
+    const [chunk] = await readAll(owned.stream());
+    buffer.fill(0);
+    out.fill(0);
+    chunk.fill(0);
+    assert.equal(copied.toString(), "buffer");
+    assert.equal(owned.toString(), "owned");
+    assert.equal(
+      new TextDecoder().decode(concat(await readAll(owned.stream()))),
+      "owned",
+    );
+  });
 });
 
 describe("ByteView.copyOf", () => {
