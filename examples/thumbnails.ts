@@ -1,178 +1,204 @@
 /**
  * The seed articles' thumbnail server, for real: `GET /thumbnails/<file>?w=128`
- * answered through a `thumbnails` group shared by the peers, so a node serves
- * a thumbnail that only another node could make. The same server answers the
- * peer protocol (`/_groupcache/…`) and the user route.
+ * answers a thumbnail made with sharp (libvips) through a `thumbnails` group
+ * shared by the peers, so a node serves thumbnails of images that only
+ * another node has. The same port answers the peer protocol (`/_groupcache/…`).
  *
  * ```sh
- * bun run examples/thumbnails.ts            # one node on :8080, examples/images
- * deno run -A examples/thumbnails.ts
- * # a cluster, one process per port:
- * bun run examples/thumbnails.ts --port 8081 \
- *   --peers http://127.0.0.1:8080,http://127.0.0.1:8081,http://127.0.0.1:8082,http://127.0.0.1:8083
+ * npx bun run examples/thumbnails.ts                  # one node on :8080, examples/images
+ * npx -y deno@2.9.6 run -A examples/thumbnails.ts --port 8081 \
+ *   --peers http://127.0.0.1:8080,http://127.0.0.1:8081
  * ```
  *
- * Routes: `/` lists the images; `/thumbnails/<file>?w=<width>` (default 128)
- * answers a PNG thumbnail with `x-groupcache-owner` (the node that owns the
- * key) and `x-groupcache-cache` (`hit` or `miss`); `/stats` tells the
- * group's counters and which keys this node's getter loaded.
+ * Routes: `/` lists the images; `/thumbnails/<file>?w=<width>&fmt=<format>`
+ * answers a thumbnail `w` pixels wide (default 128, never enlarged) in
+ * `fmt` (jpeg, png, webp, gif or avif; default: the image's own format),
+ * with `x-groupcache-owner` (the node that owns the key) and
+ * `x-groupcache-cache` (`hit` or `miss`); `/stats` tells the group's
+ * counters and which keys this node's getter loaded.
+ *
+ * The key is `<file>?w=<width>` or `<file>?w=<width>&fmt=<format>`, and
+ * {@linkcode parseKey} is its one check: the public route, the peer route and
+ * the getter all use it, so a key that names anything but a plain image file
+ * in `--dir` is a 400 on either route and is never read.
  * @module
  */
+import { statSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { Group, HttpPool, PeerError } from "../mod.ts";
-import { thumbnail, UnsupportedImageError } from "./png.ts";
-import { serve } from "./serve.ts";
+import { parseArgs } from "node:util";
+import sharp from "sharp";
+import { HttpPool } from "../mod.ts";
+import { closeOnSignals, serve } from "./serve.ts";
 
 const USAGE =
-  `usage: thumbnails.ts [--port 8080] [--self URL] [--peers URL,URL,...] [--dir DIR] [--host 127.0.0.1]
+  `usage: thumbnails.ts [--port 8080] [--host 127.0.0.1] [--self URL] [--peers URL,URL,...] [--dir DIR]
   --port   port to listen on (default 8080)
-  --self   this node's URL as the peers know it (default http://127.0.0.1:PORT)
-  --peers  every node's URL, this one included, the same list on every node
+  --host   address to listen on (default 127.0.0.1)
+  --self   this node's URL as the peers know it (default http://HOST:PORT)
+  --peers  every node's URL, this one included: the same list on every node
            (default: just this node)
-  --dir    folder of PNG images (default: the sample images in examples/images)`;
+  --dir    folder of images (default: the sample images in examples/images)`;
 
-/** The parsed command line. */
-export interface Options {
-  port: number;
-  host: string;
-  self: string;
-  peers: string[];
-  dir: string;
-}
+/** Image file extensions this server reads, by sharp's format name. */
+const INPUTS = new Map([
+  ["jpg", "jpeg"],
+  ["jpeg", "jpeg"],
+  ["png", "png"],
+  ["webp", "webp"],
+  ["gif", "gif"],
+  ["avif", "avif"],
+]);
+/** What `?fmt=` takes, with the content type of each. */
+const OUTPUTS = {
+  jpeg: "image/jpeg",
+  png: "image/png",
+  webp: "image/webp",
+  gif: "image/gif",
+  avif: "image/avif",
+} as const;
+type Format = keyof typeof OUTPUTS;
+const MAX_WIDTH = 4096;
+const DEFAULT_WIDTH = "128";
 
-class UsageError extends Error {
-  override name = "UsageError";
-}
-
-/** Parses flags (`--name value` or `--name=value`); throws a UsageError on bad input. */
-export function parseFlags(args: string[]): Options {
-  const known = new Set(["port", "self", "peers", "dir", "host"]);
-  const values = new Map<string, string>();
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (arg === "--help" || arg === "-h") throw new UsageError("");
-    const m = /^--([a-z]+)(?:=(.*))?$/.exec(arg);
-    if (!m || !known.has(m[1])) {
-      throw new UsageError(`unknown argument ${JSON.stringify(arg)}`);
-    }
-    const value = m[2] ?? args[++i];
-    if (value === undefined || value === "") {
-      throw new UsageError(`--${m[1]} needs a value`);
-    }
-    values.set(m[1], value);
+/** An error with the HTTP status it is answered with. */
+class HttpError extends Error {
+  status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
   }
-  const port = Number(values.get("port") ?? 8080);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new UsageError(
-      `--port must be a whole number from 0 to 65535, got ${
-        values.get("port")
+}
+
+/** What a key asks for. */
+interface Thumbnail {
+  file: string;
+  width: number;
+  /** Absent: the image's own format. */
+  format?: Format;
+}
+
+/**
+ * The one check of a key: a plain image file name (no path, no leading dot),
+ * a width, an optional output format. Throws a 400 that echoes only the key.
+ */
+function parseKey(key: string): Thumbnail {
+  const q = key.indexOf("?");
+  const file = q < 0 ? key : key.slice(0, q);
+  checkFile(file);
+  const m = /^w=([^&]*)(?:&fmt=(.*))?$/.exec(key.slice(file.length + 1));
+  if (q < 0 || m === null) {
+    throw new HttpError(
+      400,
+      `bad key ${JSON.stringify(key)}: want <file>?w=<width>[&fmt=<format>]`,
+    );
+  }
+  const width = Number(m[1]);
+  if (!/^[1-9][0-9]{0,3}$/.test(m[1]) || width > MAX_WIDTH) {
+    throw new HttpError(
+      400,
+      `bad width ${JSON.stringify(m[1])}: ?w= takes 1 to ${MAX_WIDTH}`,
+    );
+  }
+  const format = m[2];
+  if (format !== undefined && !Object.hasOwn(OUTPUTS, format)) {
+    throw new HttpError(
+      400,
+      `bad format ${JSON.stringify(format)}: ?fmt= takes ${
+        Object.keys(OUTPUTS).join(", ")
       }`,
     );
   }
-  const host = values.get("host") ?? "127.0.0.1";
-  const self = values.get("self") ?? `http://${host}:${port}`;
-  const peers = values.get("peers")?.split(",").map((p) => p.trim()) ?? [self];
-  const dir = values.get("dir") ??
-    fileURLToPath(new URL("./images", import.meta.url));
-  return { port, host, self, peers, dir };
+  return { file, width, format: format as Format | undefined };
 }
 
-/** Thrown by the getter for a file that is not there; answered with 404. */
-class NotFoundError extends Error {
-  override name = "NotFoundError";
+/** A plain image file name: no path, no leading dot, a known extension. */
+function checkFile(file: string): void {
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(file)) {
+    throw new HttpError(
+      400,
+      `bad file name ${
+        JSON.stringify(file)
+      }: a plain file name is expected (letters, digits, "_", "-", ".")`,
+    );
+  }
+  const ext = file.slice(file.lastIndexOf(".") + 1).toLowerCase();
+  if (!INPUTS.has(ext)) {
+    throw new HttpError(
+      400,
+      `bad file name ${JSON.stringify(file)}: not one of .${
+        [...INPUTS.keys()].join(" .")
+      }`,
+    );
+  }
 }
 
-/** Makes the node: its pool, its group, and the handler for all its routes. */
-export function createNode(options: Options) {
-  const pool = new HttpPool(options.self);
-  pool.set(...options.peers); // validates: bad URLs, duplicates, self missing
-  const loaded: string[] = []; // keys this node's getter made
+/** The raw path of a request, still percent-encoded, without the query. */
+function rawPath(req: Request): string {
+  const path = req.url.slice(req.url.indexOf("/", req.url.indexOf("//") + 2));
+  const q = path.indexOf("?");
+  return q < 0 ? path : path.slice(0, q);
+}
 
-  // The key is "<file>?w=<width>": the width is part of what is cached.
-  const thumbnails = new Group("thumbnails", 64 << 20, async (key, dest) => {
-    const [file, query] = key.split("?w=");
-    const width = Number(query);
-    let bytes: Uint8Array;
+/**
+ * The peer route's check: a key for the `thumbnails` group passes
+ * {@linkcode parseKey} before the pool loads it. `rest` is the raw path after
+ * the pool's base path, `{group}/{key}`, decoded here as the pool decodes it
+ * (`+` is a space); what does not decode is the pool's 400 to answer.
+ */
+function checkPeerRequest(rest: string): void {
+  const slash = rest.indexOf("/");
+  const decode = (part: string) => {
     try {
-      bytes = await readFile(join(options.dir, file));
+      return decodeURIComponent(part.replaceAll("+", " "));
     } catch {
-      throw new NotFoundError(
-        `no image ${file} in ${options.dir} on ${options.self}`,
-      );
-    }
-    dest.setBytes(await thumbnail(bytes, width));
-    loaded.push(key);
-  }, { peers: pool });
-
-  const handler = async (req: Request): Promise<Response> => {
-    const url = new URL(req.url);
-    if (url.pathname.startsWith(pool.basePath)) return pool.handler(req);
-    if (url.pathname === "/stats") {
-      return Response.json({
-        self: options.self,
-        stats: thumbnails.stats,
-        main: thumbnails.cacheStats("main"),
-        hot: thumbnails.cacheStats("hot"),
-        loaded,
-      });
-    }
-    if (url.pathname === "/") {
-      const files = await readdir(options.dir);
-      const links = files.filter((f) => f.endsWith(".png"))
-        .map((f) =>
-          `<li><a href="/thumbnails/${
-            encodeURIComponent(f)
-          }?w=128">${f}</a></li>`
-        );
-      return new Response(
-        `<!doctype html><h1>thumbnails on ${options.self}</h1><ul>${
-          links.join("")
-        }</ul>`,
-        {
-          headers: { "content-type": "text/html; charset=utf-8" },
-        },
-      );
-    }
-    if (!url.pathname.startsWith("/thumbnails/")) {
-      return text(404, "not found: try /thumbnails/<file>?w=128");
-    }
-    const file = decodeURIComponent(url.pathname.slice("/thumbnails/".length));
-    if (file === "" || basename(file) !== file || file.startsWith(".")) {
-      return text(
-        400,
-        `bad file name ${JSON.stringify(file)}: a plain file name is expected`,
-      );
-    }
-    const w = url.searchParams.get("w") ?? "128";
-    if (!/^[1-9][0-9]{0,3}$/.test(w) || Number(w) > 4096) {
-      return text(400, `bad width ${JSON.stringify(w)}: ?w= takes 1 to 4096`);
-    }
-    const key = `${file}?w=${w}`;
-    const hitsBefore = thumbnails.stats.cacheHits;
-    try {
-      const view = await thumbnails.get(key, req); // req.signal, read only on a miss;
-      return new Response(view.stream(), {
-        headers: {
-          "content-type": "image/png",
-          "x-groupcache-owner": pool.owner(key) ?? options.self,
-          "x-groupcache-cache": thumbnails.stats.cacheHits > hitsBefore
-            ? "hit"
-            : "miss",
-        },
-      });
-    } catch (err) {
-      if (err instanceof NotFoundError) return text(404, err.message);
-      if (err instanceof UnsupportedImageError) {
-        return text(err.kind === "corrupt" ? 422 : 415, err.message);
-      }
-      if (err instanceof PeerError) return text(502, err.message);
-      return text(500, (err as Error)?.message ?? String(err));
+      return undefined;
     }
   };
-  return { pool, thumbnails, handler, loaded };
+  if (slash < 0 || decode(rest.slice(0, slash)) !== "thumbnails") return;
+  const key = decode(rest.slice(slash + 1));
+  if (key !== undefined) parseKey(key);
+}
+
+/** The format of encoded image bytes, from their first bytes. */
+function formatOf(bytes: Uint8Array): Format | undefined {
+  const ascii = (from: number, to: number) =>
+    String.fromCharCode(...bytes.subarray(from, to));
+  if (bytes[0] === 0xff && bytes[1] === 0xd8) return "jpeg";
+  if (ascii(1, 4) === "PNG") return "png";
+  if (ascii(0, 4) === "RIFF" && ascii(8, 12) === "WEBP") return "webp";
+  if (ascii(0, 4) === "GIF8") return "gif";
+  if (ascii(4, 12) === "ftypavif") return "avif";
+  return undefined;
+}
+
+/** Scales `input` to `width` (never up) and encodes it as `format`. */
+async function makeThumbnail(
+  name: string,
+  input: Uint8Array,
+  width: number,
+  format: Format | undefined,
+): Promise<Uint8Array> {
+  const inputFormat = formatOf(input);
+  if (inputFormat === undefined) {
+    throw new HttpError(
+      415,
+      `${name} is not a JPEG, PNG, WebP, GIF or AVIF image`,
+    );
+  }
+  const out = format ?? inputFormat;
+  try {
+    let image = sharp(input).resize({ width, withoutEnlargement: true });
+    if (out === "jpeg") image = image.flatten({ background: "#ffffff" });
+    // A plain Uint8Array: sharp's Node Buffer has a slice() that shares
+    // memory instead of copying, and a cached value must not be shared.
+    return new Uint8Array(await image.toFormat(out).toBuffer());
+  } catch (err) {
+    // sharp read bytes, not a file: its message names no path.
+    throw new HttpError(422, `${name} cannot be decoded: ${err}`);
+  }
 }
 
 function text(status: number, message: string): Response {
@@ -182,44 +208,167 @@ function text(status: number, message: string): Response {
   });
 }
 
+/** Makes the node: its pool, its group and the handler for all its routes. */
+function createNode(self: string, peers: string[], dir: string) {
+  const pool = new HttpPool(self);
+  pool.set(...peers); // validates: bad URLs, duplicates, self missing
+  const loaded: string[] = []; // keys this node's getter made
+
+  const thumbnails = pool.newGroup("thumbnails", 64 << 20, async (key) => {
+    const { file, width, format } = parseKey(key);
+    let input: Uint8Array;
+    try {
+      input = await readFile(join(dir, file));
+    } catch (err) {
+      // Named by this node's URL, never by its folder.
+      const code = (err as { code?: string }).code;
+      throw code === "ENOENT" || code === "EISDIR"
+        ? new HttpError(404, `no image ${file} on ${self}`)
+        : new HttpError(500, `cannot read ${file} on ${self} (${code})`);
+    }
+    const bytes = await makeThumbnail(file, input, width, format);
+    loaded.push(key);
+    return bytes;
+  });
+
+  const handler = async (req: Request): Promise<Response> => {
+    const path = rawPath(req);
+    try {
+      if (path.startsWith(pool.basePath)) {
+        checkPeerRequest(path.slice(pool.basePath.length));
+        return await pool.handler(req);
+      }
+      if (path === "/stats") {
+        return Response.json({
+          self,
+          stats: thumbnails.stats,
+          main: thumbnails.cacheStats("main"),
+          hot: thumbnails.cacheStats("hot"),
+          loaded,
+        });
+      }
+      if (path === "/") return await home();
+      if (!path.startsWith("/thumbnails/")) {
+        return text(404, "not found: try /thumbnails/<file>?w=128");
+      }
+      return await thumbnail(req, path.slice("/thumbnails/".length));
+    } catch (err) {
+      if (err instanceof HttpError) return text(err.status, err.message);
+      return text(500, `${(err as Error)?.message ?? err}`);
+    }
+  };
+
+  const thumbnail = async (req: Request, rawFile: string) => {
+    let file: string;
+    try {
+      file = decodeURIComponent(rawFile);
+    } catch {
+      throw new HttpError(400, "bad file name: malformed percent-encoding");
+    }
+    const params = new URL(req.url).searchParams;
+    let fmt = params.get("fmt")?.toLowerCase();
+    if (fmt === "jpg") fmt = "jpeg";
+    const key = `${file}?w=${params.get("w") ?? DEFAULT_WIDTH}` +
+      (fmt === undefined ? "" : `&fmt=${fmt}`);
+    parseKey(key);
+    const hitsBefore = thumbnails.stats.cacheHits;
+    const view = await thumbnails.get(key, req); // req.signal, read on a miss
+    return new Response(view.stream(), {
+      headers: {
+        "content-type": OUTPUTS[formatOf(view.slice(0, 12).toBytes()) ?? "png"],
+        "x-groupcache-owner": pool.owner(key) ?? self,
+        "x-groupcache-cache": thumbnails.stats.cacheHits > hitsBefore
+          ? "hit"
+          : "miss",
+      },
+    });
+  };
+
+  const home = async () => {
+    let files: string[];
+    try {
+      files = await readdir(dir);
+    } catch {
+      throw new HttpError(500, `cannot list the images on ${self}`);
+    }
+    const links = files.filter((f) => {
+      try {
+        return checkFile(f) === undefined;
+      } catch {
+        return false;
+      }
+    }).sort().map((f) =>
+      `<li><a href="/thumbnails/${encodeURIComponent(f)}?w=128">${f}</a></li>`
+    );
+    return new Response(
+      `<!doctype html><h1>thumbnails on ${self}</h1><ul>${links.join("")}</ul>`,
+      { headers: { "content-type": "text/html; charset=utf-8" } },
+    );
+  };
+
+  return handler;
+}
+
+function parseFlags(args: string[]) {
+  const { values } = parseArgs({
+    args,
+    options: {
+      port: { type: "string", default: "8080" },
+      host: { type: "string", default: "127.0.0.1" },
+      self: { type: "string" },
+      peers: { type: "string" },
+      dir: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  const port = Number(values.port);
+  if (!/^[0-9]+$/.test(values.port) || port > 65535) {
+    throw new Error(
+      `--port must be a whole number from 0 to 65535, got ${values.port}`,
+    );
+  }
+  const self = values.self ?? `http://${values.host}:${port}`;
+  const peers = values.peers?.split(",").map((p) => p.trim()) ?? [self];
+  const dir = values.dir ??
+    fileURLToPath(new URL("./images", import.meta.url));
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new Error(`--dir ${dir} is not a folder`);
+  }
+  return { help: values.help, port, host: values.host, self, peers, dir };
+}
+
 async function main(): Promise<void> {
-  let options: Options;
-  let node: ReturnType<typeof createNode>;
+  let flags: ReturnType<typeof parseFlags>;
+  let handler: ReturnType<typeof createNode>;
   try {
-    options = parseFlags(process.argv.slice(2));
-    node = createNode(options);
-  } catch (err) {
-    const message = (err as Error).message;
-    if (err instanceof UsageError && message === "") {
+    flags = parseFlags(process.argv.slice(2));
+    if (flags.help) {
       console.log(USAGE);
       process.exit(0);
     }
-    console.error(`thumbnails: ${message}\n${USAGE}`);
+    handler = createNode(flags.self, flags.peers, flags.dir);
+  } catch (err) {
+    console.error(`thumbnails: ${(err as Error).message}\n${USAGE}`);
     process.exit(2);
   }
   let served;
   try {
-    served = await serve(node.handler, options.port, options.host);
+    served = await serve(handler, flags.port, flags.host);
   } catch (err) {
     console.error(
-      `thumbnails: cannot listen on ${options.host}:${options.port}: ${
+      `thumbnails: cannot listen on ${flags.host}:${flags.port}: ${
         (err as Error).message
       }`,
     );
     process.exit(1);
   }
+  closeOnSignals(served);
   console.log(
-    `thumbnails node ${options.self} listening on ${served.url} (${served.runtime}), peers: ${
-      options.peers.join(" ")
+    `thumbnails node ${flags.self} listening on ${served.url} (${served.runtime}), peers: ${
+      flags.peers.join(" ")
     }`,
   );
-  console.log(`try ${served.url}/thumbnails/mandelbrot.png?w=128`);
-  const stop = async () => {
-    await served.close();
-    process.exit(0);
-  };
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
+  console.log(`try ${served.url}/thumbnails/big-file.jpg?w=128`);
 }
 
-if (import.meta.main) await main();
+await main();

@@ -4,20 +4,42 @@
 // under Deno, `bun run` under Bun), over real sockets.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { readdir } from "node:fs/promises";
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
-import { decodePng } from "../examples/png.ts";
 import { skipWithoutGo } from "./_dev/go.ts";
 import { join, root } from "./_dev/paths.ts";
 import { freePort } from "./_dev/ports.ts";
-import { type Exited, runToExit, startServer } from "./_dev/proc.ts";
+import { type Exited, runToExit } from "./_dev/proc.ts";
+import { rawGet } from "./_dev/raw_get.ts";
 import { runtimeCommand, runtimeName } from "./_dev/runtimes.ts";
+import {
+  describeSeedScenario,
+  get,
+  imageInfo,
+  IMAGES,
+  loadedBy,
+  startThumbnailNode,
+  type ThumbnailNode,
+} from "./_dev/thumbnail_nodes.ts";
 
 const THUMBNAILS = join(root, "examples/thumbnails.ts");
 const DEMO = join(root, "tests/_dev/demo.ts");
-const IMAGES = join(root, "examples/images");
-const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+/** The sample images, one per input format, and sharp's name of each. */
+const SAMPLES: [string, string][] = [
+  ["big-file.jpg", "jpeg"],
+  ["circle.png", "png"],
+  ["mandelbrot.webp", "webp"],
+  ["stripes.gif", "gif"],
+  ["gradient.avif", "avif"],
+];
 
 /** Runs a script under this runtime to its end; kills it and rejects after `timeoutMs`. */
 function runScript(
@@ -29,56 +51,33 @@ function runScript(
   return runToExit(bin, argv, { cwd: root, timeoutMs });
 }
 
-interface Node {
-  url: string;
-  stderr(): string;
-  stop(): Promise<void>;
-}
-
-/** Starts examples/thumbnails.ts on a free port; resolves once it listens. */
-async function startThumbnails(extra: string[] = []): Promise<Node> {
+/** Starts examples/thumbnails.ts under this runtime on a free port. */
+async function startThumbnails(extra: string[] = []): Promise<ThumbnailNode> {
   const port = await freePort();
   const [bin, argv] = runtimeCommand(THUMBNAILS, [
     "--port",
     String(port),
     ...extra,
   ]);
-  const server = await startServer(bin, argv, {
-    cwd: root,
-    ready: /listening on /,
-    timeoutMs: 20_000,
-  });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    stderr: server.stderr,
-    stop: () => server.stop(),
-  };
+  return await startThumbnailNode(bin, argv);
 }
-
-async function get(url: string) {
-  const res = await fetch(url, { signal: AbortSignal.timeout(15_000) });
-  return {
-    status: res.status,
-    headers: res.headers,
-    body: new Uint8Array(await res.arrayBuffer()),
-  };
-}
-
-const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
 describe(`examples/thumbnails.ts as a process (${runtimeName()})`, () => {
-  let node: Node; // the shipped sample images
-  let odd: Node; // a folder with files that are not good PNGs
+  let node: ThumbnailNode | undefined; // the shipped sample images
+  let odd: ThumbnailNode | undefined; // a folder with files that are not good images
+  let tmp = ""; // odd's folder is tmp/images; tmp/outside.png is beside it
   let dir = "";
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "thumbnails-test-"));
-    copyFileSync(join(IMAGES, "palette.png"), join(dir, "palette.png"));
-    writeFileSync(join(dir, "notes.png"), "this is text, not a PNG\n");
-    writeFileSync(
-      join(dir, "broken.png"),
-      new Uint8Array([...PNG_SIGNATURE, 0, 0, 0, 13, 73, 72, 68, 82, 1, 2]),
-    );
+    tmp = mkdtempSync(join(tmpdir(), "thumbnails-test-"));
+    dir = join(tmp, "images");
+    mkdirSync(dir);
+    mkdirSync(join(dir, "folder.png"));
+    copyFileSync(join(IMAGES, "circle.png"), join(dir, "circle.png"));
+    copyFileSync(join(IMAGES, "circle.png"), join(tmp, "outside.png"));
+    writeFileSync(join(dir, "notes.png"), "this is text, not an image\n");
+    const jpeg = readFileSync(join(IMAGES, "big-file.jpg"));
+    writeFileSync(join(dir, "broken.jpg"), jpeg.subarray(0, 700));
     [node, odd] = await Promise.all([
       startThumbnails(),
       startThumbnails(["--dir", dir]),
@@ -87,63 +86,123 @@ describe(`examples/thumbnails.ts as a process (${runtimeName()})`, () => {
 
   after(async () => {
     await Promise.all([node?.stop(), odd?.stop()]);
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
-  it("makes a 64-pixel-wide PNG thumbnail on the first get", async () => {
-    const res = await get(`${node.url}/thumbnails/mandelbrot.png?w=64`);
-    assert.equal(res.status, 200, text(res.body));
-    assert.equal(res.headers.get("content-type"), "image/png");
-    assert.equal(res.headers.get("x-groupcache-owner"), node.url);
-    assert.equal(res.headers.get("x-groupcache-cache"), "miss");
-    assert.deepEqual([...res.body.subarray(0, 8)], PNG_SIGNATURE);
-    const img = await decodePng(res.body);
-    assert.deepEqual([img.width, img.height], [64, 48]); // 1024×768 scaled
+  it("makes a thumbnail of each sample image, in the image's own format by default", async () => {
+    for (const [file, format] of SAMPLES) {
+      const res = await get(`${node!.url}/thumbnails/${file}?w=64`);
+      assert.equal(res.status, 200, `${file}: ${res.text}`);
+      assert.equal(res.headers.get("content-type"), `image/${format}`);
+      assert.equal(res.headers.get("x-groupcache-owner"), node!.url);
+      assert.equal(res.headers.get("x-groupcache-cache"), "miss");
+      const info = await imageInfo(res.body);
+      assert.equal(info.format, format, file);
+      assert.equal(info.width, 64, file);
+    }
+  });
+
+  it("converts to the format ?fmt= names (jpg is jpeg)", async () => {
+    const wanted = [...SAMPLES.map(([, f]) => f), "jpg"];
+    for (const fmt of wanted) {
+      const res = await get(
+        `${node!.url}/thumbnails/circle.png?w=40&fmt=${fmt}`,
+      );
+      assert.equal(res.status, 200, `${fmt}: ${res.text}`);
+      const format = fmt === "jpg" ? "jpeg" : fmt;
+      assert.equal(res.headers.get("content-type"), `image/${format}`);
+      assert.deepEqual(await imageInfo(res.body), {
+        format,
+        width: 40,
+        height: 30,
+      });
+    }
+  });
+
+  it("never enlarges: a width above the image's is the image's", async () => {
+    const res = await get(`${node!.url}/thumbnails/stripes.gif?w=400`);
+    assert.equal(res.status, 200, res.text);
+    assert.equal((await imageInfo(res.body)).width, 96);
   });
 
   it("answers the same bytes from its cache on the second get", async () => {
-    const first = await get(`${node.url}/thumbnails/mandelbrot.png?w=64`);
-    const second = await get(`${node.url}/thumbnails/mandelbrot.png?w=64`);
+    const first = await get(`${node!.url}/thumbnails/big-file.jpg?w=100`);
+    const second = await get(`${node!.url}/thumbnails/big-file.jpg?w=100`);
+    assert.equal(first.headers.get("x-groupcache-cache"), "miss");
     assert.equal(second.headers.get("x-groupcache-cache"), "hit");
     assert.deepEqual(second.body, first.body);
   });
 
-  it("tells in /stats that its getter ran once for the key", async () => {
-    const res = await get(`${node.url}/stats`);
-    const stats = JSON.parse(text(res.body));
-    assert.equal(stats.self, node.url);
+  it("tells in /stats that its getter ran once per key", async () => {
+    const loaded = await loadedBy(node!);
     assert.deepEqual(
-      stats.loaded.filter((k: string) => k === "mandelbrot.png?w=64"),
-      ["mandelbrot.png?w=64"],
+      loaded.filter((k) => k === "big-file.jpg?w=100"),
+      ["big-file.jpg?w=100"],
     );
-    assert.ok(stats.stats.cacheHits >= 1);
+    assert.equal(new Set(loaded).size, loaded.length);
   });
 
   it("lists every sample image on its home page", async () => {
-    const res = await get(`${node.url}/`);
+    const res = await get(`${node!.url}/`);
     assert.equal(res.status, 200);
-    const page = text(res.body);
-    const images = (await readdir(IMAGES)).filter((f) => f.endsWith(".png"));
-    assert.ok(images.length > 0);
-    for (const f of images) assert.match(page, new RegExp(`/thumbnails/${f}`));
+    const files = readdirSync(IMAGES);
+    assert.deepEqual(files.sort(), SAMPLES.map(([f]) => f).sort());
+    for (const f of files) {
+      assert.match(res.text, new RegExp(`/thumbnails/${f}`));
+    }
   });
 
+  // [name, node, path, status, body]; "node" is the sample folder, "odd" the
+  // temporary one.
   const failures: [string, "node" | "odd", string, number, RegExp][] = [
-    ["a missing file", "node", "/thumbnails/nope.png?w=64", 404, /no image/],
-    ["a zero width", "node", "/thumbnails/grey.png?w=0", 400, /bad width/],
+    [
+      "a missing file",
+      "node",
+      "/thumbnails/nope.png?w=64",
+      404,
+      /^no image nope\.png on http/,
+    ],
+    [
+      "a folder named like an image",
+      "odd",
+      "/thumbnails/folder.png",
+      404,
+      /^no image folder\.png on/,
+    ],
+    [
+      "a zero width",
+      "node",
+      "/thumbnails/big-file.jpg?w=0",
+      400,
+      /bad width "0"/,
+    ],
     [
       "a width that is not a number",
       "node",
-      "/thumbnails/grey.png?w=abc",
+      "/thumbnails/big-file.jpg?w=abc",
       400,
       /bad width/,
     ],
     [
       "a width above 4096",
       "node",
-      "/thumbnails/grey.png?w=5000",
+      "/thumbnails/big-file.jpg?w=5000",
       400,
       /bad width/,
+    ],
+    [
+      "an unknown format",
+      "node",
+      "/thumbnails/big-file.jpg?fmt=bmp",
+      400,
+      /bad format "bmp"/,
+    ],
+    [
+      "a file that is not an image by name",
+      "node",
+      "/thumbnails/deno.json",
+      400,
+      /bad file name/,
     ],
     [
       "a path out of the folder",
@@ -152,40 +211,150 @@ describe(`examples/thumbnails.ts as a process (${runtimeName()})`, () => {
       400,
       /bad file name/,
     ],
-    ["an unknown route", "node", "/elsewhere", 404, /not found/],
     [
-      "a file that is not a PNG",
+      "a path out of the folder to an image",
+      "odd",
+      "/thumbnails/..%2Foutside.png",
+      400,
+      /bad file name/,
+    ],
+    [
+      "a hidden file",
+      "node",
+      "/thumbnails/.big-file.jpg",
+      400,
+      /bad file name/,
+    ],
+    ["an unknown route", "node", "/elsewhere", 404, /^not found/],
+    [
+      "a file that is not an image",
       "odd",
       "/thumbnails/notes.png?w=64",
       415,
-      /png:/,
+      /not a JPEG, PNG, WebP, GIF or AVIF/,
     ],
-    ["a truncated PNG", "odd", "/thumbnails/broken.png?w=64", 422, /png:/],
+    [
+      "a truncated JPEG",
+      "odd",
+      "/thumbnails/broken.jpg?w=64",
+      422,
+      /broken\.jpg cannot be decoded/,
+    ],
+    // The peer route: the same check of the key before the pool loads it.
+    [
+      "a traversal key on the peer route",
+      "odd",
+      "/_groupcache/thumbnails/..%2F..%2Ftmp%2Fx.png%3Fw%3D8",
+      400,
+      /bad file name "\.\.\/\.\.\/tmp\/x\.png"/,
+    ],
+    [
+      "a key naming an image outside --dir, on the peer route",
+      "odd",
+      "/_groupcache/thumbnails/..%2Foutside.png%3Fw%3D8",
+      400,
+      /bad file name/,
+    ],
+    [
+      "a hidden file on the peer route",
+      "odd",
+      "/_groupcache/thumbnails/.circle.png%3Fw%3D8",
+      400,
+      /bad file name "\.circle\.png"/,
+    ],
+    [
+      "a traversal key under an escaped group name",
+      "odd",
+      "/_groupcache/thumb%6Eails/..%2Foutside.png%3Fw%3D8",
+      400,
+      /bad file name/,
+    ],
+    [
+      "a peer key without a width",
+      "odd",
+      "/_groupcache/thumbnails/circle.png",
+      400,
+      /bad key "circle\.png"/,
+    ],
+    [
+      "a peer key with a bad width",
+      "odd",
+      "/_groupcache/thumbnails/circle.png%3Fw%3D0",
+      400,
+      /bad width/,
+    ],
   ];
-  for (const [name, which, path, status, message] of failures) {
+  for (const [name, which, path, status, body] of failures) {
     it(`answers ${status} for ${name}`, async () => {
-      const res = await get((which === "node" ? node : odd).url + path);
-      assert.equal(res.status, status, text(res.body));
-      assert.match(text(res.body), message);
+      const res = await get((which === "node" ? node : odd)!.url + path);
+      assert.equal(res.status, status, res.text);
+      assert.match(res.text, body);
     });
   }
 
-  it("still serves good images from the same folder as bad ones", async () => {
-    const res = await get(`${odd.url}/thumbnails/palette.png?w=32`);
-    assert.equal(res.status, 200, text(res.body));
-    assert.equal((await decodePng(res.body)).width, 32);
+  it("serves good keys on the peer route, and good images beside bad ones", async () => {
+    const peer = await get(
+      `${odd!.url}/_groupcache/thumbnails/circle.png%3Fw%3D32`,
+    );
+    assert.equal(peer.status, 200, peer.text);
+    assert.equal(peer.headers.get("content-type"), "application/x-protobuf");
+    const pub = await get(`${odd!.url}/thumbnails/circle.png?w=32`);
+    assert.equal(pub.status, 200, pub.text);
+    assert.equal((await imageInfo(pub.body)).width, 32);
+  });
+
+  it("never loads a key that names a file outside --dir", async () => {
+    // Dot segments sent raw (fetch would resolve them): Deno.serve hands them
+    // to the handler as they are (400), Bun.serve resolves them first (404).
+    const raw = await rawGet(
+      Number(new URL(odd!.url).port),
+      "/_groupcache/thumbnails/../../outside.png%3Fw%3D8",
+    );
+    assert.ok([400, 404].includes(raw.status), `raw: ${raw.status}`);
+    const loaded = await loadedBy(odd!);
+    assert.ok(loaded.length > 0, "odd made some thumbnails");
+    for (const key of loaded) assert.match(key, /^[\w][\w.-]*\?w=\d+/, key);
+  });
+
+  it("names no server path in any error body, on either route", async () => {
+    const paths = [
+      ...failures.map(([, which, path]) => [which, path]),
+      ["odd", "/_groupcache/thumbnails/nope.png%3Fw%3D8"],
+      ["odd", "/_groupcache/thumbnails/folder.png%3Fw%3D8"],
+      ["odd", "/_groupcache/thumbnails/notes.png%3Fw%3D8"],
+      ["odd", "/_groupcache/thumbnails/broken.jpg%3Fw%3D8"],
+      ["odd", "/_groupcache/nope/x"],
+    ];
+    for (const [which, path] of paths) {
+      const res = await get((which === "node" ? node : odd)!.url + path);
+      assert.ok(res.status >= 400, `${path}: ${res.status}`);
+      for (const secret of [dir, tmp, root]) {
+        assert.ok(!res.text.includes(secret), `${path} answered: ${res.text}`);
+      }
+    }
+  });
+
+  it("prints no warning about request.signal while serving (deno.json opts in to Deno's new abort behaviour)", () => {
+    for (const n of [node!, odd!]) {
+      assert.doesNotMatch(n.output(), /request\.signal aborts/);
+    }
   });
 
   const badFlags: [string, string[], RegExp][] = [
     ["a port that is not a number", ["--port", "nope"], /--port must be/],
-    ["a flag without its value", ["--port"], /--port needs a value/],
+    ["a flag without its value", ["--port"], /--port/],
+    [
+      "a folder that is not there",
+      ["--dir", "/nonexistent"],
+      /--dir \/nonexistent is not a folder/,
+    ],
     ["a peer that is not a URL", ["--peers", "not-a-url"], /not a URL/],
     [
       "a peer list without this node",
       ["--port", "1", "--peers", "http://127.0.0.1:2"],
       /must include this node's own URL/,
     ],
-    ["an unknown flag", ["--bogus"], /unknown argument "--bogus"/],
+    ["an unknown flag", ["--bogus"], /--bogus/],
   ];
   for (const [name, args, message] of badFlags) {
     it(`exits 2 with a clear message for ${name}`, async () => {
@@ -197,12 +366,15 @@ describe(`examples/thumbnails.ts as a process (${runtimeName()})`, () => {
   }
 });
 
+describeSeedScenario(
+  runtimeName(),
+  (args) => runtimeCommand(THUMBNAILS, args),
+);
+
 describe(`the demo (tests/_dev/demo.ts) end to end (${runtimeName()})`, () => {
   /** Every key the demo must report: each sample image at 64 and 128. */
-  async function expectedKeys(): Promise<string[]> {
-    const images = (await readdir(IMAGES)).filter((f) => f.endsWith(".png"));
-    return images.flatMap((f) => [`${f}?w=64`, `${f}?w=128`]);
-  }
+  const expectedKeys = () =>
+    readdirSync(IMAGES).flatMap((f) => [`${f}?w=64`, `${f}?w=128`]);
 
   /** The demo's nodes are gone once it has exited. */
   async function assertAllStopped(report: string) {
@@ -224,7 +396,7 @@ describe(`the demo (tests/_dev/demo.ts) end to end (${runtimeName()})`, () => {
     const r = await runScript(DEMO, [], 90_000);
     assert.equal(r.code, 0, `stdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
     assert.match(r.stdout, /starting node 3\/3/);
-    for (const key of await expectedKeys()) {
+    for (const key of expectedKeys()) {
       assert.match(
         r.stdout,
         new RegExp(`^  ${key.replace(/[.?]/g, "\\$&")} `, "m"),

@@ -103,17 +103,19 @@ if (all || wanted.has("node")) {
 
 /**
  * Node 20 cannot run TypeScript: bundles tests/node/run.ts and the example it
- * starts, examples/node_server.ts, with Bun into tests/.out/node/ (as
- * *.bundle.mjs, so `deno test tests/` does not pick them up). A failed
- * bundling is the node run's outcome.
+ * starts, examples/thumbnails.ts, with Bun into tests/.out/node/ (as
+ * *.bundle.mjs, so `deno test tests/` does not pick them up). npm packages
+ * stay imports (sharp loads a native library; a bundle cannot hold it). A
+ * failed bundling is the node run's outcome.
  */
 function bundleForNode(): Outcome | undefined {
   const bun = findBun() ?? "bun";
   const args = [
     "build",
     "tests/node/run.ts",
-    "examples/node_server.ts",
+    "examples/thumbnails.ts",
     "--target=node",
+    "--packages=external",
     "--outdir=tests/.out/node",
     "--entry-naming=[name].bundle.mjs",
   ];

@@ -17,21 +17,21 @@
  *
  * With `--go` a fourth node joins: tests/go/node, the real
  * github.com/golang/groupcache, serving the same `thumbnails` group. It has
- * no PNG code, so its getter answers the placeholder `go:<key>` for the keys
+ * no image code, so its getter answers the placeholder `go:<key>` for the keys
  * it owns; the TypeScript nodes fetch those bytes from it over the peer
  * protocol, and the Go node's own `Get` fetches the real thumbnails from the
  * TypeScript owners. The demo checks both directions byte for byte.
  * @module
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import process from "node:process";
+import sharp from "sharp";
 import {
   type CacheStats,
   type GroupStats,
   HttpPool,
   Registry,
 } from "../../mod.ts";
-import { decodePng } from "../../examples/png.ts";
 import { buildGo, goAvailable } from "./go.ts";
 import { join, root } from "./paths.ts";
 import { freePorts } from "./ports.ts";
@@ -52,7 +52,17 @@ const WIDTHS = [64, 128];
 const ROUNDS = 3;
 const START_TIMEOUT_MS = 30_000;
 const REQUEST_TIMEOUT_MS = 15_000;
-const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+/** The image files the example reads, and sharp's name of their format. */
+const FORMATS = new Map([
+  ["jpg", "jpeg"],
+  ["jpeg", "jpeg"],
+  ["png", "png"],
+  ["webp", "webp"],
+  ["gif", "gif"],
+  ["avif", "heif"],
+]);
+const formatOf = (file: string) =>
+  FORMATS.get(file.slice(file.lastIndexOf(".") + 1).toLowerCase());
 
 interface Flags {
   go: boolean;
@@ -414,13 +424,10 @@ async function main(flags: Flags): Promise<number> {
   ring.set(...peers);
   const byUrl = new Map(all.map((m) => [m.url, m]));
   const sourceWidth = new Map<string, number>();
-  const images = readdirSync(IMAGES).filter((f) => f.endsWith(".png")).sort();
+  const images = readdirSync(IMAGES).filter((f) => formatOf(f)).sort();
   for (const file of images) {
-    const head = readFileSync(join(IMAGES, file)).subarray(16, 20);
-    sourceWidth.set(
-      file,
-      new DataView(head.buffer, head.byteOffset).getUint32(0),
-    );
+    const { width } = await sharp(join(IMAGES, file)).metadata();
+    sourceWidth.set(file, width);
   }
   const keys: Key[] = [];
   const addKey = (file: string, width: number) => {
@@ -437,9 +444,7 @@ async function main(flags: Flags): Promise<number> {
   for (const file of images) for (const w of WIDTHS) addKey(file, w);
   // Ownership is a hash of the ports: with few keys a node may own none, so
   // add widths of one image until every node owns at least one key.
-  const extra = images.includes("mandelbrot.png")
-    ? "mandelbrot.png"
-    : images[0];
+  const extra = images.includes("big-file.jpg") ? "big-file.jpg" : images[0];
   let extraAdded = 0;
   for (let w = 24; all.some((m) => !keys.some((k) => k.owner === m)); w += 8) {
     if (extraAdded >= 64 || w > 4096) break;
@@ -486,12 +491,13 @@ async function main(flags: Flags): Promise<number> {
       }
       return;
     }
-    if (!PNG_SIGNATURE.every((b, i) => got.body[i] === b)) {
-      problems.push(`${where}: the body is not a PNG`);
-      return;
-    }
     try {
-      const img = await decodePng(got.body);
+      const img = await sharp(got.body).metadata();
+      if (img.format !== formatOf(k.file)) {
+        problems.push(
+          `${where}: a ${img.format} image, not ${formatOf(k.file)}`,
+        );
+      }
       if (img.width !== k.expectedWidth) {
         problems.push(
           `${where}: thumbnail is ${img.width} wide, expected ${k.expectedWidth}`,
@@ -499,7 +505,7 @@ async function main(flags: Flags): Promise<number> {
       }
     } catch (err) {
       problems.push(
-        `${where}: the PNG does not decode: ${(err as Error).message}`,
+        `${where}: the image does not decode: ${(err as Error).message}`,
       );
     }
   };
@@ -686,7 +692,7 @@ async function main(flags: Flags): Promise<number> {
     out.push(
       `  owns ${plural(goOwned.length, "key")}: ${
         goOwned.map((k) => k.key).join(", ")
-      }.\n  It has no PNG code, so its getter answers "go:<key>" for the keys it owns; ` +
+      }.\n  It has no image code, so its getter answers "go:<key>" for the keys it owns; ` +
         "the TypeScript nodes\n  served exactly those bytes, fetched from Go " +
         "over the protobuf peer protocol.",
     );
@@ -694,7 +700,7 @@ async function main(flags: Flags): Promise<number> {
       `  Its own Get of all ${keys.length} keys gave the same bytes as the ` +
         `TypeScript nodes for ${sameAsTs.length}:\n  ${
           keys.length - goOwned.length
-        } PNG thumbnails fetched from TypeScript owners, ${goOwned.length} its own.`,
+        } thumbnails fetched from TypeScript owners, ${goOwned.length} its own.`,
     );
   }
 
@@ -731,7 +737,7 @@ async function main(flags: Flags): Promise<number> {
     console.log("\nthe cluster is still up; try:");
     for (const m of ts) {
       console.log(
-        `  ${m.url}/   ${m.url}/thumbnails/mandelbrot.png?w=200   ${m.url}/stats`,
+        `  ${m.url}/   ${m.url}/thumbnails/big-file.jpg?w=200   ${m.url}/stats`,
       );
     }
     if (go) console.log(`  ${go.url}/stats   ${go.url}/loads`);

@@ -14,12 +14,25 @@ import process from "node:process";
 
 /** Every child started here that has not exited yet, and its exit. */
 const children = new Map<ChildProcess, Promise<void>>();
+/** The children that lead a process group of their own (see `group`). */
+const leaders = new WeakSet<ChildProcess>();
 let hooked = false;
+
+/** Signals `child`, and its whole process group if it leads one. */
+function signal(child: ChildProcess, sig: "SIGTERM" | "SIGKILL"): void {
+  if (leaders.has(child)) {
+    try {
+      process.kill(-child.pid!, sig);
+      return;
+    } catch { /* the group is gone: signal the child alone */ }
+  }
+  child.kill(sig);
+}
 
 function killAll(): void {
   for (const child of children.keys()) {
     if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGKILL");
+      signal(child, "SIGKILL");
     }
   }
   children.clear();
@@ -43,11 +56,12 @@ function hookExit(): void {
 function track(
   cmd: string,
   args: string[],
-  options: { cwd?: string; env?: Record<string, string> },
+  options: { cwd?: string; env?: Record<string, string>; group?: boolean },
 ): { child: ChildProcess; exited: Promise<void> } {
   hookExit();
   const child = spawn(cmd, args, {
     cwd: options.cwd,
+    detached: options.group === true,
     // A pipe this process holds: a child that watches its stdin can exit
     // when this process dies.
     stdio: ["pipe", "pipe", "pipe"],
@@ -64,6 +78,7 @@ function track(
     child.once("error", gone);
   });
   children.set(child, exited);
+  if (options.group === true && child.pid !== undefined) leaders.add(child);
   child.stdout!.setEncoding("utf8");
   child.stderr!.setEncoding("utf8");
   return { child, exited };
@@ -76,8 +91,8 @@ async function stop(
   graceMs: number,
 ): Promise<void> {
   if (child.exitCode === null && child.signalCode === null) {
-    child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+    signal(child, "SIGTERM");
+    const timer = setTimeout(() => signal(child, "SIGKILL"), graceMs);
     await exited;
     clearTimeout(timer);
   }
@@ -102,6 +117,11 @@ export interface ServerOptions {
   env?: Record<string, string>;
   /** How error messages name it (default: its command line). */
   name?: string;
+  /**
+   * Starts it in a process group of its own and signals the whole group, for
+   * commands that leave their children behind when signalled (`npx`).
+   */
+  group?: boolean;
 }
 
 /** A child process that printed its ready line. */
@@ -142,7 +162,7 @@ export function startServer(
       if (done) return;
       done = true;
       clearTimeout(timer);
-      child.kill("SIGKILL");
+      signal(child, "SIGKILL");
       // Let stderr drain so the message carries the child's own words.
       setTimeout(() => {
         const said = stderr.trim();
@@ -195,7 +215,7 @@ export interface Exited {
 export function runToExit(
   cmd: string,
   args: string[],
-  options: { cwd?: string; input?: string; timeoutMs: number },
+  options: { cwd?: string; input?: string; timeoutMs: number; group?: boolean },
 ): Promise<Exited> {
   const { child } = track(cmd, args, options);
   child.stdin!.end(options.input ?? "");
@@ -204,7 +224,7 @@ export function runToExit(
   child.stderr!.on("data", (s: string) => stderr += s);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
-      child.kill("SIGKILL");
+      signal(child, "SIGKILL");
       reject(
         new Error(
           `${cmd} ${args.join(" ")} ran over ${options.timeoutMs} ms\n` +
