@@ -71,7 +71,16 @@ export {
   type LruCacheOptions,
   type LruIterOptions,
 } from "./src/lru.ts";
-export { decodeGetResponse, encodeGetResponse } from "./src/protobuf.ts";
+export {
+  decodeGetResponse,
+  decodeGetResponseMessage,
+  decodeSetRequest,
+  encodeGetResponse,
+  encodeGetResponseMessage,
+  encodeSetRequest,
+  type GetResponseMessage,
+  type SetRequestMessage,
+} from "./src/protobuf.ts";
 export { defaultRegistry, Registry } from "./src/registry.ts";
 export {
   BaseSink,
