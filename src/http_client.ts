@@ -50,6 +50,18 @@ export class PeerFetch implements Expirable {
     this.#timeoutMs = timeoutMs;
   }
 
+  /** A fetch bound by `deadlines`, aborted with the caller's `signal`. */
+  static start(
+    signal: AbortSignal,
+    deadlines: Deadlines<PeerFetch>,
+  ): PeerFetch {
+    const inFlight = new PeerFetch(deadlines.ms);
+    if (signal.aborted) inFlight.controller.abort(signal.reason);
+    else signal.addEventListener("abort", inFlight, { once: true });
+    deadlines.add(inFlight);
+    return inFlight;
+  }
+
   expire(): void {
     this.timedOut = true;
     this.controller.abort(
@@ -85,10 +97,7 @@ export class HttpPeer implements PeerGetter {
   ): Promise<ByteView> {
     const url = this.#base + this.#groupPath(group) + escapeKey(key, this.url);
     const { deadlines, fetch, maxResponseBytes } = this.#options;
-    const inFlight = new PeerFetch(deadlines.ms);
-    if (signal.aborted) inFlight.controller.abort(signal.reason);
-    else signal.addEventListener("abort", inFlight, { once: true });
-    deadlines.add(inFlight);
+    const inFlight = PeerFetch.start(signal, deadlines);
     try {
       let res: Response;
       try {
@@ -186,10 +195,7 @@ export class HttpPeer implements PeerGetter {
   ): Promise<void> {
     const url = this.#base + this.#groupPath(group) + escapeKey(key, this.url);
     const { deadlines, fetch } = this.#options;
-    const inFlight = new PeerFetch(deadlines.ms);
-    if (signal.aborted) inFlight.controller.abort(signal.reason);
-    else signal.addEventListener("abort", inFlight, { once: true });
-    deadlines.add(inFlight);
+    const inFlight = PeerFetch.start(signal, deadlines);
     try {
       let res: Response;
       let text = "";

@@ -17,6 +17,7 @@ import {
   msFromUnixNanos,
   unixNanosFromMs,
 } from "./protobuf.ts";
+import type { Group } from "./group.ts";
 import type { Registry } from "./registry.ts";
 
 /** How a handler speaks beyond golang's protocol. */
@@ -114,10 +115,8 @@ export function peerHandler(
     if (slash < 0) {
       return textResponse(400, `bad request: want ${basePath}{group}/{key}`);
     }
-    if (req.method === "PUT" || req.method === "DELETE") {
-      return serveWrite(req, rest, slash, registry, maxSetBytes);
-    }
-    if (req.method !== "GET" && req.method !== "HEAD") {
+    const write = req.method === "PUT" || req.method === "DELETE";
+    if (!write && req.method !== "GET" && req.method !== "HEAD") {
       return textResponse(
         405,
         `method ${req.method} not allowed: peers use GET (PUT and DELETE ` +
@@ -144,6 +143,7 @@ export function peerHandler(
     if (group === undefined) {
       return textResponse(404, `no such group: ${groupName}`);
     }
+    if (write) return serveWrite(req, group, key, maxSetBytes);
     let found: ByteView | Promise<ByteView>;
     try {
       // The peer's signal, read on a miss only: Deno makes it on first read.
@@ -179,25 +179,11 @@ export function peerHandler(
  */
 async function serveWrite(
   req: Request,
-  rest: string,
-  slash: number,
-  registry: Registry,
+  group: Group,
+  key: string,
   maxSetBytes: number,
 ): Promise<Response> {
-  let groupName: string;
-  let key: string;
-  try {
-    groupName = decodePart(rest.slice(0, slash), "group name");
-    key = decodePart(rest.slice(slash + 1), "key");
-  } catch (err) {
-    return textResponse(400, `bad request: ${(err as Error).message}`);
-  }
-  const group = registry.get(groupName);
-  if (group === undefined) {
-    return textResponse(404, `no such group: ${groupName}`);
-  }
   if (req.method === "DELETE") {
-    if (key === "") return textResponse(400, "bad request: empty key");
     group.removeForPeer(key);
     return new Response(null, { status: 200 });
   }
