@@ -66,7 +66,7 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 export function encodeGetResponse(
   value: Uint8Array | ByteView,
 ): Uint8Array<ArrayBuffer> {
-  return encodeGetResponseMessage({ value });
+  return encodeGet(value, undefined);
 }
 
 /**
@@ -94,7 +94,14 @@ export function encodeGetResponse(
 export function encodeGetResponseMessage(
   message: { value: Uint8Array | ByteView; expire?: bigint },
 ): Uint8Array<ArrayBuffer> {
-  const { value, expire } = message;
+  return encodeGet(message.value, message.expire);
+}
+
+// Both encoders, without a message object on the hot path of a plain answer.
+function encodeGet(
+  value: Uint8Array | ByteView,
+  expire: bigint | undefined,
+): Uint8Array<ArrayBuffer> {
   const n = value.length;
   const header = 1 + varintSize(n);
   const tail = expire === undefined ? 0 : 1 + varint64Size(expire);
