@@ -22,8 +22,13 @@ import type { Registry } from "./registry.ts";
 
 /** How a handler speaks beyond golang's protocol. */
 export interface PeerHandlerOptions {
-  /** Write `expire` (field 3) in every `GetResponse`, as mailgun nodes do. */
-  alwaysExpire?: boolean;
+  /**
+   * Speak to mailgun nodes: write `expire` (field 3) in every `GetResponse`,
+   * as they do, and read `+` in a path as a plus (their client escapes with
+   * Go's `url.PathEscape`, which leaves `+` as it is and sends a space as
+   * `%20`); golang clients use `url.QueryEscape`, where `+` means a space.
+   */
+  mailgun?: boolean;
   /** The largest `PUT` body accepted, in bytes. */
   maxSetBytes?: number;
 }
@@ -71,9 +76,12 @@ function textResponse(
   return new Response(text + "\n", { status, headers });
 }
 
-/** Percent-decodes one path part, reading `+` as a space (what Go clients mean). */
-function decodePart(part: string, what: string): string {
-  if (part.includes("+")) part = part.replaceAll("+", " ");
+/**
+ * Percent-decodes one path part, reading `+` as a space (what golang
+ * clients mean) unless `plus` says it is a plus (mailgun clients).
+ */
+function decodePart(part: string, what: string, plus = false): string {
+  if (!plus && part.includes("+")) part = part.replaceAll("+", " ");
   if (!part.includes("%")) return part;
   if (/%(?![0-9A-Fa-f]{2})/.test(part)) {
     throw new RangeError(`${what} has invalid percent-encoding`);
@@ -95,7 +103,8 @@ export function peerHandler(
   registry: Registry,
   options: PeerHandlerOptions = {},
 ): (req: Request) => Promise<Response> {
-  const ok = options.alwaysExpire ? okMailgun : okResponse;
+  const mailgun = options.mailgun === true;
+  const ok = mailgun ? okMailgun : okResponse;
   const maxSetBytes = options.maxSetBytes ?? 64 << 20;
   const serve = (req: Request): Response | Promise<Response> => {
     const url = req.url;
@@ -127,8 +136,8 @@ export function peerHandler(
     let groupName: string;
     let key: string;
     try {
-      groupName = decodePart(rest.slice(0, slash), "group name");
-      key = decodePart(rest.slice(slash + 1), "key");
+      groupName = decodePart(rest.slice(0, slash), "group name", mailgun);
+      key = decodePart(rest.slice(slash + 1), "key", mailgun);
     } catch (err) {
       return textResponse(400, `bad request: ${(err as Error).message}`);
     }

@@ -32,7 +32,8 @@ export interface HttpPoolOptions {
   /**
    * The ring and protocol dialect of the cluster: `"golang"` (default) to
    * join golang/groupcache nodes, `"mailgun"` to join mailgun/groupcache
-   * nodes (their ring, and `expire` written in every answer as they do).
+   * nodes (their ring; `expire` written in every answer, and `+` in a
+   * request path read as a plus, as they do).
    * Set and remove work in both between nodes of ours.
    */
   ring?: RingKind;
@@ -268,7 +269,7 @@ export class HttpPool implements PeerPicker {
     this.ring = ring;
     this.#ring = this.#newRing();
     this.handler = peerHandler(basePath, registry, {
-      alwaysExpire: ring === "mailgun",
+      mailgun: ring === "mailgun",
       maxSetBytes: maxResponseBytes,
     });
   }

@@ -359,6 +359,28 @@ describe("The mailgun ring option", () => {
     }
   });
 
+  const plus: ["golang" | "mailgun", string, string][] = [
+    ["golang", "a+b%2Bc%20d", "a b+c d"], // Go's QueryEscape: + is a space
+    ["mailgun", "a+b%2Bc%20d", "a+b+c d"], // Go's PathEscape: + is a plus
+  ];
+  for (const [ring, path, key] of plus) {
+    it(`reads the key ${path} as ${JSON.stringify(key)} with the ${ring} ring`, async () => {
+      const pool = new HttpPool("http://a:1", {
+        registry: new Registry(),
+        ring,
+      });
+      pool.newGroup("g", 1024, (k) => k);
+      const res = await pool.handler(
+        new Request(`http://a:1/_groupcache/g/${path}`),
+      );
+      const body = new Uint8Array(await res.arrayBuffer());
+      assert.equal(
+        new TextDecoder().decode(body.subarray(2, 2 + body[1])),
+        key,
+      );
+    });
+  }
+
   it("refuses an unknown ring, and a hash with the mailgun ring", () => {
     const registry = new Registry();
     assert.throws(
