@@ -8,8 +8,10 @@
  * miss, the key's owner (a consistent hash of the key over the peer list) is
  * asked over HTTP; the owner fills it once through your getter,
  * deduplicated, and keeps it in an LRU bounded in bytes. Popular keys owned
- * elsewhere are mirrored in a small hot cache. Values are immutable: there
- * is no set, no delete, no expiry.
+ * elsewhere are mirrored in a small hot cache. Values may carry an expiry
+ * (from the getter, or a group's `ttlMs`), and `group.set` and
+ * `group.remove` write through the key's owner, wire-compatible with
+ * mailgun/groupcache (`ring: "mailgun"` joins a mailgun cluster).
  *
  * ```ts
  * import { HttpPool, Registry } from "@x/groupcache";
@@ -51,6 +53,7 @@ export {
 export {
   type CacheStats,
   type CacheType,
+  type ExpiringValue,
   getGroup,
   type GetOptions,
   type Getter,
@@ -62,16 +65,31 @@ export {
   type GroupStats,
   type PeerGetter,
   type PeerPicker,
+  type RemoveOptions,
+  type SetOptions,
 } from "./src/group.ts";
 export { HashRing } from "./src/hash_ring.ts";
 export { type HotCachePolicy } from "./src/hot_admission.ts";
-export { HttpPool, type HttpPoolOptions } from "./src/http_pool.ts";
+export {
+  HttpPool,
+  type HttpPoolOptions,
+  type RingKind,
+} from "./src/http_pool.ts";
 export {
   LruCache,
   type LruCacheOptions,
   type LruIterOptions,
 } from "./src/lru.ts";
-export { decodeGetResponse, encodeGetResponse } from "./src/protobuf.ts";
+export {
+  decodeGetResponse,
+  decodeGetResponseMessage,
+  decodeSetRequest,
+  encodeGetResponse,
+  encodeGetResponseMessage,
+  encodeSetRequest,
+  type GetResponseMessage,
+  type SetRequestMessage,
+} from "./src/protobuf.ts";
 export { defaultRegistry, Registry } from "./src/registry.ts";
 export {
   BaseSink,

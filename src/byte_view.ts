@@ -67,16 +67,19 @@ export function utf8Length(s: string): number {
  * ```
  */
 export class ByteView {
+  #expire: number;
   #bytes: Uint8Array | undefined;
   #string: string | undefined; // the source string, or a cached decoding
   #isString: boolean;
-  readonly #length: number;
+  #length: number;
 
   /**
    * Makes a view of `data`.
    *
    * @param data The bytes or string to view. A `Uint8Array` is not copied:
    * the view takes it over.
+   * @param expire When the value expires, in Unix milliseconds; `0` (the
+   * default) for never. A finite number, else a `TypeError`.
    *
    * @example Taking an array over, or copying it
    * ```ts
@@ -94,7 +97,14 @@ export class ByteView {
    * assert.throws(() => new ByteView(42 as unknown as string), TypeError);
    * ```
    */
-  constructor(data: Uint8Array | string) {
+  constructor(data: Uint8Array | string, expire = 0) {
+    if (expire !== 0 && !Number.isFinite(expire)) {
+      throw new TypeError(
+        `an expiry must be a finite number of Unix milliseconds (0: never), ` +
+          `got ${typeof expire === "number" ? expire : typeof expire}`,
+      );
+    }
+    this.#expire = expire;
     this.#isString = typeof data === "string";
     if (typeof data === "string") {
       this.#string = data;
@@ -110,6 +120,18 @@ export class ByteView {
   }
 
   /**
+   * When the value expires, in Unix milliseconds on the clock of the group
+   * that caches it (`Date.now()` unless the group was given another); `0`
+   * for never. From that instant on a cache treats the entry as a miss. It
+   * travels to peers with the value; views made from this one (`slice`) do
+   * not carry it, and `equals` ignores it (see
+   * {@linkcode ByteView.withExpire}).
+   */
+  get expire(): number {
+    return this.#expire;
+  }
+
+  /**
    * The number of bytes in the view (UTF-8 bytes for a string view).
    */
   get length(): number {
@@ -122,6 +144,33 @@ export class ByteView {
    */
   static copyOf(bytes: Uint8Array): ByteView {
     return new ByteView(copy(bytes));
+  }
+
+  /**
+   * The same bytes (shared, not copied) with another expiry, in Unix
+   * milliseconds (`0`: never).
+   *
+   * @example A value that expires in a minute
+   * ```ts
+   * import { ByteView } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const v = new ByteView("fresh");
+   * assert.equal(v.expire, 0); // never
+   * const soon = v.withExpire(Date.now() + 60_000);
+   * assert.ok(soon.expire > Date.now());
+   * assert.ok(soon.equals(v)); // same bytes; the expiry is not compared
+   * assert.equal(soon.slice(1).expire, 0); // a slice is a plain view
+   * assert.throws(() => v.withExpire(NaN), TypeError);
+   * ```
+   */
+  withExpire(expire: number): ByteView {
+    const view = new ByteView(EMPTY, expire);
+    view.#bytes = this.#bytes;
+    view.#string = this.#string;
+    view.#isString = this.#isString;
+    view.#length = this.#length;
+    return view;
   }
 
   /** The view's bytes, shared, for the library's own read-only use. */

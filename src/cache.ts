@@ -1,6 +1,8 @@
 /**
  * Cache: one of a group's two LRUs (main and hot), with Go's byte and hit
- * accounting. The group decides what goes in and which cache gives way.
+ * accounting, and mailgun's expiry: an entry found expired on a lookup is a
+ * miss and is dropped. The group decides what goes in and which cache gives
+ * way.
  *
  * @module
  */
@@ -27,26 +29,54 @@ export function entrySize(key: string, value: ByteView): number {
   return utf8Length(key) + value.length;
 }
 
-/** An LRU of values that counts its bytes, lookups, hits and evictions. */
+/**
+ * An LRU of values that counts its bytes, lookups, hits and evictions, and
+ * drops entries found expired.
+ */
 export class ByteCache {
   bytes = 0;
   gets = 0;
   hits = 0;
   evictions = 0;
+  readonly #now: () => number;
+  readonly #onExpired: () => void;
   #lru = new LruCache<string, ByteView>({
     onEvicted: (key, value) => {
       this.bytes -= entrySize(key, value);
-      this.evictions++;
     },
   });
 
-  /** The value of `key`, counted as a lookup (and a hit when found). */
+  /**
+   * @param now The clock expiries are read against (Unix milliseconds).
+   * @param onExpired Told of each entry dropped because it expired.
+   */
+  constructor(now: () => number, onExpired: () => void) {
+    this.#now = now;
+    this.#onExpired = onExpired;
+  }
+
+  /**
+   * The value of `key`, counted as a lookup (and a hit when found). An
+   * expired entry is dropped and missed; the clock is read only for entries
+   * that have an expiry.
+   */
   get(key: string): ByteView | undefined {
     this.gets++;
     if (this.#lru.size === 0) return undefined; // hashing a fresh key is not free
     const value = this.#lru.get(key);
-    if (value !== undefined) this.hits++;
+    if (value === undefined) return undefined;
+    if (value.expire !== 0 && this.#now() >= value.expire) {
+      this.#lru.remove(key);
+      this.#onExpired();
+      return undefined;
+    }
+    this.hits++;
     return value;
+  }
+
+  /** Drops `key`'s entry, if any (not counted as an eviction). */
+  remove(key: string): boolean {
+    return this.#lru.size !== 0 && this.#lru.remove(key);
   }
 
   /** Adds or replaces `key`'s value. */
@@ -59,7 +89,7 @@ export class ByteCache {
 
   /** Evicts the least recently used entry. */
   removeOldest(): void {
-    this.#lru.removeOldest();
+    if (this.#lru.removeOldest() !== undefined) this.evictions++;
   }
 
   /** Entries held. */

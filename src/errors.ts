@@ -62,7 +62,8 @@ export type PeerErrorReason =
   | "network"
   | "timeout"
   | "too-large"
-  | "malformed";
+  | "malformed"
+  | "expired";
 
 /** The facts a {@linkcode PeerError} carries. */
 export interface PeerErrorInit {
@@ -84,8 +85,9 @@ export interface PeerErrorInit {
 
 /**
  * A fetch from a peer failed: the peer was unreachable, timed out, answered
- * with a non-200 status, or sent a body that is too large or not a valid
- * `GetResponse`. The group counts it in `peerErrors`, hands it to the
+ * with a non-200 status, or sent a body that is too large, not a valid
+ * `GetResponse`, or a value that had already expired (`reason` `"expired"`).
+ * A set or remove sent to a peer fails with one too. The group counts it in `peerErrors`, hands it to the
  * `onPeerError` option, and loads the key locally instead.
  *
  * @example The facts of a failed fetch

@@ -2,7 +2,8 @@
  * Group: a named cache namespace and its read-through path, Go's
  * `groupcache.Group`. Read it top to bottom as Go's `groupcache.go`:
  * {@linkcode Group.get} → cache → one shared load per key → owner → peer
- * fetch (hot-cache admission) → getter → populate.
+ * fetch (hot-cache admission) → getter → populate; then mailgun's writes,
+ * {@linkcode Group.set} and {@linkcode Group.remove}.
  *
  * @module
  */
@@ -14,6 +15,7 @@ import {
   GetterError,
   InvalidKeyError,
   LoadTimeoutError,
+  PeerError,
   SinkNotSetError,
 } from "./errors.ts";
 import {
@@ -45,10 +47,29 @@ export interface GetterContext {
 }
 
 /**
- * What a getter may return: the value itself (a `Uint8Array` is copied, as
- * `dest.setBytes` does), or nothing when it filled `dest` the Go way.
+ * A value with its expiry, as a getter may return it: `expire` is in Unix
+ * milliseconds on the group's clock (`now`, `Date.now()` by default), `0`
+ * for never.
  */
-export type GetterResult = Uint8Array | string | ByteView | void | undefined;
+export interface ExpiringValue {
+  /** The value, as a getter may return it plainly. */
+  value: Uint8Array | string | ByteView;
+  /** When it expires, in Unix milliseconds; `0`: never. */
+  expire: number;
+}
+
+/**
+ * What a getter may return: the value itself (a `Uint8Array` is copied, as
+ * `dest.setBytes` does), the value with an expiry (`{ value, expire }`), or
+ * nothing when it filled `dest` the Go way (`dest.setBytes(bytes, expire)`).
+ */
+export type GetterResult =
+  | Uint8Array
+  | string
+  | ByteView
+  | ExpiringValue
+  | void
+  | undefined;
 
 /**
  * Loads the value of `key` from the source of truth: return it, or store it
@@ -65,18 +86,38 @@ export type GetterFunc = (
 /** A getter as a function, or as an object with a `get` method (Go's `Getter`). */
 export type Getter = GetterFunc | { get: GetterFunc };
 
-/** Fetches a group's value from one remote peer (Go's `ProtoGetter`). */
+/**
+ * Fetches a group's value from one remote peer (Go's `ProtoGetter`), and,
+ * optionally, writes to it (mailgun's `Set` and `Remove`): a peer without
+ * them serves gets only, and {@linkcode Group.set} or
+ * {@linkcode Group.remove} of a key it owns is a {@linkcode ConfigError}.
+ */
 export interface PeerGetter {
   /** The peer's base URL (or another name for it), for errors and logs. */
   readonly url: string;
-  /** Asks the peer for `key` of `group`. */
+  /** Asks the peer for `key` of `group`; the view carries its expiry. */
   get(group: string, key: string, signal: AbortSignal): Promise<ByteView>;
+  /** Stores `value` (with its expiry) as `key` in the peer's main cache. */
+  set?(
+    group: string,
+    key: string,
+    value: ByteView,
+    signal: AbortSignal,
+  ): Promise<void>;
+  /** Drops `key` from the peer's main and hot caches. */
+  remove?(group: string, key: string, signal: AbortSignal): Promise<void>;
 }
 
 /** Names the peer that owns a key (Go's `PeerPicker`). */
 export interface PeerPicker {
   /** The owner of `key`, or `undefined` when this node owns it (load locally). */
   pickPeer(key: string): PeerGetter | undefined;
+  /**
+   * Every remote peer (mailgun's `GetAll`, without this node), for
+   * {@linkcode Group.remove} to tell them all; without it, a remove reaches
+   * the owner only.
+   */
+  getAll?(): readonly PeerGetter[];
 }
 
 /** Options of a {@linkcode Group}. */
@@ -108,8 +149,45 @@ export interface GroupOptions {
   hotCache?: HotCachePolicy;
   /** A source of numbers in [0, 1) for the `"go"` policy's 1 in 10; defaults to `Math.random`. */
   random?: () => number;
-  /** Told of every failed peer fetch, before the group falls back to a local load. */
+  /**
+   * Told of every failed peer fetch, before the group falls back to a local
+   * load, and of every peer a {@linkcode Group.remove} could not tell.
+   */
   onPeerError?: (error: unknown, key: string) => void;
+  /**
+   * The lifetime, in milliseconds, of every value this node caches without
+   * an expiry of its own: loaded by the getter, stored by a set, or fetched
+   * from an owner that sent none. 0 (the default): such values never expire.
+   */
+  ttlMs?: number;
+  /**
+   * The clock every expiry is read against, in Unix milliseconds; default
+   * `Date.now`. Read only for values that have an expiry (and, with
+   * `ttlMs`, to give one).
+   */
+  now?: () => number;
+}
+
+/** Options of {@linkcode Group.set}. */
+export interface SetOptions {
+  /**
+   * When the value expires, in Unix milliseconds on the group's clock;
+   * absent or `0`: the group's `ttlMs` applies, if any, else never.
+   */
+  expire?: number;
+  /**
+   * Also keep the value in this node's hot cache when another node owns the
+   * key (mailgun's `hotCache`); else this node's copy, if any, is dropped.
+   */
+  hot?: boolean;
+  /** Gives up the request to the owner. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@linkcode Group.remove}. */
+export interface RemoveOptions {
+  /** Gives up the requests to the peers. */
+  signal?: AbortSignal;
 }
 
 /** Options of {@linkcode Group.get}. */
@@ -126,7 +204,11 @@ export interface GroupStats {
   cacheHits: number;
   /** Values fetched from a remote peer. */
   peerLoads: number;
-  /** Failed peer fetches (each followed by a local load); a caller's abort is not one. */
+  /**
+   * Failed peer fetches (each followed by a local load), values that came
+   * from a peer already expired (the same), and peers a remove could not
+   * tell; a caller's abort is not one.
+   */
   peerErrors: number;
   /** Gets that missed the cache (before deduplication). */
   loads: number;
@@ -142,12 +224,20 @@ export interface GroupStats {
   hotAdmissions: number;
   /** Values fetched from owners that the hot-cache policy turned away. */
   hotRejections: number;
+  /** Values stored by a set: this node's own, and those peers sent it. */
+  sets: number;
+  /** Removes: this node's own, and those peers sent it. */
+  removes: number;
+  /** Entries of the main or hot cache found expired on a lookup, and dropped. */
+  expirations: number;
 }
 
 /** Which of a group's two caches. */
 export type CacheType = "main" | "hot";
 
 const DEFAULT_LOAD_TIMEOUT_MS = 30_000;
+// The signal of a write whose caller gave none.
+const NO_SIGNAL = new AbortController().signal;
 
 /**
  * A cache namespace: values loaded by one getter, spread over the peers.
@@ -155,7 +245,9 @@ const DEFAULT_LOAD_TIMEOUT_MS = 30_000;
  * `get` looks in the main cache (keys this node owns) and the hot cache
  * (popular keys owned elsewhere); on a miss, one load per key runs: the
  * owner is asked over HTTP, or, when this node owns the key or the owner
- * fails, the getter runs here. Values are immutable; there is no set.
+ * fails, the getter runs here. A value may carry an expiry (from the getter,
+ * a set, or the `ttlMs` option): from then on it is a miss. `set` and
+ * `remove` write through the owner, as mailgun's groupcache does.
  *
  * @example Read through, once per key
  * ```ts
@@ -195,6 +287,8 @@ export class Group {
   // Remote keys fetched once lately, for the "popular" policy.
   readonly #doorkeeper: Doorkeeper | undefined;
   readonly #onPeerError: ((error: unknown, key: string) => void) | undefined;
+  readonly #ttlMs: number;
+  readonly #now: () => number;
   readonly #stats: GroupStats = {
     gets: 0,
     cacheHits: 0,
@@ -207,9 +301,12 @@ export class Group {
     serverRequests: 0,
     hotAdmissions: 0,
     hotRejections: 0,
+    sets: 0,
+    removes: 0,
+    expirations: 0,
   };
-  readonly #main = new ByteCache();
-  readonly #hot = new ByteCache();
+  readonly #main: ByteCache;
+  readonly #hot: ByteCache;
   readonly #loads: SharedLoads<ByteView>;
   // The peer fetch of each load that is asking a remote owner right now.
   readonly #peerFetches = new Map<string, AbortController>();
@@ -222,7 +319,7 @@ export class Group {
    * @param cacheBytes Budget of the main and hot caches together, in bytes.
    * @param getter Loads a value on a miss.
    * @param options Peers, registry, load bound, hot-cache policy, random
-   *   source, peer-error hook.
+   *   source, peer-error hook, default TTL, clock.
    *
    * @example Getters, names and misuse
    * ```ts
@@ -289,7 +386,22 @@ export class Group {
       onPeerError,
       loadTimeoutMs = DEFAULT_LOAD_TIMEOUT_MS,
       hotCache = "popular",
+      ttlMs = 0,
+      now = Date.now,
     } = options;
+    if (!(typeof ttlMs === "number" && ttlMs >= 0 && ttlMs < Infinity)) {
+      throw new ConfigError(
+        `ttlMs of group ${JSON.stringify(name)} must be a number of ` +
+          `milliseconds >= 0 (0: values never expire unless given an ` +
+          `expiry), got ${String(ttlMs)}`,
+      );
+    }
+    if (typeof now !== "function") {
+      throw new ConfigError(
+        `the now option of group ${JSON.stringify(name)} must be a function ` +
+          "returning Unix milliseconds, like Date.now",
+      );
+    }
     if (!HOT_CACHE_POLICIES.includes(hotCache)) {
       throw new ConfigError(
         `hotCache of group ${JSON.stringify(name)} must be one of ${
@@ -337,6 +449,11 @@ export class Group {
       ? new Doorkeeper(doorkeeperCapacity(cacheBytes))
       : undefined;
     this.#onPeerError = onPeerError;
+    this.#ttlMs = ttlMs;
+    this.#now = now;
+    const expired = () => this.#stats.expirations++;
+    this.#main = new ByteCache(now, expired);
+    this.#hot = new ByteCache(now, expired);
     this.#loads = new SharedLoads<ByteView>({
       timeoutMs: loadTimeoutMs,
       timeoutError: (key, ms) =>
@@ -537,9 +654,16 @@ export class Group {
     load.link(asking);
     this.#peerFetches.set(key, asking);
     try {
-      const value = await peer.get(this.name, key, asking.signal);
+      let value = await peer.get(this.name, key, asking.signal);
+      if (value.expire !== 0) {
+        if (this.#now() >= value.expire) throw this.#arrivedExpired(key, peer);
+      } else if (this.#ttlMs > 0) {
+        value = value.withExpire(this.#now() + this.#ttlMs);
+      }
       this.#stats.peerLoads++;
-      if (this.#admitHot(key, value)) {
+      if (load.superseded) {
+        // Set or removed meanwhile: this value may be the old one.
+      } else if (this.#admitHot(key, value)) {
         this.#stats.hotAdmissions++;
         this.#populateCache(key, value, this.#hot);
       } else {
@@ -558,6 +682,15 @@ export class Group {
       load.link(undefined);
     }
     return this.#getLocally(key, load);
+  }
+
+  /** mailgun's "peer returned expired value": a peer error, then a local load. */
+  #arrivedExpired(key: string, peer: PeerGetter): PeerError {
+    return new PeerError(
+      `peer ${peer.url}, group ${this.name}, key ${JSON.stringify(key)}: ` +
+        "the value arrived already expired (are the clocks in sync?)",
+      { peer: peer.url, group: this.name, key, reason: "expired" },
+    );
   }
 
   /** Whether to mirror the value just fetched from `key`'s owner in the hot cache. */
@@ -597,20 +730,24 @@ export class Group {
     }
     if (result instanceof Promise) {
       return result.then(
-        (returned) => this.#populateMain(key, sink, returned),
+        (returned) => this.#populateMain(key, sink, returned, load),
         (err) => {
           throw this.#getterFailed(key, err);
         },
       );
     }
-    return this.#populateMain(key, sink, result);
+    return this.#populateMain(key, sink, result, load);
   }
 
-  /** The getter's value, cached in the main cache. */
+  /**
+   * The getter's value, with the default TTL when it has no expiry, cached
+   * in the main cache unless the key was written meanwhile.
+   */
   #populateMain(
     key: string,
     sink: ByteViewSink,
     returned: GetterResult,
+    load: LoadHandle,
   ): ByteView {
     let value: ByteView;
     try {
@@ -620,7 +757,10 @@ export class Group {
       throw err;
     }
     this.#stats.localLoads++;
-    this.#populateCache(key, value, this.#main);
+    if (value.expire === 0 && this.#ttlMs > 0) {
+      value = value.withExpire(this.#now() + this.#ttlMs);
+    }
+    if (!load.superseded) this.#populateCache(key, value, this.#main);
     return value;
   }
 
@@ -641,15 +781,33 @@ export class Group {
         "the getter both filled dest and returned a value: do one or the other",
       );
     }
-    if (typeof returned === "string") return new ByteView(returned);
-    if (returned instanceof Uint8Array) return ByteView.copyOf(returned);
-    if (returned instanceof ByteView) return returned;
+    const view = viewOf(returned);
+    if (view !== undefined) return view;
+    if (returned !== null && typeof returned === "object") {
+      const { value, expire } = returned as Partial<ExpiringValue>;
+      const inner = viewOf(value);
+      if (inner !== undefined && expire === 0) return inner;
+      if (inner !== undefined && Number.isFinite(expire)) {
+        return inner.withExpire(expire!);
+      }
+      if (inner !== undefined) {
+        throw new GetterError(
+          this.name,
+          key,
+          `the getter returned { value, expire } with expire ${
+            String(expire)
+          }: return a Uint8Array, a string or a ByteView, or { value, ` +
+            "expire } with expire in Unix milliseconds (0: never)",
+        );
+      }
+    }
     throw new GetterError(
       this.name,
       key,
       "the getter returned " +
         (returned === null ? "null" : `a ${typeof returned}`) +
-        ": return a Uint8Array, a string or a ByteView (or fill dest)",
+        ": return a Uint8Array, a string or a ByteView (or { value, expire }, " +
+        "or fill dest)",
     );
   }
 
@@ -670,14 +828,15 @@ export class Group {
   }
 
   /**
-   * Adds to one cache, then evicts until both fit: hot first while hot >
-   * main/8. A value larger than the whole budget is not cached: it could
-   * only stay by evicting everything, and then not even fit (Go evicts the
-   * whole cache for it).
+   * Adds to one cache (unless the value already expired), then evicts until
+   * both fit: hot first while hot > main/8. A value larger than the whole
+   * budget is not cached: it could only stay by evicting everything, and
+   * then not even fit (Go evicts the whole cache for it).
    */
   #populateCache(key: string, value: ByteView, cache: ByteCache): void {
     if (this.cacheBytes <= 0) return;
     if (entrySize(key, value) > this.cacheBytes) return;
+    if (value.expire !== 0 && this.#now() >= value.expire) return;
     cache.add(key, value);
     for (;;) {
       const mainBytes = this.#main.bytes;
@@ -690,6 +849,183 @@ export class Group {
       victim.removeOldest();
     }
   }
+
+  /**
+   * Stores `value` as `key`'s value (mailgun's `Set`): in the owner's main
+   * cache (a `PUT` to the owner, or here when this node owns the key), and,
+   * with `hot`, in this node's hot cache too. Other nodes' hot copies stay
+   * until they expire; {@linkcode Group.remove} reaches them all. A load of
+   * the key running meanwhile is not cached. Rejects, storing nothing here,
+   * when the owner fails.
+   *
+   * @example Set with an expiry, read back, expire (on a clock of our own)
+   * ```ts
+   * import { Group, Registry } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * let now = 1_000;
+   * const g = new Group("set", 1 << 20, (key) => `loaded ${key}`, {
+   *   registry: new Registry(),
+   *   now: () => now,
+   * });
+   * await g.set("k", "stored", { expire: now + 500 });
+   * assert.equal((await g.get("k")).toString(), "stored");
+   * assert.equal((await g.get("k")).expire, 1_500);
+   * now = 1_500; // the expiry instant: a miss, so the getter runs
+   * assert.equal((await g.get("k")).toString(), "loaded k");
+   * assert.deepEqual([g.stats.sets, g.stats.expirations], [1, 1]);
+   * ```
+   */
+  async set(
+    key: string,
+    value: Uint8Array | string | ByteView,
+    options: SetOptions = {},
+  ): Promise<void> {
+    if (typeof key !== "string") {
+      throw new TypeError(`a key must be a string, got ${typeof key}`);
+    }
+    const { expire, hot = false, signal = NO_SIGNAL } = options;
+    let view = viewOf(value);
+    if (view === undefined) {
+      throw new TypeError(
+        `set needs a Uint8Array, a string or a ByteView, got ${
+          value === null ? "null" : typeof value
+        }`,
+      );
+    }
+    if (expire !== undefined && expire !== 0) view = view.withExpire(expire);
+    else if (view.expire === 0 && this.#ttlMs > 0) {
+      view = view.withExpire(this.#now() + this.#ttlMs);
+    }
+    const owner = (this.#peers ?? this.registry.peerPicker)?.pickPeer(key);
+    if (owner === undefined) {
+      this.#storeMain(key, view);
+      return;
+    }
+    if (typeof owner.set !== "function") {
+      throw this.#cannot("set", owner);
+    }
+    await owner.set(this.name, key, view, signal);
+    this.#stats.sets++;
+    this.#removeHere(key);
+    if (hot) this.#populateCache(key, view, this.#hot);
+  }
+
+  /**
+   * Drops `key` everywhere (mailgun's `Remove`): from its owner first (a
+   * `DELETE`; when that fails, the remove stops there and rejects), then
+   * from this node, then from every other peer at once, best effort: a peer
+   * that fails is counted in `peerErrors` and told to `onPeerError`, and
+   * the remove still resolves. Each request is bounded by the pool's
+   * timeout. A load of the key running here meanwhile is not cached.
+   *
+   * @example Removed values load again
+   * ```ts
+   * import { Group, Registry } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * let version = 1;
+   * const g = new Group("removed", 1 << 20, (key) => `${key} v${version}`, {
+   *   registry: new Registry(),
+   * });
+   * assert.equal((await g.get("doc")).toString(), "doc v1");
+   * version = 2;
+   * assert.equal((await g.get("doc")).toString(), "doc v1"); // cached
+   * await g.remove("doc");
+   * assert.equal((await g.get("doc")).toString(), "doc v2");
+   * assert.equal(g.stats.removes, 1);
+   * ```
+   */
+  async remove(key: string, options: RemoveOptions = {}): Promise<void> {
+    if (typeof key !== "string") {
+      throw new TypeError(`a key must be a string, got ${typeof key}`);
+    }
+    const { signal = NO_SIGNAL } = options;
+    const picker = this.#peers ?? this.registry.peerPicker;
+    const owner = picker?.pickPeer(key);
+    if (owner !== undefined) {
+      if (typeof owner.remove !== "function") {
+        throw this.#cannot("remove", owner);
+      }
+      await owner.remove(this.name, key, signal);
+    }
+    this.#drop(key);
+    const others = (picker?.getAll?.() ?? []).filter((p) => p !== owner);
+    await Promise.all(others.map((p) => this.#tell(p, key, signal)));
+    signal.throwIfAborted();
+  }
+
+  /** Sends a remove to a peer that is not the owner; failures are reported. */
+  async #tell(peer: PeerGetter, key: string, signal: AbortSignal) {
+    if (typeof peer.remove !== "function") return; // it serves gets only
+    try {
+      await peer.remove(this.name, key, signal);
+    } catch (err) {
+      // A key no URL can carry was never fetched by anyone.
+      if (err instanceof InvalidKeyError || signal.aborted) return;
+      this.#stats.peerErrors++;
+      this.#onPeerError?.(err, key);
+    }
+  }
+
+  #cannot(what: "set" | "remove", peer: PeerGetter): ConfigError {
+    return new ConfigError(
+      `group ${JSON.stringify(this.name)}: cannot ${what} a key owned by ` +
+        `peer ${peer.url}: its PeerGetter has no ${what} method (an ` +
+        `HttpPool's peers have one)`,
+    );
+  }
+
+  /**
+   * What the peer handler does for a peer's set (`PUT`): stores `value` in
+   * this node's main cache, as mailgun does, whoever owns the key.
+   *
+   * @internal
+   */
+  setForPeer(key: string, value: ByteView): void {
+    this.#storeMain(key, value);
+  }
+
+  /**
+   * What the peer handler does for a peer's remove (`DELETE`): drops `key`
+   * from this node's main and hot caches.
+   *
+   * @internal
+   */
+  removeForPeer(key: string): void {
+    this.#drop(key);
+  }
+
+  /** A set here: the value, given the default TTL if it has no expiry, into main. */
+  #storeMain(key: string, value: ByteView): void {
+    if (value.expire === 0 && this.#ttlMs > 0) {
+      value = value.withExpire(this.#now() + this.#ttlMs);
+    }
+    this.#stats.sets++;
+    this.#removeHere(key);
+    this.#populateCache(key, value, this.#main);
+  }
+
+  /** A remove here. */
+  #drop(key: string): void {
+    this.#stats.removes++;
+    this.#removeHere(key);
+  }
+
+  /** Drops `key` here, and keeps a load of it now running out of the cache. */
+  #removeHere(key: string): void {
+    this.#loads.supersede(key);
+    this.#main.remove(key);
+    this.#hot.remove(key);
+  }
+}
+
+/** A getter's plain value as a view (a `Uint8Array` copied), else `undefined`. */
+function viewOf(value: unknown): ByteView | undefined {
+  if (typeof value === "string") return new ByteView(value);
+  if (value instanceof Uint8Array) return ByteView.copyOf(value);
+  if (value instanceof ByteView) return value;
+  return undefined;
 }
 
 /**

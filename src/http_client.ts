@@ -1,6 +1,7 @@
 /**
  * The HTTP client of the peer protocol: asks one remote peer for a key with
- * `fetch`, as Go's `httpGetter`, within a time bound and a size limit.
+ * `fetch`, as Go's `httpGetter`, within a time bound and a size limit; and
+ * sends it mailgun's writes, `PUT` (set) and `DELETE` (remove).
  *
  * @module
  */
@@ -14,7 +15,12 @@ import {
   ProtobufError,
 } from "./errors.ts";
 import type { PeerGetter } from "./group.ts";
-import { decodeGetResponse } from "./protobuf.ts";
+import {
+  decodeGetResponseMessage,
+  encodeSetRequest,
+  msFromUnixNanos,
+  unixNanosFromMs,
+} from "./protobuf.ts";
 
 /** The `fetch` the client calls. */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
@@ -42,6 +48,18 @@ export class PeerFetch implements Expirable {
 
   constructor(timeoutMs: number) {
     this.#timeoutMs = timeoutMs;
+  }
+
+  /** A fetch bound by `deadlines`, aborted with the caller's `signal`. */
+  static start(
+    signal: AbortSignal,
+    deadlines: Deadlines<PeerFetch>,
+  ): PeerFetch {
+    const inFlight = new PeerFetch(deadlines.ms);
+    if (signal.aborted) inFlight.controller.abort(signal.reason);
+    else signal.addEventListener("abort", inFlight, { once: true });
+    deadlines.add(inFlight);
+    return inFlight;
   }
 
   expire(): void {
@@ -79,10 +97,7 @@ export class HttpPeer implements PeerGetter {
   ): Promise<ByteView> {
     const url = this.#base + this.#groupPath(group) + escapeKey(key, this.url);
     const { deadlines, fetch, maxResponseBytes } = this.#options;
-    const inFlight = new PeerFetch(deadlines.ms);
-    if (signal.aborted) inFlight.controller.abort(signal.reason);
-    else signal.addEventListener("abort", inFlight, { once: true });
-    deadlines.add(inFlight);
+    const inFlight = PeerFetch.start(signal, deadlines);
     try {
       let res: Response;
       try {
@@ -126,7 +141,7 @@ export class HttpPeer implements PeerGetter {
         );
       }
       try {
-        return new ByteView(decodeGetResponse(bytes));
+        return viewOfResponse(bytes);
       } catch (err) {
         if (!(err instanceof ProtobufError)) throw err;
         throw this.#fail(
@@ -138,6 +153,71 @@ export class HttpPeer implements PeerGetter {
             status: 200,
             cause: err,
           },
+        );
+      }
+    } finally {
+      deadlines.delete(inFlight);
+      signal.removeEventListener("abort", inFlight);
+    }
+  }
+
+  /**
+   * mailgun's `Set`: `PUT` with a `SetRequest` body (the view's bytes and
+   * its expiry in Unix nanoseconds, `0` for never), expecting `200`.
+   */
+  set(
+    group: string,
+    key: string,
+    value: ByteView,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const body = encodeSetRequest({
+      group,
+      key,
+      value: value.toBytes(),
+      expire: unixNanosFromMs(value.expire),
+    });
+    return this.#write("PUT", group, key, body, signal);
+  }
+
+  /** mailgun's `Remove`: `DELETE`, no body, expecting `200`. */
+  remove(group: string, key: string, signal: AbortSignal): Promise<void> {
+    return this.#write("DELETE", group, key, undefined, signal);
+  }
+
+  /** One write within the pool's time bound; any status but 200 fails. */
+  async #write(
+    method: "PUT" | "DELETE",
+    group: string,
+    key: string,
+    body: Uint8Array<ArrayBuffer> | undefined,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const url = this.#base + this.#groupPath(group) + escapeKey(key, this.url);
+    const { deadlines, fetch } = this.#options;
+    const inFlight = PeerFetch.start(signal, deadlines);
+    try {
+      let res: Response;
+      let text = "";
+      try {
+        res = await fetch(url, {
+          method,
+          body,
+          signal: inFlight.controller.signal,
+        });
+        // Read (a bounded start of) the body either way, to free the connection.
+        text = new TextDecoder().decode(await readBody(res, 4096, true))
+          .trim();
+      } catch (err) {
+        throw this.#failed(group, key, inFlight, err);
+      }
+      if (res.status !== 200) {
+        throw this.#fail(
+          group,
+          key,
+          `${method} answered ${res.status}${text ? ": " + text : ""}`,
+          "status",
+          { status: res.status, body: text },
         );
       }
     } finally {
@@ -212,12 +292,22 @@ function escapeKey(key: string, peer: string): string {
   }
 }
 
+/** A `GetResponse` as a view, with mailgun's expiry when one was sent. */
+function viewOfResponse(bytes: Uint8Array): ByteView {
+  const { value, expire } = decodeGetResponseMessage(bytes);
+  return new ByteView(
+    value,
+    expire === undefined || expire === 0n ? 0 : msFromUnixNanos(expire),
+  );
+}
+
 /**
- * Reads at most `limit` bytes of a body. Over the limit: `undefined`, or the
- * first `limit` bytes when `truncate` is set; the rest is never buffered.
+ * Reads at most `limit` bytes of a body (a response's, or a request's).
+ * Over the limit: `undefined`, or the first `limit` bytes when `truncate`
+ * is set; the rest is never buffered.
  */
-async function readBody(
-  res: Response,
+export async function readBody(
+  res: Pick<Response, "headers" | "body" | "arrayBuffer">,
   limit: number,
   truncate: boolean,
 ): Promise<Uint8Array | undefined> {

@@ -1,22 +1,61 @@
 /**
  * The HTTP server side of the peer protocol: answers other nodes'
  * `GET {basePath}{group}/{key}` with a protobuf `GetResponse`, as Go's
- * `HTTPPool.ServeHTTP`, from a plain `(req: Request) => Promise<Response>`.
+ * `HTTPPool.ServeHTTP`, from a plain `(req: Request) => Promise<Response>`;
+ * and mailgun's writes: `PUT` with a `SetRequest` body, `DELETE`.
  *
  * @module
  */
 
 import { ByteView } from "./byte_view.ts";
-import { encodeGetResponse } from "./protobuf.ts";
+import { ProtobufError } from "./errors.ts";
+import { readBody } from "./http_client.ts";
+import {
+  decodeSetRequest,
+  encodeGetResponse,
+  encodeGetResponseMessage,
+  msFromUnixNanos,
+  unixNanosFromMs,
+} from "./protobuf.ts";
+import type { Group } from "./group.ts";
 import type { Registry } from "./registry.ts";
+
+/** How a handler speaks beyond golang's protocol. */
+export interface PeerHandlerOptions {
+  /**
+   * Speak to mailgun nodes: write `expire` (field 3) in every `GetResponse`,
+   * as they do, and read `+` in a path as a plus (their client escapes with
+   * Go's `url.PathEscape`, which leaves `+` as it is and sends a space as
+   * `%20`); golang clients use `url.QueryEscape`, where `+` means a space.
+   */
+  mailgun?: boolean;
+  /** The largest `PUT` body accepted, in bytes. */
+  maxSetBytes?: number;
+}
 
 const OK_INIT: ResponseInit = {
   status: 200,
   headers: { "content-type": "application/x-protobuf" },
 };
 
+/** golang's answer, with mailgun's expire only for a value that has one. */
 function okResponse(view: ByteView): Response {
-  return new Response(encodeGetResponse(view), OK_INIT);
+  return new Response(
+    view.expire === 0 ? encodeGetResponse(view) : withExpire(view),
+    OK_INIT,
+  );
+}
+
+/** mailgun's answer: expire always written, 0 for never. */
+function okMailgun(view: ByteView): Response {
+  return new Response(withExpire(view), OK_INIT);
+}
+
+function withExpire(view: ByteView): Uint8Array<ArrayBuffer> {
+  return encodeGetResponseMessage({
+    value: view,
+    expire: unixNanosFromMs(view.expire),
+  });
 }
 
 function getterError(err: unknown): Response {
@@ -37,9 +76,12 @@ function textResponse(
   return new Response(text + "\n", { status, headers });
 }
 
-/** Percent-decodes one path part, reading `+` as a space (what Go clients mean). */
-function decodePart(part: string, what: string): string {
-  if (part.includes("+")) part = part.replaceAll("+", " ");
+/**
+ * Percent-decodes one path part, reading `+` as a space (what golang
+ * clients mean) unless `plus` says it is a plus (mailgun clients).
+ */
+function decodePart(part: string, what: string, plus = false): string {
+  if (!plus && part.includes("+")) part = part.replaceAll("+", " ");
   if (!part.includes("%")) return part;
   if (/%(?![0-9A-Fa-f]{2})/.test(part)) {
     throw new RangeError(`${what} has invalid percent-encoding`);
@@ -59,7 +101,11 @@ function decodePart(part: string, what: string): string {
 export function peerHandler(
   basePath: string,
   registry: Registry,
+  options: PeerHandlerOptions = {},
 ): (req: Request) => Promise<Response> {
+  const mailgun = options.mailgun === true;
+  const ok = mailgun ? okMailgun : okResponse;
+  const maxSetBytes = options.maxSetBytes ?? 64 << 20;
   const serve = (req: Request): Response | Promise<Response> => {
     const url = req.url;
     // The raw path, still percent-encoded: req.url is absolute.
@@ -78,18 +124,20 @@ export function peerHandler(
     if (slash < 0) {
       return textResponse(400, `bad request: want ${basePath}{group}/{key}`);
     }
-    if (req.method !== "GET" && req.method !== "HEAD") {
+    const write = req.method === "PUT" || req.method === "DELETE";
+    if (!write && req.method !== "GET" && req.method !== "HEAD") {
       return textResponse(
         405,
-        `method ${req.method} not allowed: peers use GET`,
-        { allow: "GET, HEAD" },
+        `method ${req.method} not allowed: peers use GET (PUT and DELETE ` +
+          "for mailgun's set and remove)",
+        { allow: "GET, HEAD, PUT, DELETE" },
       );
     }
     let groupName: string;
     let key: string;
     try {
-      groupName = decodePart(rest.slice(0, slash), "group name");
-      key = decodePart(rest.slice(slash + 1), "key");
+      groupName = decodePart(rest.slice(0, slash), "group name", mailgun);
+      key = decodePart(rest.slice(slash + 1), "key", mailgun);
     } catch (err) {
       return textResponse(400, `bad request: ${(err as Error).message}`);
     }
@@ -104,6 +152,7 @@ export function peerHandler(
     if (group === undefined) {
       return textResponse(404, `no such group: ${groupName}`);
     }
+    if (write) return serveWrite(req, group, key, maxSetBytes);
     let found: ByteView | Promise<ByteView>;
     try {
       // The peer's signal, read on a miss only: Deno makes it on first read.
@@ -116,8 +165,8 @@ export function peerHandler(
     } catch (err) {
       return getterError(err);
     }
-    if (found instanceof ByteView) return okResponse(found);
-    return found.then(okResponse, getterError);
+    if (found instanceof ByteView) return ok(found);
+    return found.then(ok, getterError);
   };
   return (req) => {
     try {
@@ -129,4 +178,47 @@ export function peerHandler(
       return Promise.resolve(internalError(err));
     }
   };
+}
+
+/**
+ * mailgun's writes: `DELETE {group}/{key}` drops the key from this node's
+ * caches; `PUT {group}/{key}` with a `SetRequest` body stores the body's
+ * value as the body's key (the URL's group is used, the URL's key and the
+ * body's group are not, as mailgun does). Both answer `200` with no body.
+ */
+async function serveWrite(
+  req: Request,
+  group: Group,
+  key: string,
+  maxSetBytes: number,
+): Promise<Response> {
+  if (req.method === "DELETE") {
+    group.removeForPeer(key);
+    return new Response(null, { status: 200 });
+  }
+  const body = await readBody(req, maxSetBytes, false);
+  if (body === undefined) {
+    return textResponse(
+      413,
+      `set body larger than this node accepts (${maxSetBytes} bytes)`,
+    );
+  }
+  let set;
+  try {
+    set = decodeSetRequest(body);
+  } catch (err) {
+    if (!(err instanceof ProtobufError)) throw err;
+    return textResponse(
+      400,
+      `bad request: malformed SetRequest: ${err.message}`,
+    );
+  }
+  const expire = set.expire === undefined || set.expire === 0n
+    ? 0
+    : msFromUnixNanos(set.expire);
+  group.setForPeer(
+    set.key,
+    new ByteView(set.value ?? new Uint8Array(0), expire),
+  );
+  return new Response(null, { status: 200 });
 }

@@ -15,23 +15,42 @@ import { ConfigError } from "./errors.ts";
 import type { Getter, GroupOptions, PeerGetter, PeerPicker } from "./group.ts";
 import { Group } from "./group.ts";
 import { HashRing } from "./hash_ring.ts";
+import { MailgunRing } from "./mailgun_ring.ts";
 import { type FetchLike, HttpPeer, type PeerFetch } from "./http_client.ts";
 import { peerHandler } from "./http_handler.ts";
 import { defaultRegistry, type Registry } from "./registry.ts";
 
+/**
+ * Which cluster's consistent-hash ring places keys: golang/groupcache's
+ * (CRC-32, 32-bit points) or mailgun/groupcache's (MD5 and FNV-1 64, signed
+ * 64-bit points). Every node of a cluster must use the same one.
+ */
+export type RingKind = "golang" | "mailgun";
+
 /** Options of an {@linkcode HttpPool}. */
 export interface HttpPoolOptions {
+  /**
+   * The ring and protocol dialect of the cluster: `"golang"` (default) to
+   * join golang/groupcache nodes, `"mailgun"` to join mailgun/groupcache
+   * nodes (their ring; `expire` written in every answer, and `+` in a
+   * request path read as a plus, as they do).
+   * Set and remove work in both between nodes of ours.
+   */
+  ring?: RingKind;
   /** The path under which peers are served; starts and ends with `/`. Default `"/_groupcache/"`. */
   basePath?: string;
   /** Points per peer on the ring. Default 50, as Go. */
   replicas?: number;
-  /** The ring's hash of a string. Default {@linkcode crc32}, as Go. */
+  /** The ring's hash of a string. Default {@linkcode crc32}, as Go (golang ring only). */
   hash?: (data: string) => number;
   /** The `fetch` used to ask peers (inject one to wire nodes without sockets). */
   fetch?: (input: string, init: RequestInit) => Promise<Response>;
   /** How long one peer fetch may take, in milliseconds. Default 10,000. */
   timeoutMs?: number;
-  /** The largest response body accepted from a peer, in bytes. Default 64 MiB. */
+  /**
+   * The largest response body accepted from a peer, and the largest set
+   * (`PUT`) body this node accepts, in bytes. Default 64 MiB.
+   */
   maxResponseBytes?: number;
   /** The groups this node serves. Default {@linkcode defaultRegistry}. */
   registry?: Registry;
@@ -145,6 +164,8 @@ export class HttpPool implements PeerPicker {
   readonly registry: Registry;
   /** Points per peer on the ring (default 50, as Go). */
   readonly replicas: number;
+  /** Which cluster's ring places keys (default `"golang"`). */
+  readonly ring: RingKind;
   /** How long one peer fetch may take, in milliseconds (default 10,000). */
   readonly timeoutMs: number;
   /** The largest response body accepted from a peer, in bytes (default 64 MiB). */
@@ -159,7 +180,7 @@ export class HttpPool implements PeerPicker {
   readonly #fetch: FetchLike;
   readonly #hash: (data: string) => number;
   readonly #deadlines: Deadlines<PeerFetch>;
-  #ring: HashRing;
+  #ring: HashRing | MailgunRing;
   #peers: readonly string[] = [];
   #getters = new Map<string, HttpPeer>();
 
@@ -181,7 +202,19 @@ export class HttpPool implements PeerPicker {
       timeoutMs = 10_000,
       maxResponseBytes = 64 << 20,
       registry = defaultRegistry,
+      ring = "golang",
     } = options;
+    if (ring !== "golang" && ring !== "mailgun") {
+      throw new ConfigError(
+        `ring must be "golang" or "mailgun", got ${JSON.stringify(ring)}`,
+      );
+    }
+    if (ring === "mailgun" && options.hash !== undefined) {
+      throw new ConfigError(
+        'ring "mailgun" places keys with its own hash (FNV-1 64 over MD5): ' +
+          "leave the hash option out",
+      );
+    }
     if (
       typeof basePath !== "string" || !basePath.startsWith("/") ||
       !basePath.endsWith("/")
@@ -233,8 +266,12 @@ export class HttpPool implements PeerPicker {
     this.maxResponseBytes = maxResponseBytes;
     this.#deadlines = new Deadlines(timeoutMs);
     this.registry = registry;
-    this.#ring = new HashRing(replicas, hash);
-    this.handler = peerHandler(basePath, registry);
+    this.ring = ring;
+    this.#ring = this.#newRing();
+    this.handler = peerHandler(basePath, registry, {
+      mailgun: ring === "mailgun",
+      maxSetBytes: maxResponseBytes,
+    });
   }
 
   /**
@@ -289,7 +326,7 @@ export class HttpPool implements PeerPicker {
           "(spelled exactly the same), or this node could never own a key",
       );
     }
-    const ring = new HashRing(this.replicas, this.#hash);
+    const ring = this.#newRing();
     ring.add(...peers);
     const client = {
       basePath: this.basePath,
@@ -309,6 +346,12 @@ export class HttpPool implements PeerPicker {
     this.#ring = ring;
     this.#peers = Object.freeze([...peers]);
     this.#getters = getters;
+  }
+
+  #newRing(): HashRing | MailgunRing {
+    return this.ring === "mailgun"
+      ? new MailgunRing(this.replicas)
+      : new HashRing(this.replicas, this.#hash);
   }
 
   /** The current peer list, in the order given to {@linkcode HttpPool.set}. */
@@ -332,5 +375,10 @@ export class HttpPool implements PeerPicker {
     const owner = this.#ring.get(key);
     if (owner === undefined || owner === this.self) return undefined;
     return this.#getters.get(owner);
+  }
+
+  /** Every remote peer (mailgun's `GetAll`, without this node), for removes. */
+  getAll(): PeerGetter[] {
+    return [...this.#getters.values()];
   }
 }

@@ -28,6 +28,12 @@ export interface LoadHandle {
   readonly reason: unknown;
   /** Aborts `controller` too when the load is given up (one at a time). */
   link(controller: AbortController | undefined): void;
+  /**
+   * Whether the key was written (set or removed) while the load ran: its
+   * value still goes to its callers, but it may be stale, so it must not be
+   * cached.
+   */
+  readonly superseded: boolean;
 }
 
 /** Options of {@linkcode SharedLoads}. */
@@ -74,6 +80,7 @@ interface Shared<T> {
 class Load<T> implements LoadHandle, Expirable {
   /** True while the load's own code runs synchronously: a join then is re-entrance. */
   starting = true;
+  superseded = false;
   #owner: SharedLoads<T>;
   #key: string;
   #waiters: Set<Waiter<T>> | undefined;
@@ -260,6 +267,17 @@ export class SharedLoads<T> {
       return Promise.reject(this.#reentryError(key));
     }
     return load.wait(signal);
+  }
+
+  /**
+   * Detaches the running load of `key`, if any: it goes on for the callers
+   * it has, marked `superseded`, and the next caller starts a fresh load.
+   */
+  supersede(key: string): void {
+    const load = this.#loads.get(key);
+    if (load === undefined) return;
+    load.superseded = true;
+    this.#loads.delete(key);
   }
 
   /** Whether a load of `key` is running. */

@@ -10,7 +10,10 @@ import { SinkNotSetError } from "./errors.ts";
 
 /**
  * What a getter fills. `setBytes` copies (the getter may reuse its buffer);
- * setting twice keeps the last value.
+ * setting twice keeps the last value. Each setter takes an optional expiry,
+ * as mailgun's `SetBytes(b, expire)`: Unix milliseconds on the group's
+ * clock, `0` or absent for never (the group's `ttlMs`, if any, then
+ * applies).
  *
  * @example One getter, any sink kind
  * ```ts
@@ -32,12 +35,15 @@ import { SinkNotSetError } from "./errors.ts";
  * ```
  */
 export interface Sink {
-  /** Stores a string (as its UTF-8 bytes). */
-  setString(value: string): void;
-  /** Stores a copy of `value`. */
-  setBytes(value: Uint8Array): void;
-  /** Stores a view (views are immutable, so no copy is needed). */
-  setView(value: ByteView): void;
+  /** Stores a string (as its UTF-8 bytes), expiring at `expire` if given. */
+  setString(value: string, expire?: number): void;
+  /** Stores a copy of `value`, expiring at `expire` if given. */
+  setBytes(value: Uint8Array, expire?: number): void;
+  /**
+   * Stores a view (views are immutable, so no copy is needed); it keeps its
+   * own expiry unless `expire` is given.
+   */
+  setView(value: ByteView, expire?: number): void;
 }
 
 /**
@@ -88,37 +94,41 @@ export abstract class BaseSink implements Sink {
   /**
    * Stores `value` as its UTF-8 bytes; setting again replaces the value.
    *
-   * @throws {TypeError} When `value` is not a string.
+   * @throws {TypeError} When `value` is not a string, or `expire` is not a
+   *   finite number.
    */
-  setString(value: string): void {
+  setString(value: string, expire?: number): void {
     if (typeof value !== "string") {
       throw new TypeError(`setString needs a string, got ${typeof value}`);
     }
-    this.store(new ByteView(value));
+    this.store(new ByteView(value, expire));
   }
 
   /**
    * Stores a copy of `value`, so the caller may reuse its buffer.
    *
-   * @throws {TypeError} When `value` is not a `Uint8Array`.
+   * @throws {TypeError} When `value` is not a `Uint8Array`, or `expire` is
+   *   not a finite number.
    */
-  setBytes(value: Uint8Array): void {
+  setBytes(value: Uint8Array, expire?: number): void {
     if (!(value instanceof Uint8Array)) {
       throw new TypeError(`setBytes needs a Uint8Array, got ${typeof value}`);
     }
-    this.store(ByteView.copyOf(value));
+    this.store(new ByteView(value.slice(), expire));
   }
 
   /**
-   * Stores `value` itself: views are immutable, so no copy is needed.
+   * Stores `value` itself: views are immutable, so no copy is needed. The
+   * view keeps its own expiry unless `expire` is given.
    *
-   * @throws {TypeError} When `value` is not a {@linkcode ByteView}.
+   * @throws {TypeError} When `value` is not a {@linkcode ByteView}, or
+   *   `expire` is not a finite number.
    */
-  setView(value: ByteView): void {
+  setView(value: ByteView, expire?: number): void {
     if (!(value instanceof ByteView)) {
       throw new TypeError(`setView needs a ByteView, got ${typeof value}`);
     }
-    this.store(value);
+    this.store(expire === undefined ? value : value.withExpire(expire));
   }
 
   /**

@@ -50,6 +50,9 @@ describe("Group on one node", () => {
       serverRequests: 0,
       hotAdmissions: 0,
       hotRejections: 0,
+      sets: 0,
+      removes: 0,
+      expirations: 0,
     });
   });
 

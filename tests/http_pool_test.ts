@@ -338,11 +338,11 @@ describe("HttpPool handler (serving peers)", () => {
     });
   }
 
-  it("answers 405 to methods other than GET and HEAD", async () => {
+  it("answers 405 to methods other than GET, HEAD, PUT and DELETE", async () => {
     const s = server();
     const { res } = await s.get("/_groupcache/g/k", "POST");
     assert.equal(res.status, 405);
-    assert.equal(res.headers.get("allow"), "GET, HEAD");
+    assert.equal(res.headers.get("allow"), "GET, HEAD, PUT, DELETE");
   });
 
   it("answers 500 with the getter's message", async () => {

@@ -19,6 +19,8 @@ export interface TestNode {
   down: boolean;
   /** Requests this node's handler received, as raw URLs. */
   requests: string[];
+  /** The same requests as "METHOD url", for tests of set and remove. */
+  calls: string[];
 }
 
 export interface ClusterOptions {
@@ -47,6 +49,7 @@ export function makeCluster(options: ClusterOptions = {}) {
     }
     const req = new Request(input, init);
     node.requests.push(req.url);
+    node.calls.push(`${req.method} ${req.url}`);
     return node.pool.handler(req);
   };
   for (let i = 0; i < n; i++) {
@@ -76,7 +79,15 @@ export function makeCluster(options: ClusterOptions = {}) {
         ...options.groupOptions,
       },
     );
-    nodes.push({ url: urls[i], pool, group, loads, down: false, requests: [] });
+    nodes.push({
+      url: urls[i],
+      pool,
+      group,
+      loads,
+      down: false,
+      requests: [],
+      calls: [],
+    });
   }
   for (const node of nodes) node.pool.set(...urls);
   const totalLoads = (key?: string) =>
