@@ -37,6 +37,7 @@
 
 export { ByteView } from "./src/byte_view.ts";
 export { crc32, crc32Update } from "./src/crc32.ts";
+export type { Logger, PeerDiscovery, PeerListTarget } from "./src/discovery.ts";
 export {
   ConfigError,
   GetterError,

@@ -37,7 +37,8 @@ export interface HttpPoolOptions {
   registry?: Registry;
 }
 
-function checkPeerUrl(url: unknown, what: string): string {
+/** Checks a peer's base URL; throws a {@linkcode ConfigError} that says how to write it. */
+export function checkPeerUrl(url: unknown, what: string): string {
   const example = 'write it like "http://10.0.0.2:8000"';
   if (typeof url !== "string") {
     throw new ConfigError(
