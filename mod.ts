@@ -64,6 +64,7 @@ export {
   type PeerGetter,
   type PeerPicker,
 } from "./src/group.ts";
+export { etcdPeers, type EtcdPeersOptions } from "./src/etcd.ts";
 export { HashRing } from "./src/hash_ring.ts";
 export { HttpPool, type HttpPoolOptions } from "./src/http_pool.ts";
 export {
