@@ -72,6 +72,16 @@ export {
   type LruCacheOptions,
   type LruIterOptions,
 } from "./src/lru.ts";
+export {
+  type BatchObservableResultLike,
+  type HistogramLike,
+  type InstrumentOptionsLike,
+  type MeterLike,
+  type MetricAttributes,
+  type MetricsBinding,
+  type ObservableLike,
+  otelMetrics,
+} from "./src/metrics.ts";
 export { decodeGetResponse, encodeGetResponse } from "./src/protobuf.ts";
 export { defaultRegistry, Registry } from "./src/registry.ts";
 export {

@@ -29,6 +29,8 @@ export interface HttpClientOptions {
   deadlines: Deadlines<PeerFetch>;
   /** The largest response body accepted, in bytes. */
   maxResponseBytes: number;
+  /** Told how long each fetch took, body read included, failed ones too (metrics). */
+  observe?: (peer: string, seconds: number) => void;
 }
 
 /**
@@ -83,6 +85,7 @@ export class HttpPeer implements PeerGetter {
     if (signal.aborted) inFlight.controller.abort(signal.reason);
     else signal.addEventListener("abort", inFlight, { once: true });
     deadlines.add(inFlight);
+    const start = performance.now();
     try {
       let res: Response;
       try {
@@ -143,6 +146,7 @@ export class HttpPeer implements PeerGetter {
     } finally {
       deadlines.delete(inFlight);
       signal.removeEventListener("abort", inFlight);
+      this.#options.observe?.(this.url, (performance.now() - start) / 1000);
     }
   }
 
