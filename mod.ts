@@ -28,6 +28,10 @@
  * //              or Bun.serve({ port: 8001, fetch: pool.handler })
  * ```
  *
+ * A cluster finds its peers through {@linkcode etcdPeers} or, from the
+ * `@x/groupcache/dns` entry point, `dnsPeers`; `pool.metrics()` serves
+ * Prometheus and {@linkcode otelMetrics} feeds an OpenTelemetry `Meter`.
+ *
  * The building blocks are exported too: {@linkcode crc32},
  * {@linkcode HashRing}, {@linkcode LruCache}, {@linkcode SingleFlight},
  * {@linkcode ByteView} and the sinks.

@@ -4,7 +4,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createSocket, type Socket } from "node:dgram";
-import { dnsPeers } from "../dns.ts";
+import { dnsPeers, type DnsPeersOptions } from "../dns.ts";
 import { ConfigError, type PeerListTarget } from "../mod.ts";
 import { recordingLogger } from "./_dev/logs.ts";
 import {
@@ -61,12 +61,8 @@ describe("dnsPeers against dnsmasq", { skip: skipWithout("dnsmasq") }, () => {
     await dns?.close();
   });
 
-  /** Runs dnsPeers on `pool` until `test()` holds, then closes it. */
-  async function discover(
-    pool: PeerListTarget,
-    options: Partial<Parameters<typeof dnsPeers>[1]>,
-    test: () => boolean,
-  ) {
+  /** dnsPeers on `pool`, asking dnsmasq for peers.test, logging to a recorder. */
+  function start(pool: PeerListTarget, options: Partial<DnsPeersOptions>) {
     const log = recordingLogger();
     const discovery = dnsPeers(pool, {
       name: "peers.test",
@@ -76,6 +72,16 @@ describe("dnsPeers against dnsmasq", { skip: skipWithout("dnsmasq") }, () => {
       logger: log.logger,
       ...options,
     });
+    return { discovery, log };
+  }
+
+  /** Runs dnsPeers on `pool` until `test()` holds, then closes it. */
+  async function discover(
+    pool: PeerListTarget,
+    options: Partial<DnsPeersOptions>,
+    test: () => boolean,
+  ) {
+    const { discovery, log } = start(pool, options);
     try {
       await waitFor(`peers of ${JSON.stringify(options)}`, test, 5_000);
     } finally {
@@ -86,7 +92,7 @@ describe("dnsPeers against dnsmasq", { skip: skipWithout("dnsmasq") }, () => {
 
   const records: [
     string,
-    Partial<Parameters<typeof dnsPeers>[1]>,
+    Partial<DnsPeersOptions>,
     string,
     string[],
   ][] = [
@@ -137,14 +143,7 @@ describe("dnsPeers against dnsmasq", { skip: skipWithout("dnsmasq") }, () => {
 
   it("sets the pool once while the records stay the same", async () => {
     const pool = target(url(11));
-    const log = recordingLogger();
-    const discovery = dnsPeers(pool, {
-      name: "peers.test",
-      port: 8000,
-      nameServer: dns.nameServer,
-      intervalMs: 50,
-      logger: log.logger,
-    });
+    const { discovery, log } = start(pool, { intervalMs: 50 });
     await new Promise((resolve) => setTimeout(resolve, 500));
     await discovery.close();
     assert.equal(pool.sets.length, 1, JSON.stringify(pool.sets));
@@ -153,15 +152,7 @@ describe("dnsPeers against dnsmasq", { skip: skipWithout("dnsmasq") }, () => {
 
   it("follows changed records within one interval, then keeps the last good list while DNS fails", async () => {
     const pool = target(url(11));
-    const log = recordingLogger();
-    const discovery = dnsPeers(pool, {
-      name: "peers.test",
-      port: 8000,
-      nameServer: dns.nameServer,
-      intervalMs: INTERVAL_MS,
-      timeoutMs: 150,
-      logger: log.logger,
-    });
+    const { discovery, log } = start(pool, { timeoutMs: 150 });
     try {
       await waitFor("first list", () => pool.sets.length === 1, 5_000);
       // n13 leaves, n14 joins.
@@ -206,13 +197,9 @@ describe("dnsPeers against dnsmasq", { skip: skipWithout("dnsmasq") }, () => {
   it("treats a name without records as a failure, not as an empty cluster", async () => {
     const pool = target(url(11));
     pool.set(url(11), url(12));
-    const log = recordingLogger();
-    const discovery = dnsPeers(pool, {
+    const { discovery, log } = start(pool, {
       name: "gone.peers.test",
-      port: 8000,
-      nameServer: dns.nameServer,
       intervalMs: 50,
-      logger: log.logger,
     });
     try {
       await waitFor(
@@ -293,7 +280,7 @@ describe("dnsPeers options", () => {
   for (const [name, options] of bad) {
     it(`refuses ${name}`, () => {
       assert.throws(
-        () => dnsPeers(pool, options as Parameters<typeof dnsPeers>[1]),
+        () => dnsPeers(pool, options as DnsPeersOptions),
         ConfigError,
       );
     });
