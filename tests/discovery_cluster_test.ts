@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import { join, root } from "./_dev/paths.ts";
 import { freePorts } from "./_dev/ports.ts";
-import { type Server, startServer } from "./_dev/proc.ts";
+import { runToExit, type Server, startServer } from "./_dev/proc.ts";
 import { runtimeCommand } from "./_dev/runtimes.ts";
 import {
   type Dnsmasq,
@@ -23,6 +23,7 @@ import {
 } from "./_dev/services.ts";
 
 const NODE = join(root, "tests", "_dev", "discovery_node.ts");
+const CLOSE = join(root, "tests", "_dev", "discovery_close.ts");
 const KEYS = Array.from({ length: 48 }, (_, i) => `key-${i}`);
 const DNS_INTERVAL_MS = 300;
 /** What a DNS convergence may take beyond one interval: the lookup, this test's polling. */
@@ -308,5 +309,55 @@ describe("three nodes through etcd", { skip: skipWithout("etcd") }, () => {
         "m",
       ),
     );
+  });
+});
+
+describe("a process whose discovery is closed", () => {
+  /** Runs tests/_dev/discovery_close.ts; resolves with how long it lived after close(). */
+  async function exitAfterClose(args: string[]): Promise<string[]> {
+    const [cmd, argv] = runtimeCommand(CLOSE, args);
+    const r = await runToExit(cmd, argv, { cwd: root, timeoutMs: 20_000 });
+    const exited = Date.now();
+    const closed = r.stdout.match(/^closed (\d+)$/m);
+    assert.ok(closed, r.stdout + r.stderr);
+    assert.equal(r.code, 0, r.stderr);
+    const lived = exited - Number(closed[1]);
+    assert.ok(lived < 1_000, `exited ${lived} ms after close()`);
+    return r.stdout.match(/^peers (.*)$/m)![1].split(" ");
+  }
+
+  it("exits by itself within 1 s after dnsPeers(...).close()", {
+    skip: skipWithout("dnsmasq"),
+  }, async () => {
+    const dns = await startDnsmasq({
+      hosts: "127.0.0.11 peers.test\n127.0.0.12 peers.test\n",
+    });
+    try {
+      assert.equal((await exitAfterClose(["--dns", dns.nameServer])).length, 2);
+    } finally {
+      await dns.close();
+    }
+  });
+
+  it("exits by itself within 1 s after etcdPeers(...).close(), deregistered", {
+    skip: skipWithout("etcd"),
+  }, async () => {
+    const etcd = await startEtcd();
+    try {
+      await fetch(`${etcd.endpoint}/v3/kv/put`, {
+        method: "POST",
+        body: JSON.stringify({
+          key: btoa("/groupcache/close-test/other"),
+          value: btoa("http://127.0.0.12:8000"),
+        }),
+      });
+      assert.equal((await exitAfterClose(["--etcd", etcd.endpoint])).length, 2);
+      assert.deepEqual(
+        Object.keys(await etcdKeys(etcd.endpoint, "/groupcache/close-test/")),
+        ["/groupcache/close-test/other"],
+      );
+    } finally {
+      await etcd.close();
+    }
   });
 });

@@ -177,6 +177,9 @@ describe("etcdPeers against etcd", { skip: skipWithout("etcd") }, () => {
       "the watches notice",
       () => nodes.every((m) => m.log.find("warn", /cannot watch/).length > 0),
     );
+    // Down long enough for retries, which fail in other words than the
+    // broken stream did: still one warning per failing loop.
+    await new Promise((resolve) => setTimeout(resolve, 700));
     await etcd.start();
     const third = add();
     await converged(nodes, nodes.map((m) => m.url));
@@ -186,10 +189,10 @@ describe("etcdPeers against etcd", { skip: skipWithout("etcd") }, () => {
         1,
         m.log.lines.join("\n"),
       );
-      assert.match(
-        m.log.find("warn", /cannot watch/)[0],
-        /keeping the last list of 2 peers/,
-      );
+      const watchWarnings = m.log.find("warn", /cannot watch/);
+      assert.equal(watchWarnings.length, 1, watchWarnings.join("\n"));
+      assert.match(watchWarnings[0], /keeping the last list of 2 peers/);
+      assert.ok(m.log.find("warn", /cannot keep/).length <= 1);
     }
     assert.deepEqual(third.log.find("warn", /./), []);
   });
@@ -220,6 +223,8 @@ describe("etcdPeers against etcd", { skip: skipWithout("etcd") }, () => {
         2,
         m.log.lines.join("\n"),
       );
+      // The new registration says so itself, once.
+      assert.deepEqual(m.log.find("info", /is registered again/), []);
       assert.ok(
         m.log.find("warn", /has expired|was deleted|lost its data/).length > 0,
         m.log.lines.join("\n"),
