@@ -179,7 +179,10 @@ interface WatchResult {
   canceled?: boolean;
   cancel_reason?: string;
   compact_revision?: string;
-  events?: { type?: string; kv: { key: string; value?: string } }[];
+  events?: {
+    type?: string;
+    kv: { key: string; value?: string; mod_revision?: string };
+  }[];
 }
 
 /** An error answer of etcd: `code` 5 is gRPC's NOT_FOUND (e.g. no such lease). */
@@ -207,6 +210,8 @@ class EtcdPeers implements PeerDiscovery {
   #watch: AbortController | undefined;
   #lease: string | undefined;
   #registered = false;
+  /** The revision of our last put: older reads cannot tell that our key is gone. */
+  #putRevision = 0n;
   /** What this node last read: key → URL under the prefix. */
   #members = new Map<string, string>();
   #revision: string | undefined;
@@ -295,11 +300,12 @@ class EtcdPeers implements PeerDiscovery {
         const registering = !this.#registered;
         if (registering) {
           try {
-            await this.#call("/v3/kv/put", {
+            const put = await this.#call("/v3/kv/put", {
               key: base64(this.#key),
               value: base64(this.#self),
               lease: this.#lease,
             });
+            this.#putRevision = BigInt(put.header?.revision ?? "0");
           } catch (err) {
             if (err instanceof EtcdError && err.code === NOT_FOUND) {
               this.#lease = undefined; // the lease vanished under us
@@ -341,10 +347,9 @@ class EtcdPeers implements PeerDiscovery {
           range_end: end,
         });
         const revision = read.header?.revision ?? "0";
-        if (
-          this.#revision !== undefined &&
-          BigInt(revision) < BigInt(this.#revision)
-        ) {
+        const wentBack = this.#revision !== undefined &&
+          BigInt(revision) < BigInt(this.#revision);
+        if (wentBack) {
           this.#log(
             "warn",
             `etcd's revision went back from ${this.#revision} to ${revision}: ` +
@@ -355,7 +360,11 @@ class EtcdPeers implements PeerDiscovery {
         this.#members = new Map(
           (read.kvs ?? []).map((kv) => [unbase64(kv.key), unbase64(kv.value)]),
         );
-        if (this.#registered && !this.#members.has(this.#key)) {
+        // A read older than our put may not show our key yet.
+        if (
+          !this.#members.has(this.#key) &&
+          (wentBack || BigInt(revision) >= this.#putRevision)
+        ) {
           this.#lost();
         }
         this.#writer.apply(this.#members.values());
@@ -445,7 +454,8 @@ class EtcdPeers implements PeerDiscovery {
       const key = unbase64(event.kv.key);
       if (event.type === "DELETE") {
         this.#members.delete(key);
-        if (key === this.#key && !this.#closed) this.#lost();
+        const at = BigInt(event.kv.mod_revision ?? "0");
+        if (key === this.#key && at > this.#putRevision) this.#lost();
       } else {
         this.#members.set(key, unbase64(event.kv.value));
       }
@@ -458,7 +468,7 @@ class EtcdPeers implements PeerDiscovery {
 
   /** Our key is gone while we thought it registered: put it again now. */
   #lost(): void {
-    if (!this.#registered) return;
+    if (!this.#registered || this.#closed) return;
     this.#registered = false;
     this.#log("warn", `${this.#key} was deleted: registering again`);
     this.#wake.abort();

@@ -170,7 +170,7 @@ describe("dnsPeers against dnsmasq", { skip: skipWithout("dnsmasq") }, () => {
           Math.round(took)
         } ms (interval ${INTERVAL_MS} ms)`,
       );
-      assert.ok(took <= INTERVAL_MS + 100, `${took} ms`);
+      assert.ok(took <= INTERVAL_MS + 150, `${took} ms`); // + the lookup and this polling
       assert.deepEqual(pool.peers, [url(11), url(12), url(14)]);
 
       // DNS goes away: the list stays, one warning.

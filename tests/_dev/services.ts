@@ -57,8 +57,35 @@ export async function waitFor(
   }
 }
 
-function tempDir(name: string): string {
-  return mkdtempSync(join(tmpdir(), `groupcache-${name}-`));
+/** A service process that can be stopped and started again, and its temporary directory. */
+class Restartable {
+  readonly dir: string;
+  server: Server | undefined;
+  readonly #launch: () => Promise<Server>;
+
+  constructor(name: string, launch: (dir: string) => Promise<Server>) {
+    this.dir = mkdtempSync(join(tmpdir(), `groupcache-${name}-`));
+    this.#launch = () => launch(this.dir);
+  }
+
+  async start(): Promise<void> {
+    this.server = await this.#launch();
+  }
+
+  /** SIGTERM (or SIGKILL: nothing flushed, no goodbye), then waits for the exit. */
+  async stop(signal: "SIGTERM" | "SIGKILL" = "SIGTERM"): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (server === undefined) return;
+    if (signal === "SIGKILL") process.kill(server.pid, "SIGKILL");
+    await server.stop();
+  }
+
+  /** Stops it and removes its directory. */
+  async close(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
 }
 
 // ---- dnsmasq ---------------------------------------------------------------
@@ -88,56 +115,46 @@ export interface Dnsmasq {
 export async function startDnsmasq(
   options: { hosts?: string; srv?: string[] } = {},
 ): Promise<Dnsmasq> {
-  const dir = tempDir("dnsmasq");
-  const hostsFile = join(dir, "hosts");
-  writeFileSync(hostsFile, options.hosts ?? "");
   const port = await freePort();
-  const args = [
-    "--no-daemon",
-    `--port=${port}`,
-    "--listen-address=127.0.0.1",
-    "--bind-interfaces",
-    "--no-resolv",
-    "--no-hosts",
-    "--user=root",
-    `--pid-file=${join(dir, "pid")}`,
-    `--addn-hosts=${hostsFile}`,
-    ...(options.srv ?? []).map((s) => `--srv-host=${s}`),
-  ];
-  const reads = (s: Server) => s.output().split(`read ${hostsFile}`).length - 1;
-  let server: Server | undefined;
-  const start = async () => {
-    server = await startServer("dnsmasq", args, {
+  let hostsFile = "";
+  const service = new Restartable("dnsmasq", (dir) =>
+    startServer("dnsmasq", [
+      "--no-daemon",
+      `--port=${port}`,
+      "--listen-address=127.0.0.1",
+      "--bind-interfaces",
+      "--no-resolv",
+      "--no-hosts",
+      "--user=root",
+      `--pid-file=${join(dir, "pid")}`,
+      `--addn-hosts=${hostsFile}`,
+      ...(options.srv ?? []).map((s) => `--srv-host=${s}`),
+    ], {
       ready: new RegExp(`read ${hostsFile} - \\d+ names`),
       readyOn: "stderr",
       timeoutMs: 10_000,
       name: `dnsmasq on :${port}`,
-    });
-  };
-  await start();
+    }));
+  hostsFile = join(service.dir, "hosts");
+  writeFileSync(hostsFile, options.hosts ?? "");
+  const reads = (s: Server) => s.output().split(`read ${hostsFile}`).length - 1;
+  await service.start();
   return {
     nameServer: `127.0.0.1:${port}`,
     port,
     get pid() {
-      return server?.pid ?? 0;
+      return service.server?.pid ?? 0;
     },
     async setHosts(lines: string) {
-      const s = server!;
+      const s = service.server!;
       const before = reads(s);
       writeFileSync(hostsFile, lines);
       process.kill(s.pid, "SIGHUP");
       await waitFor("dnsmasq re-reads its hosts file", () => reads(s) > before);
     },
-    async stop() {
-      await server?.stop();
-      server = undefined;
-    },
-    start,
-    async close() {
-      await server?.stop();
-      server = undefined;
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop: () => service.stop(),
+    start: () => service.start(),
+    close: () => service.close(),
   };
 }
 
@@ -160,59 +177,48 @@ export interface Etcd {
 
 /** Starts etcd (3.4: the v3 JSON gateway at /v3/*) on free loopback ports. */
 export async function startEtcd(): Promise<Etcd> {
-  const dir = tempDir("etcd");
   const [client, peer, metrics] = await freePorts(3);
   const endpoint = `http://127.0.0.1:${client}`;
   const peerUrl = `http://127.0.0.1:${peer}`;
-  const args = [
-    "--name",
-    "t",
-    "--data-dir",
-    join(dir, "data"),
-    "--listen-client-urls",
-    endpoint,
-    "--advertise-client-urls",
-    endpoint,
-    "--listen-peer-urls",
-    peerUrl,
-    "--initial-advertise-peer-urls",
-    peerUrl,
-    "--initial-cluster",
-    `t=${peerUrl}`,
-    "--listen-metrics-urls",
-    `http://127.0.0.1:${metrics}`,
-  ];
-  let server: Server | undefined;
-  const start = async (options: { wipe?: boolean } = {}) => {
-    if (options.wipe) {
-      rmSync(join(dir, "data"), { recursive: true, force: true });
-    }
-    server = await startServer("etcd", args, {
+  const service = new Restartable("etcd", (dir) =>
+    startServer("etcd", [
+      "--name",
+      "t",
+      "--data-dir",
+      join(dir, "data"),
+      "--listen-client-urls",
+      endpoint,
+      "--advertise-client-urls",
+      endpoint,
+      "--listen-peer-urls",
+      peerUrl,
+      "--initial-advertise-peer-urls",
+      peerUrl,
+      "--initial-cluster",
+      `t=${peerUrl}`,
+      "--listen-metrics-urls",
+      `http://127.0.0.1:${metrics}`,
+    ], {
       ready: /ready to serve client requests/,
       readyOn: "stderr",
       timeoutMs: 20_000,
       name: `etcd on :${client}`,
-    });
-  };
-  await start();
+    }));
+  await service.start();
   return {
     endpoint,
     get pid() {
-      return server?.pid ?? 0;
+      return service.server?.pid ?? 0;
     },
-    output: () => server?.output() ?? "",
-    async kill() {
-      if (server === undefined) return;
-      process.kill(server.pid, "SIGKILL");
-      await server.stop();
-      server = undefined;
+    output: () => service.server?.output() ?? "",
+    kill: () => service.stop("SIGKILL"),
+    async start(options: { wipe?: boolean } = {}) {
+      if (options.wipe) {
+        rmSync(join(service.dir, "data"), { recursive: true, force: true });
+      }
+      await service.start();
     },
-    start,
-    async close() {
-      await server?.stop();
-      server = undefined;
-      rmSync(dir, { recursive: true, force: true });
-    },
+    close: () => service.close(),
   };
 }
 
