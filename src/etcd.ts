@@ -38,7 +38,7 @@ export interface EtcdPeersOptions {
    * the others' rings this long after its last keepalive. Default 10.
    */
   ttlSeconds?: number;
-  /** The bound of one request to etcd, in milliseconds. Default 5,000. */
+  /** The bound of one request to etcd, in milliseconds. Default: a third of the TTL, at most 5,000. */
   requestTimeoutMs?: number;
   /** The `fetch` to call etcd with (inject one for TLS clients or tests). */
   fetch?: (input: string, init: RequestInit) => Promise<Response>;
@@ -109,10 +109,12 @@ export function etcdPeers(
     endpoint,
     prefix = "/groupcache/peers/",
     ttlSeconds = 10,
-    requestTimeoutMs = 5_000,
     fetch = (input: string, init: RequestInit) => globalThis.fetch(input, init),
   } = options ?? {};
   const logger = loggerOption(options?.logger);
+  // A keepalive that hangs longer than a third of the TTL risks the lease.
+  const requestTimeoutMs = options?.requestTimeoutMs ??
+    Math.min(5_000, (ttlSeconds * 1000) / 3);
   if (typeof pool?.set !== "function" || typeof pool.self !== "string") {
     throw new ConfigError("etcdPeers needs an HttpPool");
   }

@@ -293,6 +293,51 @@ describe("etcdPeers against etcd", { skip: skipWithout("etcd") }, () => {
   });
 });
 
+describe("etcdPeers against an etcd that stops answering", () => {
+  it("gives up on a request after a third of the TTL by default, so the lease is not lost waiting", async () => {
+    let keepalives = 0;
+    const hang = (signal: AbortSignal) =>
+      new Promise<Response>((_, reject) =>
+        signal.addEventListener("abort", () => reject(signal.reason))
+      );
+    const answer = (value: object) =>
+      Promise.resolve(new Response(JSON.stringify(value)));
+    const log = recordingLogger();
+    const pool = new HttpPool("http://10.0.0.1:8000", {
+      registry: new Registry(),
+    });
+    const discovery = etcdPeers(pool, {
+      endpoint: "http://etcd.test:2379",
+      ttlSeconds: 3,
+      logger: log.logger,
+      fetch: (input, init) => {
+        const path = new URL(input).pathname;
+        if (path === "/v3/lease/grant") return answer({ ID: "7", TTL: "3" });
+        if (path === "/v3/kv/put") return answer({ header: { revision: "2" } });
+        if (path === "/v3/kv/range") {
+          return answer({ header: { revision: "2" }, kvs: [] });
+        }
+        if (path === "/v3/lease/keepalive") keepalives++;
+        return hang(init.signal!); // the watch, and every keepalive
+      },
+    });
+    try {
+      await waitFor(
+        "a warning",
+        () => log.find("warn", /cannot keep/).length > 0,
+        5_000,
+      );
+      assert.equal(keepalives, 1);
+      assert.match(
+        log.find("warn", /cannot keep/)[0],
+        /no answer within 1000 ms/,
+      );
+    } finally {
+      await discovery.close();
+    }
+  });
+});
+
 describe("etcdPeers options", () => {
   const pool = new HttpPool("http://10.0.0.1:8000", {
     registry: new Registry(),
