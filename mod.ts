@@ -30,6 +30,10 @@
  * //              or Bun.serve({ port: 8001, fetch: pool.handler })
  * ```
  *
+ * A cluster finds its peers through {@linkcode etcdPeers} or, from the
+ * `@x/groupcache/dns` entry point, `dnsPeers`; `pool.metrics()` serves
+ * Prometheus and {@linkcode otelMetrics} feeds an OpenTelemetry `Meter`.
+ *
  * The building blocks are exported too: {@linkcode crc32},
  * {@linkcode HashRing}, {@linkcode LruCache}, {@linkcode SingleFlight},
  * {@linkcode ByteView} and the sinks.
@@ -39,6 +43,7 @@
 
 export { ByteView } from "./src/byte_view.ts";
 export { crc32, crc32Update } from "./src/crc32.ts";
+export type { Logger, PeerDiscovery, PeerListTarget } from "./src/discovery.ts";
 export {
   ConfigError,
   GetterError,
@@ -68,6 +73,7 @@ export {
   type RemoveOptions,
   type SetOptions,
 } from "./src/group.ts";
+export { etcdPeers, type EtcdPeersOptions } from "./src/etcd.ts";
 export { HashRing } from "./src/hash_ring.ts";
 export { type HotCachePolicy } from "./src/hot_admission.ts";
 export {
@@ -80,6 +86,16 @@ export {
   type LruCacheOptions,
   type LruIterOptions,
 } from "./src/lru.ts";
+export {
+  type BatchObservableResultLike,
+  type HistogramLike,
+  type InstrumentOptionsLike,
+  type MeterLike,
+  type MetricAttributes,
+  type MetricsBinding,
+  type ObservableLike,
+  otelMetrics,
+} from "./src/metrics.ts";
 export {
   decodeGetResponse,
   decodeGetResponseMessage,

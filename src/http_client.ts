@@ -35,6 +35,8 @@ export interface HttpClientOptions {
   deadlines: Deadlines<PeerFetch>;
   /** The largest response body accepted, in bytes. */
   maxResponseBytes: number;
+  /** Told how long each fetch took, body read included, failed ones too (metrics). */
+  observe?: (peer: string, seconds: number) => void;
 }
 
 /**
@@ -98,6 +100,7 @@ export class HttpPeer implements PeerGetter {
     const url = this.#base + this.#groupPath(group) + escapeKey(key, this.url);
     const { deadlines, fetch, maxResponseBytes } = this.#options;
     const inFlight = PeerFetch.start(signal, deadlines);
+    const start = performance.now();
     try {
       let res: Response;
       try {
@@ -158,6 +161,7 @@ export class HttpPeer implements PeerGetter {
     } finally {
       deadlines.delete(inFlight);
       signal.removeEventListener("abort", inFlight);
+      this.#options.observe?.(this.url, (performance.now() - start) / 1000);
     }
   }
 

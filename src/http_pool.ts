@@ -18,6 +18,7 @@ import { HashRing } from "./hash_ring.ts";
 import { MailgunRing } from "./mailgun_ring.ts";
 import { type FetchLike, HttpPeer, type PeerFetch } from "./http_client.ts";
 import { peerHandler } from "./http_handler.ts";
+import { peerFetchTimes, prometheusText } from "./metrics.ts";
 import { defaultRegistry, type Registry } from "./registry.ts";
 
 /**
@@ -56,7 +57,8 @@ export interface HttpPoolOptions {
   registry?: Registry;
 }
 
-function checkPeerUrl(url: unknown, what: string): string {
+/** Checks a peer's base URL; throws a {@linkcode ConfigError} that says how to write it. */
+export function checkPeerUrl(url: unknown, what: string): string {
   const example = 'write it like "http://10.0.0.2:8000"';
   if (typeof url !== "string") {
     throw new ConfigError(
@@ -333,6 +335,7 @@ export class HttpPool implements PeerPicker {
       fetch: this.#fetch,
       deadlines: this.#deadlines,
       maxResponseBytes: this.maxResponseBytes,
+      observe: peerFetchTimes(this).observe,
     };
     const getters = new Map<string, HttpPeer>();
     for (const peer of peers) {
@@ -380,5 +383,33 @@ export class HttpPool implements PeerPicker {
   /** Every remote peer (mailgun's `GetAll`, without this node), for removes. */
   getAll(): PeerGetter[] {
     return [...this.#getters.values()];
+  }
+
+  /**
+   * This node's metrics in Prometheus' text format 0.0.4: Go's `Stats` of
+   * every group (`groupcache_gets_total{group}` and the rest), each cache's
+   * bytes, items, gets, hits and evictions (`cache="main"|"hot"`), the ring's
+   * size, and a histogram of fetch times per peer. Serve it at `/metrics`.
+   *
+   * @example A /metrics route beside the peers
+   * ```ts
+   * import { HttpPool, Registry } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const pool = new HttpPool("http://a:1", { registry: new Registry() });
+   * await pool.newGroup("users", 1 << 20, (key) => key).get("ada");
+   * const app = (req: Request) =>
+   *   new URL(req.url).pathname === "/metrics"
+   *     ? new Response(pool.metrics(), {
+   *       headers: { "content-type": "text/plain; version=0.0.4" },
+   *     })
+   *     : pool.handler(req); // Deno.serve({ port: 8000 }, app)
+   * const text = await (await app(new Request("http://a:1/metrics"))).text();
+   * assert.match(text, /^groupcache_gets_total\{group="users"\} 1$/m);
+   * assert.match(text, /^groupcache_cache_items\{group="users",cache="main"\} 1$/m);
+   * ```
+   */
+  metrics(): string {
+    return prometheusText(this);
   }
 }

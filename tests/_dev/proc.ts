@@ -110,6 +110,8 @@ export interface ServerOptions {
    * first group, if any, becomes `address`.
    */
   ready?: RegExp;
+  /** Which stream prints the ready line (default stdout; etcd and dnsmasq log to stderr). */
+  readyOn?: "stdout" | "stderr";
   /** How long to wait for that line (default 20 s); then it is killed. */
   timeoutMs?: number;
   cwd?: string;
@@ -152,10 +154,7 @@ export function startServer(
   const name = options.name ?? `${cmd} ${args.join(" ")}`;
   const { child, exited } = track(cmd, args, options);
   let stdout = "", stderr = "", output = "";
-  child.stderr!.on("data", (s: string) => {
-    stderr = tail(stderr + s);
-    output = tail(output + s);
-  });
+  let seen = "";
   return new Promise((resolve, reject) => {
     let done = false;
     const fail = (why: string) => {
@@ -181,11 +180,10 @@ export function startServer(
     child.once("exit", (code, signal) => {
       fail(`exited before listening (code ${code}, signal ${signal})`);
     });
-    child.stdout!.on("data", (s: string) => {
-      output = tail(output + s);
+    const watch = (s: string) => {
       if (done) return;
-      stdout = tail(stdout + s);
-      const m = ready.exec(stdout);
+      seen = tail(seen + s);
+      const m = ready.exec(seen);
       if (m === null) return;
       done = true;
       clearTimeout(timer);
@@ -196,6 +194,16 @@ export function startServer(
         output: () => output,
         stop: (graceMs = 3000) => stop(child, exited, graceMs),
       });
+    };
+    child.stdout!.on("data", (s: string) => {
+      stdout = tail(stdout + s);
+      output = tail(output + s);
+      if (options.readyOn !== "stderr") watch(s);
+    });
+    child.stderr!.on("data", (s: string) => {
+      stderr = tail(stderr + s);
+      output = tail(output + s);
+      if (options.readyOn === "stderr") watch(s);
     });
   });
 }

@@ -1,4 +1,4 @@
-// Serves a web handler on 127.0.0.1 with the runtime's own server, for the
+// Serves a web handler on loopback with the runtime's own server, for the
 // tests and benches that put HttpPool.handler behind a real socket:
 // Deno.serve under Deno, Bun.serve under Bun (the suites that serve do not
 // run under Node).
@@ -21,9 +21,12 @@ interface BunServer {
   stop(closeActive?: boolean): Promise<void> | void;
 }
 
-/** Serves `handler` on 127.0.0.1:`port` (0: any free port) until `close()`. */
-export async function serve(handler: Handler, port = 0): Promise<Served> {
-  const hostname = "127.0.0.1";
+/** Serves `handler` on `hostname`:`port` (0: any free port) until `close()`. */
+export async function serve(
+  handler: Handler,
+  port = 0,
+  hostname = "127.0.0.1",
+): Promise<Served> {
   const runtime = runtimeName();
   const served = (port: number, close: () => Promise<void>): Served => ({
     url: `http://${hostname}:${port}`,

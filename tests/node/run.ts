@@ -12,6 +12,8 @@ import { describeSeedScenario } from "../_dev/thumbnail_nodes.ts";
 // The test files that need nothing but node:test and the library; they
 // register with this run's node:test.
 import "../byte_view_test.ts";
+import "../discovery_test.ts";
+import "../dns_test.ts"; // dnsPeers, the Node-specific entry point, on Node
 import "../group_test.ts";
 import "../http_pool_test.ts";
 import "../lru_test.ts";

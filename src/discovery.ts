@@ -1,0 +1,150 @@
+/**
+ * Discovery: what the peer sources (DNS in `dns.ts`, etcd in `etcd.ts`)
+ * share — the handle they return, the logger they report to, and the one
+ * rule for handing a found list to a pool: sorted (so every node builds the
+ * same ring), this node always in, `pool.set` only when the set changed.
+ *
+ * @module
+ */
+
+import { ConfigError } from "./errors.ts";
+import { checkPeerUrl } from "./http_pool.ts";
+
+/**
+ * Where discovery reports what happened: a console-shaped object. The
+ * default is `console`; pass an object of no-op methods to silence it.
+ */
+export interface Logger {
+  /** Detail nobody needs in production. */
+  debug(...data: unknown[]): void;
+  /** Changes worth a line: peers joined or left, registered again. */
+  info(...data: unknown[]): void;
+  /** Something is wrong and is being worked around (kept the last list). */
+  warn(...data: unknown[]): void;
+  /** Something is wrong and cannot be worked around. */
+  error(...data: unknown[]): void;
+}
+
+/**
+ * A running peer source, as returned by `dnsPeers` and
+ * `etcdPeers`: the list it last handed to the pool, and how to
+ * stop it.
+ */
+export interface PeerDiscovery {
+  /**
+   * The peer list last handed to the pool (sorted, this node included), or
+   * empty until the source first answered.
+   */
+  readonly peers: readonly string[];
+  /**
+   * Stops the source: no more polls or watches, no timers left (etcd: the
+   * lease is revoked, so the other nodes drop this one at once). The pool
+   * keeps its last list. Resolves once stopped; never rejects.
+   */
+  close(): Promise<void>;
+}
+
+/** What a peer source updates: an `HttpPool`, or anything shaped like one. */
+export interface PeerListTarget {
+  /** This node's base URL, always kept in the list. */
+  readonly self: string;
+  /** The current list. */
+  readonly peers: readonly string[];
+  /** Replaces the list. */
+  set(...peers: string[]): void;
+}
+
+/** Checks a user's logger, defaulting to `console`. */
+export function loggerOption(logger: unknown): Logger {
+  if (logger === undefined) return console;
+  const methods = ["debug", "info", "warn", "error"] as const;
+  if (
+    typeof logger !== "object" || logger === null ||
+    !methods.every((m) => typeof (logger as Logger)[m] === "function")
+  ) {
+    throw new ConfigError(
+      "logger must have debug, info, warn and error methods, like console",
+    );
+  }
+  return logger as Logger;
+}
+
+/**
+ * Hands found lists to a pool: drops what is not a peer URL (warning once
+ * per entry), adds this node, sorts, and calls `set` only on a change.
+ */
+export class PeerListWriter {
+  readonly #pool: PeerListTarget;
+  readonly #source: string;
+  readonly #logger: Logger;
+  #peers: readonly string[] = [];
+  #reported = new Set<string>();
+
+  /**
+   * @param pool The pool to update.
+   * @param source How log lines name the source, e.g. `"dns peers.test"`.
+   * @param logger Where to report.
+   */
+  constructor(pool: PeerListTarget, source: string, logger: Logger) {
+    this.#pool = pool;
+    this.#source = source;
+    this.#logger = logger;
+  }
+
+  /** The list last handed to the pool (empty before the first). */
+  get peers(): readonly string[] {
+    return this.#peers;
+  }
+
+  /** Applies a found list; returns whether the pool's list changed. */
+  apply(found: Iterable<string>): boolean {
+    const self = this.#pool.self;
+    const urls = new Set([self]);
+    for (const url of found) {
+      try {
+        urls.add(checkPeerUrl(url, `${this.#source}: found peer`));
+      } catch (err) {
+        if (!this.#reported.has(url)) {
+          this.#reported.add(url);
+          this.#logger.warn(
+            `groupcache ${this.#source}: ignored: ${(err as Error).message}`,
+          );
+        }
+      }
+    }
+    const next = [...urls].sort();
+    this.#peers = Object.freeze(next);
+    const current = [...this.#pool.peers].sort();
+    if (sameList(current, next)) return false;
+    const before = new Set(current);
+    const added = next.filter((u) => !before.has(u));
+    const removed = current.filter((u) => !urls.has(u));
+    this.#pool.set(...next);
+    this.#logger.info(
+      `groupcache ${this.#source}: ${next.length} peer${
+        next.length === 1 ? "" : "s"
+      }` +
+        (added.length ? `, joined: ${added.join(" ")}` : "") +
+        (removed.length ? `, left: ${removed.join(" ")}` : ""),
+    );
+    return true;
+  }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** A promise that resolves after `ms`, or at once when `signal` aborts. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
