@@ -38,7 +38,7 @@ interface MeteredPool {
 
 type Metric = [name: string, help: string];
 
-/** Go's `Stats` counters, by field. */
+/** Go's `Stats` counters and ours (hot-cache admission, set, remove, expiry), by field. */
 const GROUP_COUNTERS: [keyof GroupStats, ...Metric][] = [
   ["gets", "groupcache_gets_total", "Gets, including those from peers."],
   [
@@ -76,6 +76,23 @@ const GROUP_COUNTERS: [keyof GroupStats, ...Metric][] = [
     "serverRequests",
     "groupcache_server_requests_total",
     "Gets that came from peers over the wire.",
+  ],
+  [
+    "hotAdmissions",
+    "groupcache_hot_admissions_total",
+    "Values fetched from owners that the hot-cache policy mirrored.",
+  ],
+  [
+    "hotRejections",
+    "groupcache_hot_rejections_total",
+    "Values fetched from owners that the hot-cache policy turned away.",
+  ],
+  ["sets", "groupcache_sets_total", "Values stored with set."],
+  ["removes", "groupcache_removes_total", "Keys removed with remove."],
+  [
+    "expirations",
+    "groupcache_expirations_total",
+    "Entries found expired and dropped.",
   ],
 ];
 

@@ -39,6 +39,11 @@ const STATS: [keyof GroupStats, string][] = [
   ["localLoads", "groupcache_local_loads_total"],
   ["localLoadErrs", "groupcache_local_load_errors_total"],
   ["serverRequests", "groupcache_server_requests_total"],
+  ["hotAdmissions", "groupcache_hot_admissions_total"],
+  ["hotRejections", "groupcache_hot_rejections_total"],
+  ["sets", "groupcache_sets_total"],
+  ["removes", "groupcache_removes_total"],
+  ["expirations", "groupcache_expirations_total"],
 ];
 
 const CACHE_FIELDS = [
