@@ -2,6 +2,11 @@
  * The HTTP client of the peer protocol: asks one remote peer for a key with
  * `fetch`, as Go's `httpGetter`, within a time bound and a size limit.
  *
+ * Only a plain `200` with an `application/x-protobuf` body is a value. The
+ * client asks for `accept-encoding: identity`, follows no redirect, and
+ * refuses a compressed body before reading it, so what it holds in memory is
+ * what the peer sent, at most `maxResponseBytes`.
+ *
  * @module
  */
 
@@ -29,6 +34,25 @@ export interface HttpClientOptions {
   deadlines: Deadlines<PeerFetch>;
   /** The largest response body accepted, in bytes. */
   maxResponseBytes: number;
+}
+
+// What every peer request sends: no compression (a compressed body is
+// refused unread), no redirect followed. `decompress: false` is Bun's own
+// fetch option, ignored elsewhere: without it Bun inflates a compressed body
+// as it arrives, before the headers can be checked, even when identity was
+// asked for (a 1 MiB gzip bomb grew Bun by 140-180 MiB before the body could
+// be cancelled).
+const REQUEST_HEADERS: HeadersInit = { "accept-encoding": "identity" };
+const PROTOBUF = "application/x-protobuf";
+
+function requestInit(signal: AbortSignal): RequestInit {
+  const init = {
+    signal,
+    headers: REQUEST_HEADERS,
+    redirect: "manual" as const,
+    decompress: false,
+  };
+  return init;
 }
 
 /**
@@ -86,27 +110,43 @@ export class HttpPeer implements PeerGetter {
     try {
       let res: Response;
       try {
-        res = await fetch(url, { signal: inFlight.controller.signal });
+        res = await fetch(url, requestInit(inFlight.controller.signal));
       } catch (err) {
         throw this.#failed(group, key, inFlight, err);
       }
-      if (res.status !== 200) {
-        let body = "";
-        try {
-          body = new TextDecoder().decode(await readBody(res, 4096, true))
-            .trim();
-        } catch { /* the status says enough */ }
+      if (res.status !== 200 || res.redirected) {
+        throw await this.#refuseStatus(group, key, res);
+      }
+      const encoding = res.headers.get("content-encoding");
+      if (encoding !== null && encoding.toLowerCase() !== "identity") {
+        await cancel(res);
         throw this.#fail(
           group,
           key,
-          `server returned ${res.status}${body ? ": " + body : ""}`,
-          "status",
-          { status: res.status, body },
+          `refused a body with content-encoding ${
+            JSON.stringify(encoding)
+          } (identity was asked for)`,
+          "encoding",
+          { status: 200 },
+        );
+      }
+      const type = res.headers.get("content-type");
+      if (type !== PROTOBUF && !isProtobuf(type)) {
+        await cancel(res);
+        throw this.#fail(
+          group,
+          key,
+          `refused a 200 of content-type ${
+            JSON.stringify(type)
+          }: a value comes as ${PROTOBUF}`,
+          "content-type",
+          { status: 200 },
         );
       }
       let bytes: Uint8Array | undefined;
       try {
-        // The common case inline: a declared length within the limit.
+        // The common case inline: a declared length within the limit (with
+        // identity encoding, the bytes buffered are the bytes declared).
         const declared = res.headers.get("content-length");
         bytes = declared !== null && Number(declared) <= maxResponseBytes
           ? new Uint8Array(await res.arrayBuffer())
@@ -144,6 +184,44 @@ export class HttpPeer implements PeerGetter {
       deadlines.delete(inFlight);
       signal.removeEventListener("abort", inFlight);
     }
+  }
+
+  /** A non-200 answer (or one a custom fetch reached by a redirect). */
+  async #refuseStatus(
+    group: string,
+    key: string,
+    res: Response,
+  ): Promise<PeerError> {
+    const { status } = res;
+    // "manual" gives the 3xx itself, or in a browser an opaque redirect
+    // (status 0); a fetch that followed one anyway says res.redirected.
+    if (
+      (status >= 300 && status < 400) || res.type === "opaqueredirect" ||
+      res.redirected
+    ) {
+      await cancel(res);
+      const location = res.headers.get("location");
+      return this.#fail(
+        group,
+        key,
+        `refused a redirect (${status}${
+          location === null ? "" : " to " + JSON.stringify(location)
+        }): peers answer directly`,
+        "redirect",
+        { status },
+      );
+    }
+    let body = "";
+    try {
+      body = new TextDecoder().decode(await readBody(res, 4096, true)).trim();
+    } catch { /* the status says enough */ }
+    return this.#fail(
+      group,
+      key,
+      `server returned ${status}${body ? ": " + body : ""}`,
+      "status",
+      { status, body },
+    );
   }
 
   // Group names are few: escape each once.
@@ -187,6 +265,20 @@ export class HttpPeer implements PeerGetter {
     const message = `request failed: ${(err as Error)?.message ?? err}`;
     return this.#fail(group, key, message, "network", { cause: err });
   }
+}
+
+function isProtobuf(type: string | null): boolean {
+  if (type === null) return false;
+  const semi = type.indexOf(";");
+  return (semi < 0 ? type : type.slice(0, semi)).trim().toLowerCase() ===
+    PROTOBUF;
+}
+
+/** Drops a body unread (a failed cancel changes nothing). */
+async function cancel(res: Response): Promise<void> {
+  try {
+    await res.body?.cancel();
+  } catch { /* already errored or closed */ }
 }
 
 /**

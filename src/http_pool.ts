@@ -118,7 +118,12 @@ function checkPeerUrl(url: unknown, what: string): string {
  *   replicas: 8,
  *   timeoutMs: 2_000,
  *   maxResponseBytes: 16,
- *   fetch: () => Promise.resolve(new Response(new Uint8Array(1024))),
+ *   fetch: () =>
+ *     Promise.resolve(
+ *       new Response(new Uint8Array(1024), {
+ *         headers: { "content-type": "application/x-protobuf" },
+ *       }),
+ *     ),
  * });
  * assert.equal(pool.basePath, "/cache/");
  * pool.set("http://a:1", "http://b:1");
