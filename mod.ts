@@ -65,6 +65,7 @@ export {
 } from "./src/group.ts";
 export { HashRing } from "./src/hash_ring.ts";
 export { HttpPool, type HttpPoolOptions } from "./src/http_pool.ts";
+export { type PeerHealthInfo, type PeerState } from "./src/peer_health.ts";
 export {
   LruCache,
   type LruCacheOptions,

@@ -69,8 +69,13 @@ export class InvalidKeyError extends Error {
  *   type a peer sends a value as.
  * - `"network"`: the connection was refused, reset, or closed mid-body.
  * - `"timeout"`: no full answer within the pool's `timeoutMs`.
+ * - `"down"`: the request was waiting on a peer that has just been marked
+ *   down (another request to it timed out or failed); released at once.
  * - `"too-large"`: the body is larger than `maxResponseBytes`.
  * - `"malformed"`: the body is not a valid `GetResponse`.
+ *
+ * `"network"` and `"timeout"` count against the peer's health; the others
+ * mean it answered.
  */
 export type PeerErrorReason =
   | "status"
@@ -79,6 +84,7 @@ export type PeerErrorReason =
   | "content-type"
   | "network"
   | "timeout"
+  | "down"
   | "too-large"
   | "malformed";
 
@@ -101,8 +107,9 @@ export interface PeerErrorInit {
 }
 
 /**
- * A fetch from a peer failed: the peer was unreachable, timed out, answered
- * with a non-200 status or a redirect, or sent a body that is compressed, of
+ * A fetch from a peer failed: the peer was unreachable, timed out, was
+ * marked down while the fetch waited, answered with a non-200 status or a
+ * redirect, or sent a body that is compressed, of
  * another content type, too large or not a valid `GetResponse` (see
  * {@linkcode PeerErrorReason}). The group counts it in `peerErrors`, hands it
  * to the `onPeerError` option, and loads the key locally instead.

@@ -95,7 +95,12 @@ export interface GroupOptions {
   loadTimeoutMs?: number;
   /** A source of numbers in [0, 1) for hot-cache admission (1 in 10); defaults to `Math.random`. */
   random?: () => number;
-  /** Told of every failed peer fetch, before the group falls back to a local load. */
+  /**
+   * Told of every failed peer fetch, before the group falls back to a local
+   * load. With an `HttpPool` that is a `PeerError`; its `reason` says why,
+   * `"down"` for a fetch released because its peer was just marked down
+   * (the pool's `peerHealth()` tells each peer's state).
+   */
   onPeerError?: (error: unknown, key: string) => void;
 }
 

@@ -1,6 +1,8 @@
 /**
  * The HTTP client of the peer protocol: asks one remote peer for a key with
- * `fetch`, as Go's `httpGetter`, within a time bound and a size limit.
+ * `fetch`, as Go's `httpGetter`, within a time bound and a size limit, and
+ * keeps the peer's health: a peer that stops answering is skipped (its keys
+ * load locally) until a probe finds it back.
  *
  * Only a plain `200` with an `application/x-protobuf` body is a value. The
  * client asks for `accept-encoding: identity`, follows no redirect, and
@@ -19,6 +21,7 @@ import {
   ProtobufError,
 } from "./errors.ts";
 import type { PeerGetter } from "./group.ts";
+import { PeerHealth, type ProbeBackoff } from "./peer_health.ts";
 import { decodeGetResponse } from "./protobuf.ts";
 
 /** The `fetch` the client calls. */
@@ -34,6 +37,8 @@ export interface HttpClientOptions {
   deadlines: Deadlines<PeerFetch>;
   /** The largest response body accepted, in bytes. */
   maxResponseBytes: number;
+  /** The waits between probes of a peer that is down. */
+  probeBackoff: ProbeBackoff;
 }
 
 // What every peer request sends: no compression (a compressed body is
@@ -56,12 +61,15 @@ function requestInit(signal: AbortSignal): RequestInit {
 }
 
 /**
- * One fetch in flight: aborted by its deadline or by the caller's signal.
- * It is its own abort listener, so a fetch allocates no closures for it.
+ * One fetch in flight: aborted by its deadline, by the caller's signal, or
+ * released when its peer is marked down. It is its own abort listener, so a
+ * fetch allocates no closures for it.
  */
 export class PeerFetch implements Expirable {
   readonly controller = new AbortController();
   timedOut = false;
+  /** The failure that took the peer down while this fetch waited. */
+  releasedBy: PeerError | undefined;
   readonly #timeoutMs: number;
 
   constructor(timeoutMs: number) {
@@ -78,6 +86,12 @@ export class PeerFetch implements Expirable {
     );
   }
 
+  /** Its peer was marked down: give up now rather than at the deadline. */
+  release(cause: PeerError): void {
+    this.releasedBy = cause;
+    this.controller.abort(cause);
+  }
+
   /** The caller's signal aborted. */
   handleEvent(event: Event): void {
     this.controller.abort((event.target as AbortSignal).reason);
@@ -87,13 +101,29 @@ export class PeerFetch implements Expirable {
 /** One remote peer, reached with `fetch`. */
 export class HttpPeer implements PeerGetter {
   readonly url: string;
+  /** Whether it answers; see {@linkcode PeerHealth}. */
+  readonly health: PeerHealth;
   readonly #base: string;
   readonly #options: HttpClientOptions;
+  // The gets waiting on this peer, released when it is marked down.
+  readonly #inFlight = new Set<PeerFetch>();
 
   constructor(url: string, options: HttpClientOptions) {
     this.url = url;
     this.#base = url + options.basePath;
     this.#options = options;
+    this.health = new PeerHealth(options.probeBackoff);
+  }
+
+  /**
+   * Whether to ask this peer now: yes while it is up; while it is down no,
+   * and a probe starts in the background when one is due (so no caller ever
+   * waits on a peer that is down).
+   */
+  available(): boolean {
+    if (this.health.up) return true;
+    if (this.health.probeDue()) void this.#probe();
+    return false;
   }
 
   async get(
@@ -107,13 +137,15 @@ export class HttpPeer implements PeerGetter {
     if (signal.aborted) inFlight.controller.abort(signal.reason);
     else signal.addEventListener("abort", inFlight, { once: true });
     deadlines.add(inFlight);
+    this.#inFlight.add(inFlight);
     try {
       let res: Response;
       try {
         res = await fetch(url, requestInit(inFlight.controller.signal));
       } catch (err) {
-        throw this.#failed(group, key, inFlight, err);
+        throw this.#failed(group, key, inFlight, signal, err);
       }
+      this.health.answered();
       if (res.status !== 200 || res.redirected) {
         throw await this.#refuseStatus(group, key, res);
       }
@@ -155,7 +187,7 @@ export class HttpPeer implements PeerGetter {
           bytes = undefined;
         }
       } catch (err) {
-        throw this.#failed(group, key, inFlight, err);
+        throw this.#failed(group, key, inFlight, signal, err);
       }
       if (bytes === undefined) {
         throw this.#fail(
@@ -183,6 +215,7 @@ export class HttpPeer implements PeerGetter {
     } finally {
       deadlines.delete(inFlight);
       signal.removeEventListener("abort", inFlight);
+      this.#inFlight.delete(inFlight);
     }
   }
 
@@ -224,6 +257,41 @@ export class HttpPeer implements PeerGetter {
     );
   }
 
+  /**
+   * Asks whether a down peer answers: `GET {basePath}`, which every peer
+   * (Go's or ours) answers at once with a 400 and no getter runs. Any
+   * answer re-admits it.
+   */
+  async #probe(): Promise<void> {
+    const { deadlines, fetch } = this.#options;
+    const inFlight = new PeerFetch(deadlines.ms);
+    deadlines.add(inFlight);
+    try {
+      const res = await fetch(
+        this.#base,
+        requestInit(inFlight.controller.signal),
+      );
+      await cancel(res);
+      this.health.probeAnswered();
+    } catch (err) {
+      const reason = inFlight.timedOut ? "timeout" : "network";
+      const message = inFlight.timedOut
+        ? `no answer within ${deadlines.ms} ms`
+        : `request failed: ${(err as Error)?.message ?? err}`;
+      this.health.probeFailed(
+        new PeerError(`peer ${this.url}, probe: ${message}`, {
+          peer: this.url,
+          group: "",
+          key: "",
+          reason,
+          cause: err,
+        }),
+      );
+    } finally {
+      deadlines.delete(inFlight);
+    }
+  }
+
   // Group names are few: escape each once.
   #groupPaths = new Map<string, string>();
   #groupPath(group: string): string {
@@ -249,21 +317,47 @@ export class HttpPeer implements PeerGetter {
     );
   }
 
-  /** A fetch or body read that threw: the deadline, or the network. */
+  /**
+   * A fetch or body read that threw: released (the peer went down), the
+   * deadline, the caller, or the network. The deadline and the network count
+   * against the peer's health; the first such failure marks it down and
+   * releases every other request waiting on it.
+   */
   #failed(
     group: string,
     key: string,
     inFlight: PeerFetch,
+    signal: AbortSignal,
     err: unknown,
   ): PeerError {
+    const down = inFlight.releasedBy;
+    if (down !== undefined) {
+      return this.#fail(
+        group,
+        key,
+        `released: the peer was marked down (${down.reason}) while this ` +
+          "request waited",
+        "down",
+        { cause: down },
+      );
+    }
+    let error: PeerError;
     if (inFlight.timedOut) {
       const ms = this.#options.deadlines.ms;
-      return this.#fail(group, key, `no answer within ${ms} ms`, "timeout", {
+      error = this.#fail(group, key, `no answer within ${ms} ms`, "timeout", {
         cause: err,
       });
+    } else {
+      const message = `request failed: ${(err as Error)?.message ?? err}`;
+      error = this.#fail(group, key, message, "network", { cause: err });
+      if (signal.aborted) return error; // the caller left: not the peer's fault
     }
-    const message = `request failed: ${(err as Error)?.message ?? err}`;
-    return this.#fail(group, key, message, "network", { cause: err });
+    if (this.health.failed(error)) {
+      for (const other of this.#inFlight) {
+        if (other !== inFlight) other.release(error);
+      }
+    }
+    return error;
   }
 }
 

@@ -17,6 +17,11 @@ export interface TestNode {
   loads: Map<string, number>;
   /** Set to make the node unreachable (fetch rejects, as for a dead peer). */
   down: boolean;
+  /**
+   * Set to make the node hang, as a stopped process: fetches to it wait
+   * until their signal aborts (probes of {@linkcode HttpPool} included).
+   */
+  hung: boolean;
   /** Requests this node's handler received, as raw URLs. */
   requests: string[];
 }
@@ -44,6 +49,13 @@ export function makeCluster(options: ClusterOptions = {}) {
     const node = nodes.find((x) => input.startsWith(x.url + "/"));
     if (node === undefined || node.down) {
       return Promise.reject(new TypeError(`connection refused: ${input}`));
+    }
+    if (node.hung) {
+      const signal = init.signal!;
+      return new Promise((_, reject) => {
+        if (signal.aborted) reject(signal.reason);
+        signal.addEventListener("abort", () => reject(signal.reason));
+      });
     }
     const req = new Request(input, init);
     node.requests.push(req.url);
@@ -73,7 +85,15 @@ export function makeCluster(options: ClusterOptions = {}) {
         ...options.groupOptions,
       },
     );
-    nodes.push({ url: urls[i], pool, group, loads, down: false, requests: [] });
+    nodes.push({
+      url: urls[i],
+      pool,
+      group,
+      loads,
+      down: false,
+      hung: false,
+      requests: [],
+    });
   }
   for (const node of nodes) node.pool.set(...urls);
   const totalLoads = (key?: string) =>

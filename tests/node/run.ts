@@ -18,6 +18,7 @@ import "../byte_view_test.ts";
 import "../group_test.ts";
 import "../http_pool_test.ts";
 import "../lru_test.ts";
+import "../peer_health_test.ts";
 import "../sink_test.ts";
 
 /** Where the bundles are: next to this one, once bundled. */
