@@ -173,7 +173,10 @@ export class HttpPool implements PeerPicker {
   /**
    * Answers peers: `GET {basePath}{group}/{key}` → `200` with a protobuf
    * `GetResponse`. Path parts are percent-decoded with `+` read as a space.
-   * Never throws: bad paths get `400`/`404`, getter errors `500`. Serve it
+   * Never throws: bad paths get `400`/`404` (so do a `Host` header that is
+   * not a plain `host[:port]` and raw characters a peer would have
+   * percent-encoded: either means the request line may not name the key
+   * the handler would see), getter errors `500`. Serve it
    * with `Deno.serve(pool.handler)` or `Bun.serve({ fetch: pool.handler })`.
    */
   readonly handler: (req: Request) => Promise<Response>;

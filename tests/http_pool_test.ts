@@ -470,6 +470,78 @@ describe("HttpPool handler (serving peers)", () => {
     });
   }
 
+  // What Deno.serve hands over: req.url is "http://" + Host + the raw path.
+  const asDeno = (url: string, host: string) =>
+    ({
+      url,
+      method: "GET",
+      headers: new Headers({ host }),
+      signal: new AbortController().signal,
+    }) as unknown as Request;
+  const requests: [string, string, string, number, string | RegExp][] = [
+    [
+      "a Host header carrying a path (it would name another key)",
+      "http://h/_groupcache/g/x/other",
+      "h/_groupcache/g/x",
+      400,
+      /Host header/,
+    ],
+    [
+      "a Host header carrying a query",
+      "http://h?/_groupcache/g/x/other",
+      "h?/_groupcache/g/x",
+      400,
+      /Host header/,
+    ],
+    [
+      "a Host header with a backslash",
+      "http://h\\x/_groupcache/g/k",
+      "h\\x",
+      400,
+      /Host header/,
+    ],
+    ["a raw non-ASCII key", "http://h/_groupcache/g/ü", "h", 400, /raw/],
+    ["a raw backslash", "http://h/_groupcache/g/a\\b", "h", 400, /raw/],
+    ["a raw space", "http://h/_groupcache/g/a b", "h", 400, /raw/],
+    ["a raw #", "http://h/_groupcache/g/a#b", "h", 400, /raw/],
+    ['a raw "', 'http://h/_groupcache/g/a"b', "h", 400, /raw/],
+    [
+      "an IPv6 host",
+      "http://[::1]:8001/_groupcache/g/k",
+      "[::1]:8001",
+      200,
+      "v:k",
+    ],
+    [
+      "the characters our client leaves unescaped",
+      "http://h:1/_groupcache/g/-_.!~*'()",
+      "h:1",
+      200,
+      "v:-_.!~*'()",
+    ],
+    [
+      "the other characters a path may carry raw",
+      "http://h:1/_groupcache/g/$&,;=:@",
+      "h:1",
+      200,
+      "v:$&,;=:@",
+    ],
+  ];
+  for (const [what, url, host, status, body] of requests) {
+    it(`answers ${status} to ${what}`, async () => {
+      const s = server();
+      const res = await s.pool.handler(asDeno(url, host));
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      assert.equal(res.status, status);
+      if (status === 200) {
+        assert.equal(new TextDecoder().decode(decodeGetResponse(bytes)), body);
+      } else {
+        assert.match(new TextDecoder().decode(bytes), body as RegExp);
+        assert.deepEqual(s.seen, [], "nothing loaded");
+      }
+    });
+  }
+
   it("answers 405 to methods other than GET and HEAD", async () => {
     const s = server();
     const { res } = await s.get("/_groupcache/g/k", "POST");
