@@ -11,8 +11,8 @@
 // SIGCONT B owns its keys again. tests/faults_test.ts runs it with a short
 // timeout; run it alone for the figures under the default options:
 //
-//   deno run -A tests/_dev/blackhole.ts [--timeout-ms N] [--callers N]
-//   bun tests/_dev/blackhole.ts [--timeout-ms N] [--callers N]
+//   deno run -A tests/_dev/blackhole.ts [--timeout-ms N] [--callers N] [--measure-ms N]
+//   bun tests/_dev/blackhole.ts [--timeout-ms N] [--callers N] [--measure-ms N]
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { Group, HttpPool, type PeerHealthInfo, Registry } from "../../mod.ts";
@@ -58,6 +58,8 @@ export interface BlackholeResult {
   others: Latencies;
   /** Gets per second: before the stop, and while B was stopped after the window. */
   throughput: { before: number; stopped: number };
+  /** How long B was stopped, in ms. */
+  stoppedMs: number;
   /** B's health on A just before SIGCONT. */
   downHealth: PeerHealthInfo;
   /** From SIGCONT to the end of the first get of B's keys that B served, in ms. */
@@ -196,6 +198,7 @@ export async function blackhole(
         before: perSecond(stoppedAt - warmMs / 2, stoppedAt),
         stopped: perSecond(windowEnd, continuedAt),
       },
+      stoppedMs: continuedAt - stoppedAt,
       downHealth,
       firstServedMs: byB.length === 0 ? NaN : Math.min(...byB.map(end)),
       ownsAgainMs: byB.length === 0 ? NaN : Math.max(0, ...elsewhere.map(end)),
@@ -224,6 +227,7 @@ if (
   const r = await blackhole({
     timeoutMs: flagNumber(args, "timeout-ms"),
     callers: flagNumber(args, "callers"),
+    measureMs: flagNumber(args, "measure-ms"),
   });
   const f = (l: Latencies) =>
     `n=${l.count} p50 ${l.p50.toFixed(1)} ms, p99 ${l.p99.toFixed(1)} ms, max ${
@@ -231,7 +235,9 @@ if (
     } ms`;
   console.log(
     [
-      `blackhole on ${r.runtime}: timeoutMs ${r.timeoutMs}, ${r.callers} callers, 3 nodes (B stopped with SIGSTOP)`,
+      `blackhole on ${r.runtime}: timeoutMs ${r.timeoutMs}, ${r.callers} callers, 3 nodes (B stopped with SIGSTOP for ${
+        (r.stoppedMs / 1000).toFixed(1)
+      } s)`,
       `  B's keys, first window:   ${f(r.window)}`,
       `  B's keys, after it:       ${
         f(r.afterWindow)

@@ -18,9 +18,23 @@
 //   anything else   a valid GetResponse of `peer:${key}`
 //
 // GET {basePath} (a probe) gets a 400, as from Go or our handler.
+//
+// Run alone, it measures what a gzip bomb costs a node that asks for it:
+//
+//   deno run -A tests/_dev/hostile_peer.ts
+//   bun tests/_dev/hostile_peer.ts
 import { createServer, type Socket } from "node:net";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
 import { constants, deflateRawSync } from "node:zlib";
-import { encodeGetResponse } from "../../mod.ts";
+import {
+  encodeGetResponse,
+  Group,
+  HttpPool,
+  type PeerError,
+  Registry,
+} from "../../mod.ts";
+import { runtimeName } from "./runtimes.ts";
 
 /** A running hostile peer. */
 export interface HostilePeer {
@@ -224,4 +238,84 @@ export async function startHostilePeer(
       return new Promise((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** What asking a hostile peer for a gzip bomb cost. */
+export interface BombCost {
+  /** Peak growth of this process's resident memory, in MiB. */
+  grewMiB: number;
+  /** From the get to its (local) value, in ms. */
+  ms: number;
+  /** The peer error the group reported. */
+  error: PeerError | undefined;
+  /** The pool's maxResponseBytes, in MiB. */
+  maxResponseMiB: number;
+}
+
+/**
+ * Asks `peer` for a gzip bomb key (`kind` "bomb:" or "bomb-chunked:") through
+ * a fresh node with default options, sampling this process's resident memory
+ * every 2 ms until 100 ms after the value came (a runtime may still inflate
+ * in the background).
+ */
+export async function askForBomb(
+  peer: HostilePeer,
+  kind: "bomb:" | "bomb-chunked:",
+): Promise<BombCost> {
+  const self = "http://127.0.0.1:9"; // only asks
+  const pool = new HttpPool(self, { registry: new Registry() });
+  pool.set(self, peer.url);
+  let error: PeerError | undefined;
+  const group = new Group("g", 1 << 20, (key) => key, {
+    peers: pool,
+    onPeerError: (e) => error ??= e as PeerError,
+  });
+  let key = "";
+  for (let i = 0; key === ""; i++) {
+    if (pool.owner(`${kind}${i}`) === peer.url) key = `${kind}${i}`;
+  }
+  const before = process.memoryUsage().rss;
+  let peak = before;
+  const sample = () => peak = Math.max(peak, process.memoryUsage().rss);
+  const timer = setInterval(sample, 2);
+  const t0 = performance.now();
+  let ms: number;
+  try {
+    await group.get(key);
+    ms = performance.now() - t0;
+    await new Promise((r) => setTimeout(r, 100));
+  } finally {
+    clearInterval(timer);
+  }
+  sample();
+  return {
+    grewMiB: (peak - before) / (1 << 20),
+    ms,
+    error,
+    maxResponseMiB: pool.maxResponseBytes / (1 << 20),
+  };
+}
+
+if (
+  process.argv[1] !== undefined &&
+  fileURLToPath(import.meta.url) === process.argv[1]
+) {
+  const peer = await startHostilePeer();
+  try {
+    for (const kind of ["bomb:", "bomb-chunked:"] as const) {
+      const cost = await askForBomb(peer, kind);
+      console.log(
+        `${runtimeName()}: gzip bomb (1 MiB -> 1 GiB), ${
+          kind === "bomb:" ? "with Content-Length" : "chunked"
+        }: grew ${cost.grewMiB.toFixed(1)} MiB (limit ${
+          cost.maxResponseMiB + 16
+        } MiB), local value after ${cost.ms.toFixed(0)} ms, ${
+          cost.error?.reason ?? "no error"
+        }`,
+      );
+    }
+  } finally {
+    await peer.close();
+  }
+  process.exit(0);
 }
