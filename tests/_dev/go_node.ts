@@ -1,6 +1,7 @@
 // Starts and drives the real Go groupcache node of tests/go/node (build it with
 // `buildGo("tests/go/node", "gonode")` from ./go.ts). Runs under Deno, Bun and
 // Node: only ./proc.ts and fetch.
+import process from "node:process";
 import { type Server, startServer } from "./proc.ts";
 
 /** How to start one Go node. */
@@ -59,7 +60,11 @@ export interface GoNode {
   setPeers(peers: string[]): Promise<void>;
   /** What the node wrote to stderr so far. */
   stderr(): string;
-  /** SIGTERM, then SIGKILL if it has not exited after `graceMs` (default 3 s). */
+  /** SIGSTOP: the kernel still accepts its connections, nothing answers. */
+  pause(): void;
+  /** SIGCONT. */
+  resume(): void;
+  /** SIGCONT, SIGTERM, then SIGKILL if it has not exited after `graceMs` (default 3 s). */
   kill(graceMs?: number): Promise<void>;
 }
 
@@ -86,6 +91,11 @@ export async function startGoNode(opts: GoNodeOptions): Promise<GoNode> {
 
 function makeNode(server: Server, port: number): GoNode {
   const url = `http://127.0.0.1:${port}`;
+  const signal = (name: "SIGSTOP" | "SIGCONT") => {
+    try {
+      process.kill(server.pid, name);
+    } catch { /* already gone */ }
+  };
   async function call(path: string): Promise<Response> {
     const res = await fetch(url + path);
     return res;
@@ -117,7 +127,12 @@ function makeNode(server: Server, port: number): GoNode {
       }
     },
     stderr: server.stderr,
-    kill: (graceMs) => server.stop(graceMs),
+    pause: () => signal("SIGSTOP"),
+    resume: () => signal("SIGCONT"),
+    kill: (graceMs) => {
+      signal("SIGCONT"); // a stopped process cannot act on SIGTERM
+      return server.stop(graceMs);
+    },
   };
 }
 
