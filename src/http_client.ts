@@ -51,6 +51,7 @@ const REQUEST_HEADERS: HeadersInit = { "accept-encoding": "identity" };
 const PROTOBUF = "application/x-protobuf";
 
 function requestInit(signal: AbortSignal): RequestInit {
+  // Built in a variable: as a literal, RequestInit would refuse the extra member.
   const init = {
     signal,
     headers: REQUEST_HEADERS,
@@ -274,19 +275,7 @@ export class HttpPeer implements PeerGetter {
       await cancel(res);
       this.health.probeAnswered();
     } catch (err) {
-      const reason = inFlight.timedOut ? "timeout" : "network";
-      const message = inFlight.timedOut
-        ? `no answer within ${deadlines.ms} ms`
-        : `request failed: ${(err as Error)?.message ?? err}`;
-      this.health.probeFailed(
-        new PeerError(`peer ${this.url}, probe: ${message}`, {
-          peer: this.url,
-          group: "",
-          key: "",
-          reason,
-          cause: err,
-        }),
-      );
+      this.health.probeFailed(this.#thrown("", "", inFlight, err));
     } finally {
       deadlines.delete(inFlight);
     }
@@ -303,6 +292,7 @@ export class HttpPeer implements PeerGetter {
     return path;
   }
 
+  /** A PeerError of this peer; a probe has neither group nor key. */
   #fail(
     group: string,
     key: string,
@@ -310,11 +300,33 @@ export class HttpPeer implements PeerGetter {
     reason: PeerErrorReason,
     extra?: object,
   ): PeerError {
-    return new PeerError(
-      `peer ${this.url}, group ${group}, key ${JSON.stringify(key)}: ` +
-        message,
-      { peer: this.url, group, key, reason, ...extra },
-    );
+    const what = group === "" && key === ""
+      ? "probe"
+      : `group ${group}, key ${JSON.stringify(key)}`;
+    return new PeerError(`peer ${this.url}, ${what}: ${message}`, {
+      peer: this.url,
+      group,
+      key,
+      reason,
+      ...extra,
+    });
+  }
+
+  /** The error of a fetch or body read that threw: its deadline, or the network. */
+  #thrown(
+    group: string,
+    key: string,
+    inFlight: PeerFetch,
+    err: unknown,
+  ): PeerError {
+    if (inFlight.timedOut) {
+      const ms = this.#options.deadlines.ms;
+      return this.#fail(group, key, `no answer within ${ms} ms`, "timeout", {
+        cause: err,
+      });
+    }
+    const message = `request failed: ${(err as Error)?.message ?? err}`;
+    return this.#fail(group, key, message, "network", { cause: err });
   }
 
   /**
@@ -341,17 +353,9 @@ export class HttpPeer implements PeerGetter {
         { cause: down },
       );
     }
-    let error: PeerError;
-    if (inFlight.timedOut) {
-      const ms = this.#options.deadlines.ms;
-      error = this.#fail(group, key, `no answer within ${ms} ms`, "timeout", {
-        cause: err,
-      });
-    } else {
-      const message = `request failed: ${(err as Error)?.message ?? err}`;
-      error = this.#fail(group, key, message, "network", { cause: err });
-      if (signal.aborted) return error; // the caller left: not the peer's fault
-    }
+    const error = this.#thrown(group, key, inFlight, err);
+    // The caller left (an abort, not the deadline): not the peer's fault.
+    if (!inFlight.timedOut && signal.aborted) return error;
     if (this.health.failed(error)) {
       for (const other of this.#inFlight) {
         if (other !== inFlight) other.release(error);

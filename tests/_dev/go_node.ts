@@ -1,7 +1,6 @@
 // Starts and drives the real Go groupcache node of tests/go/node (build it with
 // `buildGo("tests/go/node", "gonode")` from ./go.ts). Runs under Deno, Bun and
 // Node: only ./proc.ts and fetch.
-import process from "node:process";
 import { type Server, startServer } from "./proc.ts";
 
 /** How to start one Go node. */
@@ -64,7 +63,7 @@ export interface GoNode {
   pause(): void;
   /** SIGCONT. */
   resume(): void;
-  /** SIGCONT, SIGTERM, then SIGKILL if it has not exited after `graceMs` (default 3 s). */
+  /** SIGTERM, then SIGKILL if it has not exited after `graceMs` (default 3 s). */
   kill(graceMs?: number): Promise<void>;
 }
 
@@ -91,11 +90,6 @@ export async function startGoNode(opts: GoNodeOptions): Promise<GoNode> {
 
 function makeNode(server: Server, port: number): GoNode {
   const url = `http://127.0.0.1:${port}`;
-  const signal = (name: "SIGSTOP" | "SIGCONT") => {
-    try {
-      process.kill(server.pid, name);
-    } catch { /* already gone */ }
-  };
   async function call(path: string): Promise<Response> {
     const res = await fetch(url + path);
     return res;
@@ -127,12 +121,9 @@ function makeNode(server: Server, port: number): GoNode {
       }
     },
     stderr: server.stderr,
-    pause: () => signal("SIGSTOP"),
-    resume: () => signal("SIGCONT"),
-    kill: (graceMs) => {
-      signal("SIGCONT"); // a stopped process cannot act on SIGTERM
-      return server.stop(graceMs);
-    },
+    pause: server.pause,
+    resume: server.resume,
+    kill: (graceMs) => server.stop(graceMs),
   };
 }
 

@@ -30,12 +30,11 @@ export interface PeerNodeOptions {
 /** A running node process. */
 export interface PeerNode {
   readonly url: string;
-  readonly pid: number;
   /** SIGSTOP: the kernel still accepts connections, nothing answers. */
   pause(): void;
   /** SIGCONT. */
   resume(): void;
-  /** SIGCONT, then SIGTERM (SIGKILL after a grace); resolves once it exited. */
+  /** SIGTERM (SIGKILL after a grace); resolves once it exited. */
   stop(): Promise<void>;
 }
 
@@ -58,20 +57,11 @@ export async function startPeerNode(
     name: `peer node ${options.label} on :${options.port}`,
     timeoutMs: 30_000,
   });
-  const signal = (name: "SIGSTOP" | "SIGCONT") => {
-    try {
-      process.kill(server.pid, name);
-    } catch { /* already gone */ }
-  };
   return {
     url: `http://127.0.0.1:${options.port}`,
-    pid: server.pid,
-    pause: () => signal("SIGSTOP"),
-    resume: () => signal("SIGCONT"),
-    stop: () => {
-      signal("SIGCONT"); // a stopped process cannot act on SIGTERM
-      return server.stop();
-    },
+    pause: server.pause,
+    resume: server.resume,
+    stop: () => server.stop(),
   };
 }
 

@@ -69,13 +69,28 @@ function track(
   return { child, exited };
 }
 
-/** SIGTERM, then SIGKILL after `graceMs`; resolves once the child has exited. */
+/**
+ * Sends a signal that need not end the child (SIGSTOP, SIGCONT). Not with
+ * child.kill: Deno's ChildProcess sends nothing more once it has sent one.
+ */
+function signal(child: ChildProcess, name: "SIGSTOP" | "SIGCONT"): void {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(child.pid!, name);
+  } catch { /* gone meanwhile */ }
+}
+
+/**
+ * SIGTERM, then SIGKILL after `graceMs`; resolves once the child has exited.
+ * A SIGCONT goes first: a stopped child could not act on SIGTERM.
+ */
 async function stop(
   child: ChildProcess,
   exited: Promise<void>,
   graceMs: number,
 ): Promise<void> {
   if (child.exitCode === null && child.signalCode === null) {
+    signal(child, "SIGCONT");
     child.kill("SIGTERM");
     const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
     await exited;
@@ -113,6 +128,10 @@ export interface Server {
   stderr(): string;
   /** What it wrote to stdout and stderr so far (the last 64 KiB). */
   output(): string;
+  /** SIGSTOP: the kernel still accepts its connections, nothing answers. */
+  pause(): void;
+  /** SIGCONT. */
+  resume(): void;
   /** SIGTERM, then SIGKILL after `graceMs` (default 3 s); resolves once it has exited. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -174,6 +193,8 @@ export function startServer(
         pid: child.pid!,
         stderr: () => stderr,
         output: () => output,
+        pause: () => signal(child, "SIGSTOP"),
+        resume: () => signal(child, "SIGCONT"),
         stop: (graceMs = 3000) => stop(child, exited, graceMs),
       });
     });
