@@ -81,6 +81,7 @@ export {
   type HttpPoolOptions,
   type RingKind,
 } from "./src/http_pool.ts";
+export { type PeerHealthInfo, type PeerState } from "./src/peer_health.ts";
 export {
   LruCache,
   type LruCacheOptions,

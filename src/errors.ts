@@ -56,11 +56,35 @@ export class InvalidKeyError extends Error {
   }
 }
 
-/** Why a peer fetch failed; see {@linkcode PeerError.reason}. */
+/**
+ * Why a peer fetch failed; see {@linkcode PeerError.reason}.
+ *
+ * - `"status"`: the peer answered a status other than 200 (a getter error is
+ *   a 500 with its message).
+ * - `"redirect"`: the peer answered a redirect (3xx); it is never followed.
+ * - `"encoding"`: the body came with a `Content-Encoding` other than
+ *   `identity` (a compressed body could inflate past `maxResponseBytes`);
+ *   it is not read.
+ * - `"content-type"`: a 200 that is not `application/x-protobuf`, the only
+ *   type a peer sends a value as.
+ * - `"network"`: the connection was refused, reset, or closed mid-body.
+ * - `"timeout"`: no full answer within the pool's `timeoutMs`.
+ * - `"down"`: the request was waiting on a peer that has just been marked
+ *   down (another request to it timed out or failed); released at once.
+ * - `"too-large"`: the body is larger than `maxResponseBytes`.
+ * - `"malformed"`: the body is not a valid `GetResponse`.
+ *
+ * `"network"` and `"timeout"` count against the peer's health; the others
+ * mean it answered.
+ */
 export type PeerErrorReason =
   | "status"
+  | "redirect"
+  | "encoding"
+  | "content-type"
   | "network"
   | "timeout"
+  | "down"
   | "too-large"
   | "malformed"
   | "expired";
@@ -84,11 +108,13 @@ export interface PeerErrorInit {
 }
 
 /**
- * A fetch from a peer failed: the peer was unreachable, timed out, answered
- * with a non-200 status, or sent a body that is too large, not a valid
- * `GetResponse`, or a value that had already expired (`reason` `"expired"`).
- * A set or remove sent to a peer fails with one too. The group counts it in `peerErrors`, hands it to the
- * `onPeerError` option, and loads the key locally instead.
+ * A fetch from a peer failed: the peer was unreachable, timed out, was
+ * marked down while the fetch waited, answered with a non-200 status or a
+ * redirect, or sent a body that is compressed, of another content type, too
+ * large, not a valid `GetResponse`, or a value that had already expired (see
+ * {@linkcode PeerErrorReason}). A set or remove sent to a peer fails with one
+ * too. The group counts it in `peerErrors`, hands it to the `onPeerError`
+ * option, and loads the key locally instead.
  *
  * @example The facts of a failed fetch
  * ```ts

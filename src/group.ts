@@ -151,7 +151,9 @@ export interface GroupOptions {
   random?: () => number;
   /**
    * Told of every failed peer fetch, before the group falls back to a local
-   * load, and of every peer a {@linkcode Group.remove} could not tell.
+   * load (with an `HttpPool` a `PeerError`: its `reason` says why, `"down"`
+   * for a fetch released because its peer was just marked down, and the
+   * pool's `peerHealth()` tells each peer's state), and of every peer a {@linkcode Group.remove} could not tell.
    */
   onPeerError?: (error: unknown, key: string) => void;
   /**

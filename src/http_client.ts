@@ -1,7 +1,14 @@
 /**
  * The HTTP client of the peer protocol: asks one remote peer for a key with
- * `fetch`, as Go's `httpGetter`, within a time bound and a size limit; and
- * sends it mailgun's writes, `PUT` (set) and `DELETE` (remove).
+ * `fetch`, as Go's `httpGetter`, within a time bound and a size limit, and
+ * keeps the peer's health: a peer that stops answering is skipped (its keys
+ * load locally) until a probe finds it back. It also sends mailgun's writes,
+ * `PUT` (set) and `DELETE` (remove).
+ *
+ * Only a plain `200` with an `application/x-protobuf` body is a value. The
+ * client asks for `accept-encoding: identity`, follows no redirect, and
+ * refuses a compressed body before reading it, so what it holds in memory is
+ * what the peer sent, at most `maxResponseBytes`.
  *
  * @module
  */
@@ -15,6 +22,7 @@ import {
   ProtobufError,
 } from "./errors.ts";
 import type { PeerGetter } from "./group.ts";
+import { PeerHealth, type ProbeBackoff } from "./peer_health.ts";
 import {
   decodeGetResponseMessage,
   encodeSetRequest,
@@ -35,17 +43,48 @@ export interface HttpClientOptions {
   deadlines: Deadlines<PeerFetch>;
   /** The largest response body accepted, in bytes. */
   maxResponseBytes: number;
+  /** The waits between probes of a peer that is down. */
+  probeBackoff: ProbeBackoff;
   /** Told how long each fetch took, body read included, failed ones too (metrics). */
   observe?: (peer: string, seconds: number) => void;
 }
 
+// What every peer request sends: no compression (a compressed body is
+// refused unread), no redirect followed. `decompress: false` is Bun's own
+// fetch option, ignored elsewhere: without it Bun inflates a compressed body
+// as it arrives, before the headers can be checked, even when identity was
+// asked for (a 1 MiB gzip bomb grew Bun by 140-180 MiB before the body could
+// be cancelled).
+const REQUEST_HEADERS: HeadersInit = { "accept-encoding": "identity" };
+const PROTOBUF = "application/x-protobuf";
+
+function requestInit(
+  signal: AbortSignal,
+  method = "GET",
+  body?: Uint8Array<ArrayBuffer>,
+): RequestInit {
+  // Built in a variable: as a literal, RequestInit would refuse the extra member.
+  const init = {
+    method,
+    body,
+    signal,
+    headers: REQUEST_HEADERS,
+    redirect: "manual" as const,
+    decompress: false,
+  };
+  return init;
+}
+
 /**
- * One fetch in flight: aborted by its deadline or by the caller's signal.
- * It is its own abort listener, so a fetch allocates no closures for it.
+ * One fetch in flight: aborted by its deadline, by the caller's signal, or
+ * released when its peer is marked down. It is its own abort listener, so a
+ * fetch allocates no closures for it.
  */
 export class PeerFetch implements Expirable {
   readonly controller = new AbortController();
   timedOut = false;
+  /** The failure that took the peer down while this fetch waited. */
+  releasedBy: PeerError | undefined;
   readonly #timeoutMs: number;
 
   constructor(timeoutMs: number) {
@@ -74,6 +113,12 @@ export class PeerFetch implements Expirable {
     );
   }
 
+  /** Its peer was marked down: give up now rather than at the deadline. */
+  release(cause: PeerError): void {
+    this.releasedBy = cause;
+    this.controller.abort(cause);
+  }
+
   /** The caller's signal aborted. */
   handleEvent(event: Event): void {
     this.controller.abort((event.target as AbortSignal).reason);
@@ -83,13 +128,29 @@ export class PeerFetch implements Expirable {
 /** One remote peer, reached with `fetch`. */
 export class HttpPeer implements PeerGetter {
   readonly url: string;
+  /** Whether it answers; see {@linkcode PeerHealth}. */
+  readonly health: PeerHealth;
   readonly #base: string;
   readonly #options: HttpClientOptions;
+  // The gets waiting on this peer, released when it is marked down.
+  readonly #inFlight = new Set<PeerFetch>();
 
   constructor(url: string, options: HttpClientOptions) {
     this.url = url;
     this.#base = url + options.basePath;
     this.#options = options;
+    this.health = new PeerHealth(options.probeBackoff);
+  }
+
+  /**
+   * Whether to ask this peer now: yes while it is up; while it is down no,
+   * and a probe starts in the background when one is due (so no caller ever
+   * waits on a peer that is down).
+   */
+  available(): boolean {
+    if (this.health.up) return true;
+    if (this.health.probeDue()) void this.#probe();
+    return false;
   }
 
   async get(
@@ -100,31 +161,49 @@ export class HttpPeer implements PeerGetter {
     const url = this.#base + this.#groupPath(group) + escapeKey(key, this.url);
     const { deadlines, fetch, maxResponseBytes } = this.#options;
     const inFlight = PeerFetch.start(signal, deadlines);
+    this.#inFlight.add(inFlight);
     const start = performance.now();
     try {
       let res: Response;
       try {
-        res = await fetch(url, { signal: inFlight.controller.signal });
+        res = await fetch(url, requestInit(inFlight.controller.signal));
       } catch (err) {
-        throw this.#failed(group, key, inFlight, err);
+        throw this.#failed(group, key, inFlight, signal, err);
       }
-      if (res.status !== 200) {
-        let body = "";
-        try {
-          body = new TextDecoder().decode(await readBody(res, 4096, true))
-            .trim();
-        } catch { /* the status says enough */ }
+      this.health.answered();
+      if (res.status !== 200 || res.redirected) {
+        throw await this.#refuseStatus(group, key, res);
+      }
+      const encoding = res.headers.get("content-encoding");
+      if (encoding !== null && encoding.toLowerCase() !== "identity") {
+        await cancel(res);
         throw this.#fail(
           group,
           key,
-          `server returned ${res.status}${body ? ": " + body : ""}`,
-          "status",
-          { status: res.status, body },
+          `refused a body with content-encoding ${
+            JSON.stringify(encoding)
+          } (identity was asked for)`,
+          "encoding",
+          { status: 200 },
+        );
+      }
+      const type = res.headers.get("content-type");
+      if (type !== PROTOBUF && !isProtobuf(type)) {
+        await cancel(res);
+        throw this.#fail(
+          group,
+          key,
+          `refused a 200 of content-type ${
+            JSON.stringify(type)
+          }: a value comes as ${PROTOBUF}`,
+          "content-type",
+          { status: 200 },
         );
       }
       let bytes: Uint8Array | undefined;
       try {
-        // The common case inline: a declared length within the limit.
+        // The common case inline: a declared length within the limit (with
+        // identity encoding, the bytes buffered are the bytes declared).
         const declared = res.headers.get("content-length");
         bytes = declared !== null && Number(declared) <= maxResponseBytes
           ? new Uint8Array(await res.arrayBuffer())
@@ -133,7 +212,7 @@ export class HttpPeer implements PeerGetter {
           bytes = undefined;
         }
       } catch (err) {
-        throw this.#failed(group, key, inFlight, err);
+        throw this.#failed(group, key, inFlight, signal, err);
       }
       if (bytes === undefined) {
         throw this.#fail(
@@ -161,6 +240,7 @@ export class HttpPeer implements PeerGetter {
     } finally {
       deadlines.delete(inFlight);
       signal.removeEventListener("abort", inFlight);
+      this.#inFlight.delete(inFlight);
       this.#options.observe?.(this.url, (performance.now() - start) / 1000);
     }
   }
@@ -200,20 +280,21 @@ export class HttpPeer implements PeerGetter {
     const url = this.#base + this.#groupPath(group) + escapeKey(key, this.url);
     const { deadlines, fetch } = this.#options;
     const inFlight = PeerFetch.start(signal, deadlines);
+    this.#inFlight.add(inFlight);
     try {
       let res: Response;
       let text = "";
       try {
-        res = await fetch(url, {
-          method,
-          body,
-          signal: inFlight.controller.signal,
-        });
+        res = await fetch(
+          url,
+          requestInit(inFlight.controller.signal, method, body),
+        );
+        this.health.answered();
         // Read (a bounded start of) the body either way, to free the connection.
         text = new TextDecoder().decode(await readBody(res, 4096, true))
           .trim();
       } catch (err) {
-        throw this.#failed(group, key, inFlight, err);
+        throw this.#failed(group, key, inFlight, signal, err);
       }
       if (res.status !== 200) {
         throw this.#fail(
@@ -227,6 +308,68 @@ export class HttpPeer implements PeerGetter {
     } finally {
       deadlines.delete(inFlight);
       signal.removeEventListener("abort", inFlight);
+      this.#inFlight.delete(inFlight);
+    }
+  }
+
+  /** A non-200 answer (or one a custom fetch reached by a redirect). */
+  async #refuseStatus(
+    group: string,
+    key: string,
+    res: Response,
+  ): Promise<PeerError> {
+    const { status } = res;
+    // "manual" gives the 3xx itself, or in a browser an opaque redirect
+    // (status 0); a fetch that followed one anyway says res.redirected.
+    if (
+      (status >= 300 && status < 400) || res.type === "opaqueredirect" ||
+      res.redirected
+    ) {
+      await cancel(res);
+      const location = res.headers.get("location");
+      return this.#fail(
+        group,
+        key,
+        `refused a redirect (${status}${
+          location === null ? "" : " to " + JSON.stringify(location)
+        }): peers answer directly`,
+        "redirect",
+        { status },
+      );
+    }
+    let body = "";
+    try {
+      body = new TextDecoder().decode(await readBody(res, 4096, true)).trim();
+    } catch { /* the status says enough */ }
+    return this.#fail(
+      group,
+      key,
+      `server returned ${status}${body ? ": " + body : ""}`,
+      "status",
+      { status, body },
+    );
+  }
+
+  /**
+   * Asks whether a down peer answers: `GET {basePath}`, which every peer
+   * (Go's or ours) answers at once with a 400 and no getter runs. Any
+   * answer re-admits it.
+   */
+  async #probe(): Promise<void> {
+    const { deadlines, fetch } = this.#options;
+    const inFlight = new PeerFetch(deadlines.ms);
+    deadlines.add(inFlight);
+    try {
+      const res = await fetch(
+        this.#base,
+        requestInit(inFlight.controller.signal),
+      );
+      await cancel(res);
+      this.health.probeAnswered();
+    } catch (err) {
+      this.health.probeFailed(this.#thrown("", "", inFlight, err));
+    } finally {
+      deadlines.delete(inFlight);
     }
   }
 
@@ -241,6 +384,7 @@ export class HttpPeer implements PeerGetter {
     return path;
   }
 
+  /** A PeerError of this peer; a probe has neither group nor key. */
   #fail(
     group: string,
     key: string,
@@ -248,15 +392,20 @@ export class HttpPeer implements PeerGetter {
     reason: PeerErrorReason,
     extra?: object,
   ): PeerError {
-    return new PeerError(
-      `peer ${this.url}, group ${group}, key ${JSON.stringify(key)}: ` +
-        message,
-      { peer: this.url, group, key, reason, ...extra },
-    );
+    const what = group === "" && key === ""
+      ? "probe"
+      : `group ${group}, key ${JSON.stringify(key)}`;
+    return new PeerError(`peer ${this.url}, ${what}: ${message}`, {
+      peer: this.url,
+      group,
+      key,
+      reason,
+      ...extra,
+    });
   }
 
-  /** A fetch or body read that threw: the deadline, or the network. */
-  #failed(
+  /** The error of a fetch or body read that threw: its deadline, or the network. */
+  #thrown(
     group: string,
     key: string,
     inFlight: PeerFetch,
@@ -271,6 +420,55 @@ export class HttpPeer implements PeerGetter {
     const message = `request failed: ${(err as Error)?.message ?? err}`;
     return this.#fail(group, key, message, "network", { cause: err });
   }
+
+  /**
+   * A fetch or body read that threw: released (the peer went down), the
+   * deadline, the caller, or the network. The deadline and the network count
+   * against the peer's health; the first such failure marks it down and
+   * releases every other request waiting on it.
+   */
+  #failed(
+    group: string,
+    key: string,
+    inFlight: PeerFetch,
+    signal: AbortSignal,
+    err: unknown,
+  ): PeerError {
+    const down = inFlight.releasedBy;
+    if (down !== undefined) {
+      return this.#fail(
+        group,
+        key,
+        `released: the peer was marked down (${down.reason}) while this ` +
+          "request waited",
+        "down",
+        { cause: down },
+      );
+    }
+    const error = this.#thrown(group, key, inFlight, err);
+    // The caller left (an abort, not the deadline): not the peer's fault.
+    if (!inFlight.timedOut && signal.aborted) return error;
+    if (this.health.failed(error)) {
+      for (const other of this.#inFlight) {
+        if (other !== inFlight) other.release(error);
+      }
+    }
+    return error;
+  }
+}
+
+function isProtobuf(type: string | null): boolean {
+  if (type === null) return false;
+  const semi = type.indexOf(";");
+  return (semi < 0 ? type : type.slice(0, semi)).trim().toLowerCase() ===
+    PROTOBUF;
+}
+
+/** Drops a body unread (a failed cancel changes nothing). */
+async function cancel(res: Response): Promise<void> {
+  try {
+    await res.body?.cancel();
+  } catch { /* already errored or closed */ }
 }
 
 /**

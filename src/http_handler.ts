@@ -4,6 +4,16 @@
  * `HTTPPool.ServeHTTP`, from a plain `(req: Request) => Promise<Response>`;
  * and mailgun's writes: `PUT` with a `SetRequest` body, `DELETE`.
  *
+ * What reaches it depends on the server. `Deno.serve` hands over the raw
+ * request path, but builds `req.url` as `http://` + the `Host` header + that
+ * path, so a `Host` carrying a path would move the request to a key the
+ * request line never named; a node:http adapter that builds its `Request`
+ * the same way inherits that. `Bun.serve` (and any adapter that parses the
+ * URL) resolves `.`/`..` segments (also `%2e`) and backslashes, and turns
+ * invalid UTF-8 into U+FFFD, before the handler sees the request. So the
+ * handler refuses what it can tell: a `Host` that is not a plain
+ * `host[:port]`, and raw characters no peer sends unescaped.
+ *
  * @module
  */
 
@@ -76,6 +86,13 @@ function textResponse(
   return new Response(text + "\n", { status, headers });
 }
 
+// RFC 3986: the characters of a host[:port] (reg-name, IP literal, port).
+const NOT_HOST = /[^A-Za-z0-9\-._~%!$&'()*+,;=:[\]]/;
+// The characters a path may carry raw (RFC 3986 pchar and "/"): every peer
+// client percent-encodes the others, so one of them raw means the request
+// did not come from a peer, or its server changed it on the way.
+const NOT_PATH = /[^A-Za-z0-9\-._~%!$&'()*+,;=:@/]/;
+
 /**
  * Percent-decodes one path part, reading `+` as a space (what golang
  * clients mean) unless `plus` says it is a plus (mailgun clients).
@@ -117,9 +134,25 @@ export function peerHandler(
         `not found: this handler serves ${basePath}{group}/{key}`,
       );
     }
+    // Deno puts the Host header into req.url: one with a path in it would
+    // route this request to a key its request line never named.
+    const host = req.headers.get("host");
+    if (host !== null && NOT_HOST.test(host)) {
+      return textResponse(
+        400,
+        "bad request: the Host header is not a plain host[:port]",
+      );
+    }
     let end = url.indexOf("?", start);
     if (end < 0) end = url.length;
     const rest = url.slice(start + basePath.length, end);
+    if (NOT_PATH.test(rest)) {
+      return textResponse(
+        400,
+        "bad request: the path has raw characters a peer would have " +
+          "percent-encoded",
+      );
+    }
     const slash = rest.indexOf("/");
     if (slash < 0) {
       return textResponse(400, `bad request: want ${basePath}{group}/{key}`);

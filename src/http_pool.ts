@@ -19,6 +19,7 @@ import { MailgunRing } from "./mailgun_ring.ts";
 import { type FetchLike, HttpPeer, type PeerFetch } from "./http_client.ts";
 import { peerHandler } from "./http_handler.ts";
 import { peerFetchTimes, prometheusText } from "./metrics.ts";
+import type { PeerHealthInfo } from "./peer_health.ts";
 import { defaultRegistry, type Registry } from "./registry.ts";
 
 /**
@@ -46,8 +47,19 @@ export interface HttpPoolOptions {
   hash?: (data: string) => number;
   /** The `fetch` used to ask peers (inject one to wire nodes without sockets). */
   fetch?: (input: string, init: RequestInit) => Promise<Response>;
-  /** How long one peer fetch may take, in milliseconds. Default 10,000. */
+  /**
+   * How long one peer fetch may take, in milliseconds; a peer that lets one
+   * pass unanswered is marked down (its keys load locally until it answers
+   * a probe). Default 10,000.
+   */
   timeoutMs?: number;
+  /**
+   * How long a peer marked down is left alone before the first probe, in
+   * milliseconds; each probe that fails doubles it. Default 500.
+   */
+  probeDelayMs?: number;
+  /** The longest wait between two probes of a down peer, in milliseconds. Default 5,000. */
+  maxProbeDelayMs?: number;
   /**
    * The largest response body accepted from a peer, and the largest set
    * (`PUT`) body this node accepts, in bytes. Default 64 MiB.
@@ -139,7 +151,12 @@ export function checkPeerUrl(url: unknown, what: string): string {
  *   replicas: 8,
  *   timeoutMs: 2_000,
  *   maxResponseBytes: 16,
- *   fetch: () => Promise.resolve(new Response(new Uint8Array(1024))),
+ *   fetch: () =>
+ *     Promise.resolve(
+ *       new Response(new Uint8Array(1024), {
+ *         headers: { "content-type": "application/x-protobuf" },
+ *       }),
+ *     ),
  * });
  * assert.equal(pool.basePath, "/cache/");
  * pool.set("http://a:1", "http://b:1");
@@ -170,12 +187,19 @@ export class HttpPool implements PeerPicker {
   readonly ring: RingKind;
   /** How long one peer fetch may take, in milliseconds (default 10,000). */
   readonly timeoutMs: number;
+  /** The wait before the first probe of a down peer, in milliseconds (default 500). */
+  readonly probeDelayMs: number;
+  /** The longest wait between probes of a down peer, in milliseconds (default 5,000). */
+  readonly maxProbeDelayMs: number;
   /** The largest response body accepted from a peer, in bytes (default 64 MiB). */
   readonly maxResponseBytes: number;
   /**
    * Answers peers: `GET {basePath}{group}/{key}` → `200` with a protobuf
    * `GetResponse`. Path parts are percent-decoded with `+` read as a space.
-   * Never throws: bad paths get `400`/`404`, getter errors `500`. Serve it
+   * Never throws: bad paths get `400`/`404` (so do a `Host` header that is
+   * not a plain `host[:port]` and raw characters a peer would have
+   * percent-encoded: either means the request line may not name the key
+   * the handler would see), getter errors `500`. Serve it
    * with `Deno.serve(pool.handler)` or `Bun.serve({ fetch: pool.handler })`.
    */
   readonly handler: (req: Request) => Promise<Response>;
@@ -202,6 +226,8 @@ export class HttpPool implements PeerPicker {
       hash = crc32,
       fetch = globalThis.fetch,
       timeoutMs = 10_000,
+      probeDelayMs = 500,
+      maxProbeDelayMs = 5_000,
       maxResponseBytes = 64 << 20,
       registry = defaultRegistry,
       ring = "golang",
@@ -247,6 +273,21 @@ export class HttpPool implements PeerPicker {
         }`,
       );
     }
+    if (!(typeof probeDelayMs === "number" && probeDelayMs > 0)) {
+      throw new ConfigError(
+        `probeDelayMs must be a positive number of milliseconds, got ${
+          String(probeDelayMs)
+        }`,
+      );
+    }
+    if (
+      !(typeof maxProbeDelayMs === "number" && maxProbeDelayMs >= probeDelayMs)
+    ) {
+      throw new ConfigError(
+        `maxProbeDelayMs must be a number of milliseconds >= probeDelayMs ` +
+          `(${probeDelayMs}), got ${String(maxProbeDelayMs)}`,
+      );
+    }
     if (!(Number.isInteger(maxResponseBytes) && maxResponseBytes > 0)) {
       throw new ConfigError(
         `maxResponseBytes must be a positive integer, got ${
@@ -265,6 +306,8 @@ export class HttpPool implements PeerPicker {
       ? (input, init) => globalThis.fetch(input, init)
       : fetch;
     this.timeoutMs = timeoutMs;
+    this.probeDelayMs = probeDelayMs;
+    this.maxProbeDelayMs = maxProbeDelayMs;
     this.maxResponseBytes = maxResponseBytes;
     this.#deadlines = new Deadlines(timeoutMs);
     this.registry = registry;
@@ -336,6 +379,10 @@ export class HttpPool implements PeerPicker {
       deadlines: this.#deadlines,
       maxResponseBytes: this.maxResponseBytes,
       observe: peerFetchTimes(this).observe,
+      probeBackoff: {
+        delayMs: this.probeDelayMs,
+        maxDelayMs: this.maxProbeDelayMs,
+      },
     };
     const getters = new Map<string, HttpPeer>();
     for (const peer of peers) {
@@ -371,13 +418,52 @@ export class HttpPool implements PeerPicker {
   }
 
   /**
-   * The remote owner of `key`, or `undefined` when this node owns it or no
-   * peers are set (Go's `PickPeer`).
+   * The remote owner of `key`, or `undefined` when this node owns it, no
+   * peers are set, or the owner is down (Go's `PickPeer`, which knows no
+   * health): the key then loads locally. Asking for a down peer's key is
+   * also what starts a probe of it, when one is due.
    */
   pickPeer(key: string): PeerGetter | undefined {
     const owner = this.#ring.get(key);
     if (owner === undefined || owner === this.self) return undefined;
-    return this.#getters.get(owner);
+    const peer = this.#getters.get(owner)!;
+    return peer.available() ? peer : undefined;
+  }
+
+  /**
+   * The health of every remote peer, in peer-list order: `"up"`, or
+   * `"down"` after a fetch timed out or its connection failed (a peer that
+   * answers, even with an error status, is up). A down peer's keys load
+   * locally at once, and requests that were waiting on it are released to
+   * local loads; a probe (`GET {basePath}`, at most one at a time, after
+   * `probeDelayMs`, doubling up to `maxProbeDelayMs`) re-admits it when it
+   * answers.
+   *
+   * @example A peer that refuses connections is skipped
+   * ```ts
+   * import { HttpPool, Registry } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const pool = new HttpPool("http://a:1", {
+   *   registry: new Registry(),
+   *   fetch: () => Promise.reject(new TypeError("connection refused")),
+   * });
+   * pool.set("http://a:1", "http://b:1");
+   * const key = ["a", "b", "c", "d", "e", "f"].find((k) => pool.owner(k) === "http://b:1")!;
+   * const g = pool.newGroup("g", 1 << 20, (k) => `local ${k}`);
+   * assert.equal((await g.get(key)).toString(), `local ${key}`); // fell back
+   * const [b] = pool.peerHealth();
+   * assert.equal(b.peer, "http://b:1");
+   * assert.equal(b.state, "down");
+   * assert.equal(b.consecutiveFailures, 1);
+   * assert.equal(b.lastError?.reason, "network");
+   * assert.equal(pool.pickPeer(key), undefined); // its keys load here for now
+   * ```
+   */
+  peerHealth(): PeerHealthInfo[] {
+    return [...this.#getters.values()].map((peer) =>
+      peer.health.info(peer.url)
+    );
   }
 
   /** Every remote peer (mailgun's `GetAll`, without this node), for removes. */

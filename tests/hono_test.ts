@@ -147,6 +147,7 @@ describe(`examples/hono.ts as two processes (${runtimeName()})`, () => {
     for (const node of nodes) {
       assert.equal((await get(`${node.url}/`)).status, 200);
     }
+    const owners = new Set<string | null>();
     for (const name of names) {
       const [a, b] = await Promise.all(
         nodes.map((n) => get(`${n.url}/greet/${name}`)),
@@ -154,12 +155,18 @@ describe(`examples/hono.ts as two processes (${runtimeName()})`, () => {
       assert.equal(a.status, 200, a.text);
       assert.equal(b.text, a.text);
       const owner = a.headers.get("x-groupcache-owner");
+      owners.add(owner);
       assert.equal(a.text, `hello ${name}, made by ${owner}\n`);
     }
     const loaded = await Promise.all(
       nodes.map(async (n) => JSON.parse((await get(`${n.url}/stats`)).text)),
     );
     assert.deepEqual(loaded.flatMap((s) => s.loaded).sort(), [...names].sort());
-    assert.ok(loaded.every((s) => s.stats.peerLoads > 0), "both asked a peer");
+    // The ports are free ones, so which node owns what varies: a node asked
+    // a peer exactly when the other node owns some name.
+    for (const [i, node] of nodes.entries()) {
+      const othersOwnSome = [...owners].some((o) => o !== node.url);
+      assert.equal(loaded[i].stats.peerLoads > 0, othersOwnSome, node.url);
+    }
   });
 });

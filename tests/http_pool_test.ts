@@ -19,15 +19,33 @@ function pool(options: ConstructorParameters<typeof HttpPool>[1] = {}) {
   return new HttpPool(SELF, { registry: new Registry(), ...options });
 }
 
+/** What a peer sends a value as (Go and we). */
+const PROTOBUF = { "content-type": "application/x-protobuf" };
+
+/** An endless body; `reads.pulls` counts the chunks asked of it. */
+function endless(reads = { pulls: 0, cancelled: false }) {
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      reads.pulls++;
+      controller.enqueue(new Uint8Array(1024));
+    },
+    cancel() {
+      reads.cancelled = true;
+    },
+  });
+}
+
 /** A pool whose only peer answers every fetch with `respond`. */
 function clientWith(
   respond: (url: string, init: RequestInit) => Response | Promise<Response>,
   options: ConstructorParameters<typeof HttpPool>[1] = {},
 ) {
   const urls: string[] = [];
+  const inits: RequestInit[] = [];
   const p = pool({
     fetch: async (url, init) => {
       urls.push(url);
+      inits.push(init);
       return await respond(url, init);
     },
     ...options,
@@ -36,7 +54,13 @@ function clientWith(
   const remoteKey = (prefix = "k") => {
     for (let i = 0;; i++) if (p.owner(prefix + i) === OTHER) return prefix + i;
   };
-  return { pool: p, urls, remoteKey, peer: (key: string) => p.pickPeer(key)! };
+  return {
+    pool: p,
+    urls,
+    inits,
+    remoteKey,
+    peer: (key: string) => p.pickPeer(key)!,
+  };
 }
 
 describe("HttpPool configuration", () => {
@@ -111,7 +135,7 @@ describe("HttpPool configuration", () => {
 
 describe("HttpPool client (fetching from a peer)", () => {
   const ok = (value: Uint8Array) =>
-    new Response(encodeGetResponse(value), { status: 200 });
+    new Response(encodeGetResponse(value), { status: 200, headers: PROTOBUF });
 
   const escapes: [string, string][] = [
     ["a b", "a%20b"],
@@ -147,8 +171,10 @@ describe("HttpPool client (fetching from a peer)", () => {
     assert.deepEqual(view.toBytes(), value);
   });
 
-  it("reads a 0-byte body as an empty value", async () => {
-    const c = clientWith(() => new Response(new Uint8Array(0)));
+  it("reads a 0-byte body as an empty value (what Go sends for one)", async () => {
+    const c = clientWith(() =>
+      new Response(new Uint8Array(0), { headers: PROTOBUF })
+    );
     const view = await c.peer(c.remoteKey()).get(
       "g",
       "k",
@@ -171,9 +197,11 @@ describe("HttpPool client (fetching from a peer)", () => {
         body: "no such group: g",
       },
     ],
-    ["a malformed body", () => new Response(new Uint8Array([0x0a, 9, 1])), {
-      reason: "malformed",
-    }],
+    [
+      "a malformed body",
+      () => new Response(new Uint8Array([0x0a, 9, 1]), { headers: PROTOBUF }),
+      { reason: "malformed" },
+    ],
     [
       "a body over maxResponseBytes with a content-length",
       () => ok(new Uint8Array(2000)),
@@ -190,8 +218,68 @@ describe("HttpPool client (fetching from a peer)", () => {
               controller.enqueue(new Uint8Array(512)); // endless: must be cut off
             },
           }),
+          { headers: PROTOBUF },
         ),
       { reason: "too-large" },
+    ],
+    [
+      "a gzip body (refused unread: it could inflate past the limit)",
+      () =>
+        new Response(endless(), {
+          headers: { ...PROTOBUF, "content-encoding": "gzip" },
+        }),
+      { reason: "encoding", status: 200 },
+    ],
+    [
+      "a body in any other content-encoding",
+      () =>
+        new Response(encodeGetResponse(new Uint8Array(1)), {
+          headers: { ...PROTOBUF, "content-encoding": "br" },
+        }),
+      { reason: "encoding" },
+    ],
+    ...[301, 302, 303, 307, 308].map((
+      status,
+    ): [string, () => Response, Partial<PeerError>] => [
+      `a ${status} redirect (never followed)`,
+      () =>
+        new Response(null, {
+          status,
+          headers: { location: "http://elsewhere.test/x" },
+        }),
+      { reason: "redirect", status },
+    ]),
+    [
+      "an answer a custom fetch reached by following a redirect",
+      () => {
+        const res = new Response(encodeGetResponse(new Uint8Array(1)), {
+          headers: PROTOBUF,
+        });
+        Object.defineProperty(res, "redirected", { value: true });
+        return res;
+      },
+      { reason: "redirect", status: 200 },
+    ],
+    [
+      "a valid GetResponse sent as text/html",
+      () =>
+        new Response(encodeGetResponse(new Uint8Array([1, 2])), {
+          headers: { "content-type": "text/html" },
+        }),
+      { reason: "content-type", status: 200 },
+    ],
+    [
+      "JSON bytes that happen to parse as protobuf",
+      () =>
+        new Response(new TextEncoder().encode("{}"), {
+          headers: { "content-type": "application/json" },
+        }),
+      { reason: "content-type" },
+    ],
+    [
+      "an empty 200 without a content type",
+      () => new Response(new Uint8Array(0)),
+      { reason: "content-type" },
     ],
     [
       "a network error",
@@ -220,6 +308,50 @@ describe("HttpPool client (fetching from a peer)", () => {
           field,
         );
       }
+    });
+  }
+
+  it("asks for identity encoding and follows no redirect", async () => {
+    const c = clientWith(() => ok(new Uint8Array([1])));
+    await c.peer(c.remoteKey()).get("g", "k", new AbortController().signal);
+    const init = c.inits[0];
+    assert.equal(new Headers(init.headers).get("accept-encoding"), "identity");
+    assert.equal(init.redirect, "manual");
+  });
+
+  it("refuses a compressed body before reading it", async () => {
+    const reads = { pulls: 0, cancelled: false };
+    const c = clientWith(() =>
+      new Response(endless(reads), {
+        headers: { ...PROTOBUF, "content-encoding": "gzip" },
+      })
+    );
+    await assert.rejects(
+      c.peer(c.remoteKey()).get("g", "k", new AbortController().signal),
+      (e: PeerError) => e.reason === "encoding",
+    );
+    assert.ok(reads.pulls <= 1, `pulled ${reads.pulls} chunks`); // the stream's own prefetch
+    assert.ok(reads.cancelled);
+  });
+
+  const protobufTypes = [
+    "application/x-protobuf",
+    "Application/X-Protobuf",
+    "application/x-protobuf; proto=groupcachepb.GetResponse",
+  ];
+  for (const type of protobufTypes) {
+    it(`accepts a value sent as ${JSON.stringify(type)}`, async () => {
+      const c = clientWith(() =>
+        new Response(encodeGetResponse(new Uint8Array([7])), {
+          headers: { "content-type": type, "content-encoding": "identity" },
+        })
+      );
+      const view = await c.peer(c.remoteKey()).get(
+        "g",
+        "k",
+        new AbortController().signal,
+      );
+      assert.deepEqual(view.toBytes(), new Uint8Array([7]));
     });
   }
 
@@ -334,6 +466,78 @@ describe("HttpPool handler (serving peers)", () => {
         assert.equal(text, body);
       } else {
         assert.match(text, body);
+      }
+    });
+  }
+
+  // What Deno.serve hands over: req.url is "http://" + Host + the raw path.
+  const asDeno = (url: string, host: string) =>
+    ({
+      url,
+      method: "GET",
+      headers: new Headers({ host }),
+      signal: new AbortController().signal,
+    }) as unknown as Request;
+  const requests: [string, string, string, number, string | RegExp][] = [
+    [
+      "a Host header carrying a path (it would name another key)",
+      "http://h/_groupcache/g/x/other",
+      "h/_groupcache/g/x",
+      400,
+      /Host header/,
+    ],
+    [
+      "a Host header carrying a query",
+      "http://h?/_groupcache/g/x/other",
+      "h?/_groupcache/g/x",
+      400,
+      /Host header/,
+    ],
+    [
+      "a Host header with a backslash",
+      "http://h\\x/_groupcache/g/k",
+      "h\\x",
+      400,
+      /Host header/,
+    ],
+    ["a raw non-ASCII key", "http://h/_groupcache/g/ü", "h", 400, /raw/],
+    ["a raw backslash", "http://h/_groupcache/g/a\\b", "h", 400, /raw/],
+    ["a raw space", "http://h/_groupcache/g/a b", "h", 400, /raw/],
+    ["a raw #", "http://h/_groupcache/g/a#b", "h", 400, /raw/],
+    ['a raw "', 'http://h/_groupcache/g/a"b', "h", 400, /raw/],
+    [
+      "an IPv6 host",
+      "http://[::1]:8001/_groupcache/g/k",
+      "[::1]:8001",
+      200,
+      "v:k",
+    ],
+    [
+      "the characters our client leaves unescaped",
+      "http://h:1/_groupcache/g/-_.!~*'()",
+      "h:1",
+      200,
+      "v:-_.!~*'()",
+    ],
+    [
+      "the other characters a path may carry raw",
+      "http://h:1/_groupcache/g/$&,;=:@",
+      "h:1",
+      200,
+      "v:$&,;=:@",
+    ],
+  ];
+  for (const [what, url, host, status, body] of requests) {
+    it(`answers ${status} to ${what}`, async () => {
+      const s = server();
+      const res = await s.pool.handler(asDeno(url, host));
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      assert.equal(res.status, status);
+      if (status === 200) {
+        assert.equal(new TextDecoder().decode(decodeGetResponse(bytes)), body);
+      } else {
+        assert.match(new TextDecoder().decode(bytes), body as RegExp);
+        assert.deepEqual(s.seen, [], "nothing loaded");
       }
     });
   }

@@ -204,6 +204,43 @@ describe(
       }
     });
 
+    it("marks a stopped Go peer down, then re-admits it when it answers a probe (Go's 400 to GET /_groupcache/)", async () => {
+      const g = go[0];
+      const self = "http://127.0.0.1:9"; // only asks
+      const pool = new HttpPool(self, {
+        registry: new Registry(),
+        timeoutMs: 300,
+        probeDelayMs: 20,
+        maxProbeDelayMs: 100,
+      });
+      pool.set(self, g.url);
+      const group = new Group("test", 1 << 20, (key) => `local:${key}`, {
+        peers: pool,
+      });
+      const keyOf = (prefix: string) => {
+        for (let i = 0;; i++) {
+          if (pool.owner(`${prefix}${i}`) === g.url) return `${prefix}${i}`;
+        }
+      };
+      const stopped = keyOf("stopped-");
+      g.pause();
+      try {
+        assert.equal((await group.get(stopped)).toString(), `local:${stopped}`);
+        assert.equal(pool.peerHealth()[0].state, "down");
+        assert.equal(pool.pickPeer(keyOf("meanwhile-")), undefined);
+      } finally {
+        g.resume();
+      }
+      const back = keyOf("back-");
+      const t0 = performance.now();
+      while (pool.pickPeer(back) === undefined) {
+        assert.ok(performance.now() - t0 < 5_000, "not re-admitted in 5 s");
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.ok((await group.get(back)).equals(goValue(back) as Uint8Array));
+      assert.equal(pool.peerHealth()[0].state, "up");
+    });
+
     it("survives a killed Go peer with local loads", async () => {
       const victim = go[1];
       let key = "";

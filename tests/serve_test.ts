@@ -120,4 +120,61 @@ describe(`three nodes over real sockets (${runtimeName()})`, () => {
       }
     });
   }
+
+  // Requests no peer sends. Deno hands the raw path over but builds req.url
+  // from the Host header; Bun resolves the path first (and makes a URL with
+  // a bad Host relative). Each either is refused or loads exactly the key
+  // the runtime showed the handler; none loads a key the request line did
+  // not name, except where Bun rewrote the path before the handler (its
+  // documented limit).
+  const hostile: [
+    string,
+    string,
+    string | undefined,
+    Record<"deno" | "bun", number | string>,
+  ][] = [
+    ["a Host header carrying a path", "/other", "h/_groupcache/test/x", {
+      deno: 400,
+      bun: 404,
+    }],
+    ["a Host header carrying a query", "/other", "h?/_groupcache/test/x", {
+      deno: 400,
+      bun: 404,
+    }],
+    ["a raw backslash", "/_groupcache/test/a\\b", undefined, {
+      deno: 400,
+      bun: "a/b",
+    }],
+    ["raw UTF-8", "/_groupcache/test/\xc3\xbc", undefined, {
+      deno: 400,
+      bun: "\u00fc",
+    }],
+    ["a raw byte that is not UTF-8", "/_groupcache/test/\xff", undefined, {
+      deno: 400,
+      bun: "\ufffd",
+    }],
+    ["a raw #", "/_groupcache/test/a#b", undefined, { deno: 400, bun: 400 }],
+    ["a raw |", "/_groupcache/test/a|b", undefined, { deno: 400, bun: 400 }],
+    ["an escaped dot segment", "/_groupcache/test/a/%2e%2e/b", undefined, {
+      deno: "a/../b",
+      bun: "b",
+    }],
+  ];
+  for (const [what, path, host, expected] of hostile) {
+    const want = expected[runtimeName() as "deno" | "bun"];
+    it(`answers ${typeof want === "number" ? want : "the key " + JSON.stringify(want)} to ${what} under ${runtimeName()}`, async () => {
+      const node = nodes[0];
+      const before = [...node.loads.keys()];
+      const res = await rawGet(node.served.port, path, host);
+      const text = new TextDecoder().decode(res.body);
+      if (typeof want === "number") {
+        assert.equal(res.status, want, text);
+        assert.deepEqual([...node.loads.keys()], before, "nothing loaded");
+      } else {
+        assert.equal(res.status, 200, text);
+        const value = new TextDecoder().decode(decodeGetResponse(res.body));
+        assert.equal(value, `v:${want}`);
+      }
+    });
+  }
 });

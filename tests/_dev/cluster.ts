@@ -17,6 +17,11 @@ export interface TestNode {
   loads: Map<string, number>;
   /** Set to make the node unreachable (fetch rejects, as for a dead peer). */
   down: boolean;
+  /**
+   * Set to make the node hang, as a stopped process: fetches to it wait
+   * until their signal aborts (probes of {@linkcode HttpPool} included).
+   */
+  hung: boolean;
   /** Requests this node's handler received, as raw URLs. */
   requests: string[];
   /** The same requests as "METHOD url", for tests of set and remove. */
@@ -46,6 +51,13 @@ export function makeCluster(options: ClusterOptions = {}) {
     const node = nodes.find((x) => input.startsWith(x.url + "/"));
     if (node === undefined || node.down) {
       return Promise.reject(new TypeError(`connection refused: ${input}`));
+    }
+    if (node.hung) {
+      const signal = init.signal!;
+      return new Promise((_, reject) => {
+        if (signal.aborted) reject(signal.reason);
+        signal.addEventListener("abort", () => reject(signal.reason));
+      });
     }
     const req = new Request(input, init);
     node.requests.push(req.url);
@@ -85,6 +97,7 @@ export function makeCluster(options: ClusterOptions = {}) {
       group,
       loads,
       down: false,
+      hung: false,
       requests: [],
       calls: [],
     });

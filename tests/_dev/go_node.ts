@@ -59,6 +59,10 @@ export interface GoNode {
   setPeers(peers: string[]): Promise<void>;
   /** What the node wrote to stderr so far. */
   stderr(): string;
+  /** SIGSTOP: the kernel still accepts its connections, nothing answers. */
+  pause(): void;
+  /** SIGCONT. */
+  resume(): void;
   /** SIGTERM, then SIGKILL if it has not exited after `graceMs` (default 3 s). */
   kill(graceMs?: number): Promise<void>;
 }
@@ -117,6 +121,8 @@ function makeNode(server: Server, port: number): GoNode {
       }
     },
     stderr: server.stderr,
+    pause: server.pause,
+    resume: server.resume,
     kill: (graceMs) => server.stop(graceMs),
   };
 }

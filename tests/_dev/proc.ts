@@ -19,14 +19,22 @@ const leaders = new WeakSet<ChildProcess>();
 let hooked = false;
 
 /** Signals `child`, and its whole process group if it leads one. */
-function signal(child: ChildProcess, sig: "SIGTERM" | "SIGKILL"): void {
+function signal(
+  child: ChildProcess,
+  sig: "SIGTERM" | "SIGKILL" | "SIGSTOP" | "SIGCONT",
+): void {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  // Not child.kill: Deno's ChildProcess sends nothing more once it has sent
+  // one signal, and a stopped child needs SIGCONT before SIGTERM.
   if (leaders.has(child)) {
     try {
       process.kill(-child.pid!, sig);
       return;
     } catch { /* the group is gone: signal the child alone */ }
   }
-  child.kill(sig);
+  try {
+    process.kill(child.pid!, sig);
+  } catch { /* gone meanwhile */ }
 }
 
 function killAll(): void {
@@ -84,13 +92,17 @@ function track(
   return { child, exited };
 }
 
-/** SIGTERM, then SIGKILL after `graceMs`; resolves once the child has exited. */
+/**
+ * SIGTERM, then SIGKILL after `graceMs`; resolves once the child has exited.
+ * A SIGCONT goes first: a stopped child could not act on SIGTERM.
+ */
 async function stop(
   child: ChildProcess,
   exited: Promise<void>,
   graceMs: number,
 ): Promise<void> {
   if (child.exitCode === null && child.signalCode === null) {
+    signal(child, "SIGCONT");
     signal(child, "SIGTERM");
     const timer = setTimeout(() => signal(child, "SIGKILL"), graceMs);
     await exited;
@@ -135,6 +147,10 @@ export interface Server {
   stderr(): string;
   /** What it wrote to stdout and stderr so far (the last 64 KiB). */
   output(): string;
+  /** SIGSTOP: the kernel still accepts its connections, nothing answers. */
+  pause(): void;
+  /** SIGCONT. */
+  resume(): void;
   /** SIGTERM, then SIGKILL after `graceMs` (default 3 s); resolves once it has exited. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -192,6 +208,8 @@ export function startServer(
         pid: child.pid!,
         stderr: () => stderr,
         output: () => output,
+        pause: () => signal(child, "SIGSTOP"),
+        resume: () => signal(child, "SIGCONT"),
         stop: (graceMs = 3000) => stop(child, exited, graceMs),
       });
     };

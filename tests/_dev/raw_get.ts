@@ -2,16 +2,22 @@
 // URL resolution, unlike fetch), for tests of how servers treat odd paths.
 import { connect } from "node:net";
 
-/** Sends one raw HTTP/1.1 GET with the path exactly as given (no URL resolution). */
+/**
+ * Sends one raw HTTP/1.1 GET with the path exactly as given (no URL
+ * resolution), its characters as single bytes (latin1: "\xff" is the byte
+ * 0xFF; write UTF-8 byte by byte), with `host` (default 127.0.0.1:PORT) as
+ * the Host header.
+ */
 export function rawGet(
   port: number,
   path: string,
+  host = `127.0.0.1:${port}`,
 ): Promise<{ status: number; body: Uint8Array }> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, "127.0.0.1", () => {
-      socket.write(
-        `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`,
-      );
+      const head =
+        `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`;
+      socket.write(Uint8Array.from(head, (c) => c.charCodeAt(0) & 0xff));
     });
     const chunks: Uint8Array[] = [];
     socket.on("data", (c: Uint8Array) => chunks.push(c));

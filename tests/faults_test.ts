@@ -1,0 +1,228 @@
+// Fault injection over real sockets (Deno and Bun): a hostile peer driven by
+// the key (./_dev/hostile_peer.ts), a peer process that stops answering
+// (SIGSTOP), and callers that leave. Every case checks the typed error, the
+// fallback (a local load), that nothing wrong is cached, and that the key
+// works afterwards.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Group, HttpPool, PeerError, Registry } from "../mod.ts";
+import { blackhole } from "./_dev/blackhole.ts";
+import {
+  askForBomb,
+  type HostilePeer,
+  startHostilePeer,
+} from "./_dev/hostile_peer.ts";
+import { startPeerNode } from "./_dev/peer_node.ts";
+import { freePort } from "./_dev/ports.ts";
+import { runtimeName } from "./_dev/runtimes.ts";
+import { connectionsTo } from "./_dev/sockets.ts";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const MiB = 1 << 20;
+// This node only asks: nothing listens at its own URL.
+const SELF = "http://127.0.0.1:9";
+
+describe(`a hostile peer, driven by the key (${runtimeName()})`, () => {
+  let peer: HostilePeer;
+  before(async () => {
+    peer = await startHostilePeer();
+  });
+  after(() => peer.close());
+
+  /** A node whose only peer is the hostile one, with a fresh health record. */
+  function asker(options: { timeoutMs?: number } = {}) {
+    const pool = new HttpPool(SELF, {
+      registry: new Registry(),
+      timeoutMs: options.timeoutMs ?? 1_000,
+    });
+    pool.set(SELF, peer.url);
+    const errors: unknown[] = [];
+    const loads: string[] = [];
+    const group = new Group("g", 4 * MiB, (key) => {
+      loads.push(key);
+      return `local:${key}`;
+    }, {
+      peers: pool,
+      onPeerError: (e) => errors.push(e),
+      // Mirror every value a peer sends into the hot cache: a wrong one
+      // accepted would stay there.
+      random: () => 0,
+    });
+    const keyOf = (kind: string) => {
+      for (let i = 0;; i++) {
+        if (pool.owner(`${kind}${i}`) === peer.url) return `${kind}${i}`;
+      }
+    };
+    return { pool, group, errors, loads, keyOf };
+  }
+
+  const cases: {
+    what: string;
+    kind: string;
+    reason: PeerError["reason"];
+    status?: number;
+    /** Counts against the peer's health: it is then down. */
+    down: boolean;
+  }[] = [
+    { what: "hangs", kind: "hang:", reason: "timeout", down: true },
+    {
+      what: "drips one byte a second",
+      kind: "drip:",
+      reason: "timeout",
+      down: true,
+    },
+    { what: "resets mid-body", kind: "reset:", reason: "network", down: true },
+    {
+      what: "closes short of the Content-Length it sent (a lie)",
+      kind: "short:",
+      reason: "network",
+      down: true,
+    },
+    {
+      what: "sends a gzip bomb with a Content-Length",
+      kind: "bomb:",
+      reason: "encoding",
+      status: 200,
+      down: false,
+    },
+    {
+      what: "sends a chunked gzip bomb",
+      kind: "bomb-chunked:",
+      reason: "encoding",
+      status: 200,
+      down: false,
+    },
+    {
+      what: "redirects elsewhere",
+      kind: "redirect:",
+      reason: "redirect",
+      status: 307,
+      down: false,
+    },
+    {
+      what: "sends a valid GetResponse as text/html",
+      kind: "html:",
+      reason: "content-type",
+      status: 200,
+      down: false,
+    },
+    {
+      what: "sends an empty 200 without a content type",
+      kind: "untyped-empty:",
+      reason: "content-type",
+      status: 200,
+      down: false,
+    },
+    {
+      what: "sends a 500 whose body never ends",
+      kind: "endless-500:",
+      reason: "status",
+      status: 500,
+      down: false,
+    },
+  ];
+  for (const c of cases) {
+    it(`${c.what}: PeerError ${c.reason}, a local load, nothing wrong cached, the key works after`, async () => {
+      const a = asker();
+      const key = a.keyOf(c.kind);
+      const elsewhere = peer.elsewhere;
+      const t0 = performance.now();
+      const value = await a.group.get(key);
+      const ms = performance.now() - t0;
+      assert.equal(value.toString(), `local:${key}`);
+      assert.equal(a.errors.length, 1, String(a.errors));
+      const err = a.errors[0] as PeerError;
+      assert.ok(err instanceof PeerError, String(err));
+      assert.equal(err.reason, c.reason, err.message);
+      assert.equal(err.status, c.status);
+      assert.equal(err.key, key);
+      // Bounded: the timeouts by timeoutMs, the rest well within it.
+      if (c.reason === "timeout") assert.ok(ms >= 990 && ms < 3_000, `${ms}`);
+      else assert.ok(ms < 1_000, `${ms} ms`);
+      assert.deepEqual(a.loads, [key]);
+      assert.equal(a.group.stats.peerLoads, 0);
+      assert.equal(a.group.cacheStats("hot").items, 0, "nothing from the peer");
+      assert.equal(peer.elsewhere, elsewhere, "only the peer's URL fetched");
+      const [health] = a.pool.peerHealth();
+      assert.equal(health.state, c.down ? "down" : "up");
+      // The key works afterwards: the right value, from the main cache.
+      assert.equal((await a.group.get(key)).toString(), `local:${key}`);
+      assert.deepEqual(a.loads, [key]);
+      // And the peer's other keys: asked while it is up, local while down.
+      const fine = a.keyOf("fine:");
+      assert.equal(
+        (await a.group.get(fine)).toString(),
+        c.down ? `local:${fine}` : `peer:${fine}`,
+      );
+    });
+  }
+
+  it("sends an empty value as Go does (a 0-byte application/x-protobuf 200): valid", async () => {
+    const a = asker();
+    const key = a.keyOf("empty:");
+    assert.equal((await a.group.get(key)).length, 0);
+    assert.deepEqual(a.errors, []);
+    assert.deepEqual(a.loads, []);
+    assert.equal(a.group.stats.peerLoads, 1);
+  });
+
+  for (const kind of ["bomb:", "bomb-chunked:"] as const) {
+    it(`keeps a 1 MiB → 1 GiB gzip bomb (${kind.slice(0, -1)}) out of memory: growth ≤ maxResponseBytes + 16 MiB, error within 1 s`, async () => {
+      const cost = await askForBomb(peer, kind);
+      assert.equal(cost.error?.reason, "encoding");
+      assert.ok(cost.ms < 1_000, `${cost.ms} ms`);
+      assert.ok(
+        cost.grewMiB <= cost.maxResponseMiB + 16,
+        `grew ${cost.grewMiB.toFixed(1)} MiB`,
+      );
+    });
+  }
+});
+
+describe(`a peer process that stops answering (${runtimeName()})`, () => {
+  it("2,000 gets of a stopped peer's keys whose callers all leave hold no connection open 1 s later", async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const node = await startPeerNode({
+      port,
+      peers: [SELF, url],
+      group: "g",
+      label: "B",
+    });
+    try {
+      node.pause();
+      const pool = new HttpPool(SELF, { registry: new Registry() });
+      pool.set(SELF, url);
+      const group = new Group("g", MiB, (key) => key, { peers: pool });
+      const keys: string[] = [];
+      for (let i = 0; keys.length < 2_000; i++) {
+        if (pool.owner(`k${i}`) === url) keys.push(`k${i}`);
+      }
+      const leave = new AbortController();
+      const gets = keys.map((key) => group.get(key, { signal: leave.signal }));
+      await sleep(200);
+      leave.abort(new Error("the caller left"));
+      const settled = await Promise.allSettled(gets);
+      assert.ok(settled.every((s) => s.status === "rejected"));
+      await sleep(1_000);
+      assert.deepEqual(connectionsTo(port), {});
+      // Callers leaving is not the peer's fault.
+      assert.equal(pool.peerHealth()[0].state, "up");
+      assert.equal(group.stats.peerErrors, 0);
+    } finally {
+      await node.stop();
+    }
+  });
+
+  it("a node stopped with SIGSTOP under load: once the first timeout window has passed its keys load locally (p99 < 100 ms); after SIGCONT it owns them again within 10 s", async () => {
+    const r = await blackhole({ timeoutMs: 1_000, callers: 24 });
+    assert.equal(r.errors, 0);
+    assert.ok(r.afterWindow.count >= 100, `${r.afterWindow.count} gets`);
+    assert.equal(r.afterWindowLocal, r.afterWindow.count);
+    assert.ok(r.afterWindow.p99 < 100, `p99 ${r.afterWindow.p99} ms`);
+    assert.equal(r.downHealth.state, "down");
+    assert.equal(r.downHealth.lastError?.reason, "timeout");
+    assert.ok(r.firstServedMs < 10_000, `${r.firstServedMs} ms`);
+    assert.ok(r.ownsAgainMs < 10_000, `${r.ownsAgainMs} ms`);
+  });
+});
