@@ -110,7 +110,11 @@ export interface PeerGetter {
 
 /** Names the peer that owns a key (Go's `PeerPicker`). */
 export interface PeerPicker {
-  /** The owner of `key`, or `undefined` when this node owns it (load locally). */
+  /**
+   * The owner of `key`, or `undefined` to load it locally: this node owns
+   * it, or its owner is not to be asked now (an `HttpPool` skips a peer it
+   * has marked down).
+   */
   pickPeer(key: string): PeerGetter | undefined;
   /**
    * Every remote peer (mailgun's `GetAll`, without this node), for

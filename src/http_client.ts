@@ -204,8 +204,8 @@ export class HttpPeer implements PeerGetter {
       try {
         // The common case inline: a declared length within the limit (with
         // identity encoding, the bytes buffered are the bytes declared).
-        const declared = res.headers.get("content-length");
-        bytes = declared !== null && Number(declared) <= maxResponseBytes
+        const declared = declaredLength(res);
+        bytes = declared !== undefined && declared <= maxResponseBytes
           ? new Uint8Array(await res.arrayBuffer())
           : await readBody(res, maxResponseBytes, false);
         if (bytes !== undefined && bytes.length > maxResponseBytes) {
@@ -504,6 +504,21 @@ function viewOfResponse(bytes: Uint8Array): ByteView {
 }
 
 /**
+ * The body length the headers promise, when they alone frame the body. With
+ * a Transfer-Encoding too, the body is chunked whatever Content-Length says
+ * (RFC 9112), and Deno and Bun read it past the declared length; a value
+ * that is not one number is no promise either.
+ */
+function declaredLength(res: Pick<Response, "headers">): number | undefined {
+  const declared = res.headers.get("content-length");
+  if (declared === null || res.headers.get("transfer-encoding") !== null) {
+    return undefined;
+  }
+  const length = Number(declared);
+  return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
+}
+
+/**
  * Reads at most `limit` bytes of a body (a response's, or a request's).
  * Over the limit: `undefined`, or the first `limit` bytes when `truncate`
  * is set; the rest is never buffered.
@@ -513,14 +528,14 @@ export async function readBody(
   limit: number,
   truncate: boolean,
 ): Promise<Uint8Array | undefined> {
-  const declared = res.headers.get("content-length");
-  if (declared !== null && Number(declared) <= limit) {
+  const declared = declaredLength(res);
+  if (declared !== undefined && declared <= limit) {
     const bytes = new Uint8Array(await res.arrayBuffer());
     if (bytes.length <= limit) return bytes;
     return truncate ? bytes.subarray(0, limit) : undefined;
   }
   if (res.body === null) return new Uint8Array(0);
-  if (declared !== null && !truncate) {
+  if (declared !== undefined && !truncate) {
     await res.body.cancel();
     return undefined;
   }
@@ -528,8 +543,12 @@ export async function readBody(
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
+    const read = await reader.read();
+    if (read.done) break;
+    // Deno hands over 16 KiB views of 64 KiB buffers: keep only the bytes.
+    const value = read.value.byteLength * 2 < read.value.buffer.byteLength
+      ? read.value.slice()
+      : read.value;
     total += value.length;
     if (total > limit) {
       await reader.cancel();

@@ -223,6 +223,18 @@ describe("HttpPool client (fetching from a peer)", () => {
       { reason: "too-large" },
     ],
     [
+      "an endless body whose Content-Length says 10 beside a Transfer-Encoding",
+      () =>
+        new Response(endless(), {
+          headers: {
+            ...PROTOBUF,
+            "content-length": "10",
+            "transfer-encoding": "chunked",
+          },
+        }),
+      { reason: "too-large" },
+    ],
+    [
       "a gzip body (refused unread: it could inflate past the limit)",
       () =>
         new Response(endless(), {

@@ -15,6 +15,8 @@
 //   empty:…         a 200 with an empty body as application/x-protobuf (valid:
 //                   what Go sends for an empty value)
 //   endless-500:…   a 500 whose chunked body never ends
+//   smuggle:…       a 200 with Content-Length: 10 and a chunked body that never
+//                   ends (Transfer-Encoding wins; Deno and Bun read past 10)
 //   anything else   a valid GetResponse of `peer:${key}`
 //
 // GET {basePath} (a probe) gets a 400, as from Go or our handler.
@@ -183,19 +185,19 @@ export async function startHostilePeer(
       case "empty:":
         socket.end(head("200 OK", [protobuf, "content-length: 0"]));
         return;
-      case "endless-500:": {
+      case "endless-500:":
         socket.write(head("500 Internal Server Error", [
           "content-type: text/plain",
           "transfer-encoding: chunked",
         ]));
-        const chunk = latin1(`4000\r\n${"x".repeat(0x4000)}\r\n`);
-        const pump = () => {
-          while (!socket.destroyed && socket.write(chunk));
-        };
-        socket.on("drain", pump);
-        pump();
-        return;
-      }
+        return endless(socket);
+      case "smuggle:":
+        socket.write(head("200 OK", [
+          protobuf,
+          "content-length: 10",
+          "transfer-encoding: chunked",
+        ]));
+        return endless(socket);
       default: {
         const body = encodeGetResponse(encoder.encode(`peer:${key}`));
         socket.write(
@@ -204,6 +206,16 @@ export async function startHostilePeer(
         socket.end(body);
       }
     }
+  }
+
+  /** Chunks of 16 KiB, as fast as the client reads, until it goes. */
+  function endless(socket: Socket): void {
+    const chunk = latin1(`4000\r\n${"x".repeat(0x4000)}\r\n`);
+    const pump = () => {
+      while (!socket.destroyed && socket.write(chunk));
+    };
+    socket.on("drain", pump);
+    pump();
   }
 
   const server = createServer((socket) => {
@@ -240,8 +252,8 @@ export async function startHostilePeer(
   };
 }
 
-/** What asking a hostile peer for a gzip bomb cost. */
-export interface BombCost {
+/** What asking a hostile peer for one key cost. */
+export interface AskCost {
   /** Peak growth of this process's resident memory, in MiB. */
   grewMiB: number;
   /** From the get to its (local) value, in ms. */
@@ -252,18 +264,22 @@ export interface BombCost {
   maxResponseMiB: number;
 }
 
+/** The keys that send more than a node may hold. */
+export type Flood = "bomb:" | "bomb-chunked:" | "smuggle:";
+
 /**
- * Asks `peer` for a gzip bomb key (`kind` "bomb:" or "bomb-chunked:") through
- * a fresh node with default options, sampling this process's resident memory
- * every 2 ms until 100 ms after the value came (a runtime may still inflate
- * in the background).
+ * Asks `peer` for a key of `kind` through a fresh node (default options, or
+ * those given), sampling this process's resident memory every 2 ms until
+ * 100 ms after the value came (a runtime may still read or inflate in the
+ * background).
  */
-export async function askForBomb(
+export async function askMeasured(
   peer: HostilePeer,
-  kind: "bomb:" | "bomb-chunked:",
-): Promise<BombCost> {
+  kind: Flood,
+  options: { maxResponseBytes?: number; timeoutMs?: number } = {},
+): Promise<AskCost> {
   const self = "http://127.0.0.1:9"; // only asks
-  const pool = new HttpPool(self, { registry: new Registry() });
+  const pool = new HttpPool(self, { registry: new Registry(), ...options });
   pool.set(self, peer.url);
   let error: PeerError | undefined;
   const group = new Group("g", 1 << 20, (key) => key, {
@@ -301,17 +317,20 @@ if (
   fileURLToPath(import.meta.url) === process.argv[1]
 ) {
   const peer = await startHostilePeer();
+  const what: Record<Flood, string> = {
+    "bomb:": "gzip bomb (1 MiB -> 1 GiB) with Content-Length",
+    "bomb-chunked:": "gzip bomb (1 MiB -> 1 GiB), chunked",
+    "smuggle:": "endless chunked body under Content-Length: 10",
+  };
   try {
-    for (const kind of ["bomb:", "bomb-chunked:"] as const) {
-      const cost = await askForBomb(peer, kind);
+    for (const kind of Object.keys(what) as Flood[]) {
+      const cost = await askMeasured(peer, kind);
       console.log(
-        `${runtimeName()}: gzip bomb (1 MiB -> 1 GiB), ${
-          kind === "bomb:" ? "with Content-Length" : "chunked"
-        }: grew ${cost.grewMiB.toFixed(1)} MiB (limit ${
-          cost.maxResponseMiB + 16
-        } MiB), local value after ${cost.ms.toFixed(0)} ms, ${
-          cost.error?.reason ?? "no error"
-        }`,
+        `${runtimeName()}: ${what[kind]}: grew ${
+          cost.grewMiB.toFixed(1)
+        } MiB (limit ${cost.maxResponseMiB + 16} MiB), local value after ${
+          cost.ms.toFixed(0)
+        } ms, ${cost.error?.reason ?? "no error"}`,
       );
     }
   } finally {
