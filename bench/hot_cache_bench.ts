@@ -23,7 +23,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { type Group, type HotCachePolicy, HttpPool, Registry } from "../mod.ts";
 import { Doorkeeper, doorkeeperCapacity } from "../src/hot_admission.ts";
-import { seededRandom } from "../tests/_dev/random.ts";
+import { seededRandom, zipfSampler } from "../tests/_dev/random.ts";
 import { benchPath, flag, numberOption, targetComment } from "./_proc.ts";
 import {
   fmt,
@@ -78,23 +78,6 @@ function cluster(
   return { groups, fetches: () => fetches };
 }
 
-function zipf(n: number, random: () => number): () => number {
-  const cdf = new Float64Array(n);
-  let sum = 0;
-  for (let i = 0; i < n; i++) cdf[i] = sum += 1 / (i + 1);
-  return () => {
-    const x = random() * sum;
-    let lo = 0;
-    let hi = n - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cdf[mid] < x) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
-}
-
 const keys = Array.from({ length: KEYS }, (_, i) => `item:${i}`);
 
 async function run(c: Cluster, stream: Int32Array, from: number, to: number) {
@@ -106,7 +89,7 @@ async function run(c: Cluster, stream: Int32Array, from: number, to: number) {
 const perGet: Record<string, Record<string, number[]>> = {};
 const perSecond: Record<string, Record<string, number[]>> = {};
 for (let round = 0; round < ROUNDS; round++) {
-  const next = zipf(KEYS, seededRandom(100 + round));
+  const next = zipfSampler(KEYS, seededRandom(100 + round));
   const stream = Int32Array.from({ length: WARMUP + MEASURED }, next);
   for (const budget of BUDGETS) {
     for (let k = 0; k < POLICIES.length; k++) {

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { ConfigError, Group, type HotCachePolicy, Registry } from "../mod.ts";
 import { Doorkeeper, doorkeeperCapacity } from "../src/hot_admission.ts";
 import { makeCluster } from "./_dev/cluster.ts";
-import { seededRandom } from "./_dev/random.ts";
+import { seededRandom, zipfSampler } from "./_dev/random.ts";
 
 describe("Doorkeeper", () => {
   it("lets a key in the second time it comes within the window, never the first", () => {
@@ -141,22 +141,4 @@ async function countMirrored(
     if (c.nodes[1].requests.length === asked) mirrored++;
   }
   return mirrored;
-}
-
-/** Indexes 0..n-1 with P(i) ∝ 1/(i+1) (Zipf, s = 1). */
-function zipfSampler(n: number, random: () => number): () => number {
-  const cdf: number[] = [];
-  let sum = 0;
-  for (let i = 0; i < n; i++) cdf.push(sum += 1 / (i + 1));
-  return () => {
-    const x = random() * sum;
-    let lo = 0;
-    let hi = n - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cdf[mid] < x) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
 }

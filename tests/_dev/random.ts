@@ -17,3 +17,21 @@ export function seededRandom(seed: number): () => number {
   const next = seededUint32(seed);
   return () => next() / 4294967296;
 }
+
+/** Indexes 0..n-1 drawn with P(i) ∝ 1/(i+1) (Zipf, s = 1), from `random`. */
+export function zipfSampler(n: number, random: () => number): () => number {
+  const cdf = new Float64Array(n);
+  let sum = 0;
+  for (let i = 0; i < n; i++) cdf[i] = sum += 1 / (i + 1);
+  return () => {
+    const x = random() * sum;
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cdf[mid] < x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+}
