@@ -46,7 +46,7 @@ describe("Deadlines", () => {
 
   it("expires an item that expire() of another adds, on its own later deadline", async () => {
     const expired: string[] = [];
-    const deadlines = new Deadlines<{ expire(): void }>(20);
+    const deadlines = new Deadlines<{ expire(): void }>(100);
     const second = { expire: () => expired.push("second") };
     deadlines.add({
       expire: () => {
@@ -55,7 +55,7 @@ describe("Deadlines", () => {
       },
     });
     await until(() => expired.length === 1);
-    assert.deepEqual(expired, ["first"]); // "second" waits its own 20 ms
+    assert.deepEqual(expired, ["first"]); // "second" waits its own 100 ms
     await until(() => expired.length === 2);
     assert.deepEqual(expired, ["first", "second"]);
   });
