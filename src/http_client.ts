@@ -22,7 +22,11 @@ import {
   ProtobufError,
 } from "./errors.ts";
 import type { PeerGetter } from "./group.ts";
-import { PeerHealth, type ProbeBackoff } from "./peer_health.ts";
+import {
+  PeerHealth,
+  type PeerState,
+  type ProbeBackoff,
+} from "./peer_health.ts";
 import {
   decodeGetResponseMessage,
   encodeSetRequest,
@@ -47,6 +51,14 @@ export interface HttpClientOptions {
   probeBackoff: ProbeBackoff;
   /** Told how long each fetch took, body read included, failed ones too (metrics). */
   observe?: (peer: string, seconds: number) => void;
+  /**
+   * The headers of every request, read at each one (the pool replaces them
+   * when its ring changes, to send the ring's fingerprint). Default: only
+   * `accept-encoding: identity`.
+   */
+  headers?: HeadersInit;
+  /** Told when a peer goes down or comes back up (the pool's logger). */
+  onHealthChange?: (peer: HttpPeer, state: PeerState) => void;
 }
 
 // What every peer request sends: no compression (a compressed body is
@@ -55,11 +67,21 @@ export interface HttpClientOptions {
 // as it arrives, before the headers can be checked, even when identity was
 // asked for (a 1 MiB gzip bomb grew Bun by 140-180 MiB before the body could
 // be cancelled).
-const REQUEST_HEADERS: HeadersInit = { "accept-encoding": "identity" };
+/**
+ * The request header in which our client names the ring it placed the key
+ * with: `{crc32 hex}/{peer count}` (see `HttpPool.ringFingerprint`). Go
+ * peers send none.
+ */
+export const RING_HEADER = "x-groupcache-ring";
+
+export const REQUEST_HEADERS: Readonly<Record<string, string>> = {
+  "accept-encoding": "identity",
+};
 const PROTOBUF = "application/x-protobuf";
 
 function requestInit(
   signal: AbortSignal,
+  headers: HeadersInit = REQUEST_HEADERS,
   method = "GET",
   body?: Uint8Array<ArrayBuffer>,
 ): RequestInit {
@@ -68,7 +90,7 @@ function requestInit(
     method,
     body,
     signal,
-    headers: REQUEST_HEADERS,
+    headers,
     redirect: "manual" as const,
     decompress: false,
   };
@@ -139,7 +161,12 @@ export class HttpPeer implements PeerGetter {
     this.url = url;
     this.#base = url + options.basePath;
     this.#options = options;
-    this.health = new PeerHealth(options.probeBackoff);
+    const onChange = options.onHealthChange;
+    this.health = new PeerHealth(
+      options.probeBackoff,
+      undefined,
+      onChange && ((state) => onChange(this, state)),
+    );
   }
 
   /**
@@ -166,7 +193,10 @@ export class HttpPeer implements PeerGetter {
     try {
       let res: Response;
       try {
-        res = await fetch(url, requestInit(inFlight.controller.signal));
+        res = await fetch(
+          url,
+          requestInit(inFlight.controller.signal, this.#options.headers),
+        );
       } catch (err) {
         throw this.#failed(group, key, inFlight, signal, err);
       }
@@ -287,7 +317,12 @@ export class HttpPeer implements PeerGetter {
       try {
         res = await fetch(
           url,
-          requestInit(inFlight.controller.signal, method, body),
+          requestInit(
+            inFlight.controller.signal,
+            this.#options.headers,
+            method,
+            body,
+          ),
         );
         this.health.answered();
         // Read (a bounded start of) the body either way, to free the connection.
@@ -362,7 +397,7 @@ export class HttpPeer implements PeerGetter {
     try {
       const res = await fetch(
         this.#base,
-        requestInit(inFlight.controller.signal),
+        requestInit(inFlight.controller.signal, this.#options.headers),
       );
       await cancel(res);
       this.health.probeAnswered();
