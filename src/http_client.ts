@@ -107,6 +107,8 @@ export class PeerFetch implements Expirable {
   timedOut = false;
   /** The failure that took the peer down while this fetch waited. */
   releasedBy: PeerError | undefined;
+  /** Whether the pool was closed while this fetch waited. */
+  closed = false;
   readonly #timeoutMs: number;
 
   constructor(timeoutMs: number) {
@@ -139,6 +141,14 @@ export class PeerFetch implements Expirable {
   release(cause: PeerError): void {
     this.releasedBy = cause;
     this.controller.abort(cause);
+  }
+
+  /** The pool was closed: give up now. */
+  close(): void {
+    this.closed = true;
+    this.controller.abort(
+      new DOMException("the pool was closed", "AbortError"),
+    );
   }
 
   /** The caller's signal aborted. */
@@ -178,6 +188,14 @@ export class HttpPeer implements PeerGetter {
     if (this.health.up) return true;
     if (this.health.probeDue()) void this.#probe();
     return false;
+  }
+
+  /**
+   * The pool was closed: aborts every request in flight to this peer (each
+   * fails with reason `"closed"`, not counted against the peer's health).
+   */
+  close(): void {
+    for (const inFlight of this.#inFlight) inFlight.close();
   }
 
   async get(
@@ -394,6 +412,7 @@ export class HttpPeer implements PeerGetter {
     const { deadlines, fetch } = this.#options;
     const inFlight = new PeerFetch(deadlines.ms);
     deadlines.add(inFlight);
+    this.#inFlight.add(inFlight);
     try {
       const res = await fetch(
         this.#base,
@@ -405,6 +424,7 @@ export class HttpPeer implements PeerGetter {
       this.health.probeFailed(this.#thrown("", "", inFlight, err));
     } finally {
       deadlines.delete(inFlight);
+      this.#inFlight.delete(inFlight);
     }
   }
 
@@ -469,6 +489,14 @@ export class HttpPeer implements PeerGetter {
     signal: AbortSignal,
     err: unknown,
   ): PeerError {
+    if (inFlight.closed) {
+      return this.#fail(
+        group,
+        key,
+        "released: the pool was closed while this request waited",
+        "closed",
+      );
+    }
     const down = inFlight.releasedBy;
     if (down !== undefined) {
       return this.#fail(

@@ -25,6 +25,7 @@ import {
   RING_HEADER,
 } from "./http_client.ts";
 import { peerHandler } from "./http_handler.ts";
+import { closeRegistered } from "./closers.ts";
 import { type Logger, loggerOption } from "./logger.ts";
 import { peerFetchTimes, prometheusText } from "./metrics.ts";
 import type { PeerHealthInfo } from "./peer_health.ts";
@@ -98,6 +99,17 @@ function ringFingerprint(
   const hex = crc32(`${kind} ${replicas}\n${sorted.join("\n")}`)
     .toString(16).padStart(8, "0");
   return `${hex}/${peers.length}`;
+}
+
+/** What the handler of a closed pool answers. */
+function closedAnswer(): Response {
+  return new Response("this node is shutting down\n", {
+    status: 503,
+    headers: {
+      "content-type": "text/plain; charset=utf-8",
+      "retry-after": "1",
+    },
+  });
 }
 
 /** Checks a peer's base URL; throws a {@linkcode ConfigError} that says how to write it. */
@@ -243,6 +255,7 @@ export class HttpPool implements PeerPicker {
   readonly #ringKind: string;
   #fingerprint: string;
   #urlsReported = new Set<string>();
+  #closing: Promise<void> | undefined;
   #ring: HashRing | MailgunRing;
   #peers: readonly string[] = [];
   #getters = new Map<string, HttpPeer>();
@@ -378,12 +391,16 @@ export class HttpPool implements PeerPicker {
         );
       },
     };
-    this.handler = peerHandler(basePath, registry, {
+    const serve = peerHandler(basePath, registry, {
       mailgun: ring === "mailgun",
       maxSetBytes: maxResponseBytes,
       logger,
       ring: () => this.#fingerprint,
     });
+    this.handler = (req) =>
+      this.#closing === undefined
+        ? serve(req)
+        : Promise.resolve(closedAnswer());
   }
 
   #requestHeaders(): Record<string, string> {
@@ -535,6 +552,7 @@ export class HttpPool implements PeerPicker {
    * also what starts a probe of it, when one is due.
    */
   pickPeer(key: string): PeerGetter | undefined {
+    if (this.#closing !== undefined) return undefined;
     const owner = this.#ring.get(key);
     if (owner === undefined || owner === this.self) return undefined;
     const peer = this.#getters.get(owner)!;
@@ -579,7 +597,63 @@ export class HttpPool implements PeerPicker {
 
   /** Every remote peer (mailgun's `GetAll`, without this node), for removes. */
   getAll(): PeerGetter[] {
-    return [...this.#getters.values()];
+    return this.#closing === undefined ? [...this.#getters.values()] : [];
+  }
+
+  /**
+   * Shuts the node's peer side down, for a process that should exit: stops
+   * the peer sources started on this pool (`dnsPeers`, `etcdPeers`; etcd's
+   * lease is revoked, so the others drop this node at once), aborts the
+   * fetches in flight to peers (their gets load locally instead) and the
+   * probes, and clears the pool's timers. Resolves once all of that is
+   * done; calling it again returns the same promise.
+   *
+   * Afterwards the groups keep working on their own: every get loads here
+   * (no peer is asked, as with no peers set), sets and removes stay local,
+   * and the handler answers every request `503` with `retry-after: 1`, so
+   * peers load the keys themselves until their rings drop this node.
+   *
+   * @example Close, then gets load here and peers get 503
+   * ```ts
+   * import { HttpPool, Registry, silentLogger } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const pool = new HttpPool("http://a:1", {
+   *   registry: new Registry(),
+   *   logger: silentLogger,
+   *   // Peers that never answer (until the request is aborted).
+   *   fetch: (_url, init) =>
+   *     new Promise((_, reject) =>
+   *       init.signal!.addEventListener("abort", () => reject(init.signal!.reason))
+   *     ),
+   * });
+   * pool.set("http://a:1", "http://b:1");
+   * const g = pool.newGroup("g", 1 << 20, (key) => `here ${key}`);
+   * const key = ["a", "b", "c", "d", "e", "f"].find((k) => pool.owner(k) === "http://b:1")!;
+   * const waiting = g.get(key); // asks b, which hangs
+   * await pool.close(); // released at once: loads here
+   * assert.equal((await waiting).toString(), `here ${key}`);
+   * assert.equal(pool.pickPeer(key), undefined);
+   * const res = await pool.handler(new Request("http://a:1/_groupcache/g/k"));
+   * assert.equal(res.status, 503);
+   * ```
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    for (const peer of this.#getters.values()) peer.close();
+    await closeRegistered(this);
+    // Discovery may have set() meanwhile: abort what its new peers started.
+    for (const peer of this.#getters.values()) peer.close();
+    this.#deadlines.clear();
+  }
+
+  /** Whether {@linkcode HttpPool.close} was called. */
+  get closed(): boolean {
+    return this.#closing !== undefined;
   }
 
   /**
