@@ -35,6 +35,7 @@ import {
   PeerListWriter,
 } from "./src/discovery.ts";
 import { ConfigError } from "./src/errors.ts";
+import { closeWithPool } from "./src/closers.ts";
 
 export type { Logger, PeerDiscovery, PeerListTarget } from "./src/discovery.ts";
 
@@ -88,7 +89,8 @@ export interface DnsPeersOptions {
  *
  * @param pool The node's pool (or anything with `self`, `peers` and `set`).
  * @param options The name, record type, port and timing.
- * @returns The running discovery; `close()` stops it.
+ * @returns The running discovery; `close()` stops it, and so does
+ *   `pool.close()`.
  *
  * @example A headless Service's A records (Kubernetes)
  * ```ts ignore
@@ -182,16 +184,19 @@ export function dnsPeers(
       'nameServer must be "host:port", like "127.0.0.1:53"',
     );
   }
-  return new DnsPeers(pool, {
-    name,
-    type,
-    port: port ?? 0,
-    scheme,
-    intervalMs,
-    timeoutMs,
-    nameServer,
-    logger,
-  });
+  return closeWithPool(
+    pool,
+    new DnsPeers(pool, {
+      name,
+      type,
+      port: port ?? 0,
+      scheme,
+      intervalMs,
+      timeoutMs,
+      nameServer,
+      logger,
+    }),
+  );
 }
 
 type Settings = Required<Omit<DnsPeersOptions, "nameServer">> & {

@@ -43,7 +43,8 @@
 
 export { ByteView } from "./src/byte_view.ts";
 export { crc32, crc32Update } from "./src/crc32.ts";
-export type { Logger, PeerDiscovery, PeerListTarget } from "./src/discovery.ts";
+export type { PeerDiscovery, PeerListTarget } from "./src/discovery.ts";
+export { type Logger, silentLogger } from "./src/logger.ts";
 export {
   ConfigError,
   GetterError,

@@ -50,6 +50,7 @@ export class Deadlines<T extends Expirable> {
   readonly #items = new Map<T, number>();
   readonly #now: () => number;
   #armed = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
 
   /**
    * @param ms How long each item may wait, in milliseconds (> 0).
@@ -72,6 +73,17 @@ export class Deadlines<T extends Expirable> {
     this.#items.delete(item);
   }
 
+  /**
+   * Forgets every waiting item (none will expire) and clears the timer, so
+   * nothing of this queue keeps a process alive.
+   */
+  clear(): void {
+    this.#items.clear();
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#armed = false;
+  }
+
   /** Items still waiting. */
   get size(): number {
     return this.#items.size;
@@ -79,7 +91,10 @@ export class Deadlines<T extends Expirable> {
 
   #arm(ms: number): void {
     this.#armed = true;
-    setTimeout(this.#fire, Math.min(Math.max(ms, 1), MAX_SLEEP_MS));
+    this.#timer = setTimeout(
+      this.#fire,
+      Math.min(Math.max(ms, 1), MAX_SLEEP_MS),
+    );
   }
 
   // Stays armed while it runs, so items added by expire() do not arm a
@@ -95,5 +110,6 @@ export class Deadlines<T extends Expirable> {
       item.expire();
     }
     this.#armed = false;
+    this.#timer = undefined;
   };
 }

@@ -7,23 +7,10 @@
  * @module
  */
 
-import { ConfigError } from "./errors.ts";
 import { checkPeerUrl } from "./http_pool.ts";
+import type { Logger } from "./logger.ts";
 
-/**
- * Where discovery reports what happened: a console-shaped object. The
- * default is `console`; pass an object of no-op methods to silence it.
- */
-export interface Logger {
-  /** Detail nobody needs in production. */
-  debug(...data: unknown[]): void;
-  /** Changes worth a line: peers joined or left, registered again. */
-  info(...data: unknown[]): void;
-  /** Something is wrong and is being worked around (kept the last list). */
-  warn(...data: unknown[]): void;
-  /** Something is wrong and cannot be worked around. */
-  error(...data: unknown[]): void;
-}
+export { type Logger, loggerOption } from "./logger.ts";
 
 /**
  * A running peer source, as returned by `dnsPeers` and
@@ -52,21 +39,6 @@ export interface PeerListTarget {
   readonly peers: readonly string[];
   /** Replaces the list. */
   set(...peers: string[]): void;
-}
-
-/** Checks a user's logger, defaulting to `console`. */
-export function loggerOption(logger: unknown): Logger {
-  if (logger === undefined) return console;
-  const methods = ["debug", "info", "warn", "error"] as const;
-  if (
-    typeof logger !== "object" || logger === null ||
-    !methods.every((m) => typeof (logger as Logger)[m] === "function")
-  ) {
-    throw new ConfigError(
-      "logger must have debug, info, warn and error methods, like console",
-    );
-  }
-  return logger as Logger;
 }
 
 /**

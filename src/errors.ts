@@ -71,6 +71,8 @@ export class InvalidKeyError extends Error {
  * - `"timeout"`: no full answer within the pool's `timeoutMs`.
  * - `"down"`: the request was waiting on a peer that has just been marked
  *   down (another request to it timed out or failed); released at once.
+ * - `"closed"`: the pool was closed (`pool.close()`) while the request
+ *   waited; released at once.
  * - `"too-large"`: the body is larger than `maxResponseBytes`.
  * - `"malformed"`: the body is not a valid `GetResponse`.
  *
@@ -85,6 +87,7 @@ export type PeerErrorReason =
   | "network"
   | "timeout"
   | "down"
+  | "closed"
   | "too-large"
   | "malformed"
   | "expired";

@@ -22,6 +22,7 @@ import {
   sleep,
 } from "./discovery.ts";
 import { ConfigError } from "./errors.ts";
+import { closeWithPool } from "./closers.ts";
 
 /** Options of {@linkcode etcdPeers}. */
 export interface EtcdPeersOptions {
@@ -61,7 +62,8 @@ export interface EtcdPeersOptions {
  *
  * @param pool The node's pool (or anything with `self`, `peers` and `set`).
  * @param options etcd's URL, the prefix, the lease TTL.
- * @returns The running discovery; `close()` deregisters and stops it.
+ * @returns The running discovery; `close()` deregisters and stops it, and
+ *   so does `pool.close()`.
  *
  * @example Join the cluster, leave it on shutdown
  * ```ts ignore
@@ -151,14 +153,17 @@ export function etcdPeers(
   if (typeof fetch !== "function") {
     throw new ConfigError("fetch must be a function");
   }
-  return new EtcdPeers(pool, {
-    endpoint: endpoint.replace(/\/+$/, ""),
-    prefix,
-    ttlSeconds,
-    requestTimeoutMs,
-    fetch,
-    logger,
-  });
+  return closeWithPool(
+    pool,
+    new EtcdPeers(pool, {
+      endpoint: endpoint.replace(/\/+$/, ""),
+      prefix,
+      ttlSeconds,
+      requestTimeoutMs,
+      fetch,
+      logger,
+    }),
+  );
 }
 
 type Settings = Required<EtcdPeersOptions>;

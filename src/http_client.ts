@@ -22,7 +22,11 @@ import {
   ProtobufError,
 } from "./errors.ts";
 import type { PeerGetter } from "./group.ts";
-import { PeerHealth, type ProbeBackoff } from "./peer_health.ts";
+import {
+  PeerHealth,
+  type PeerState,
+  type ProbeBackoff,
+} from "./peer_health.ts";
 import {
   decodeGetResponseMessage,
   encodeSetRequest,
@@ -47,6 +51,14 @@ export interface HttpClientOptions {
   probeBackoff: ProbeBackoff;
   /** Told how long each fetch took, body read included, failed ones too (metrics). */
   observe?: (peer: string, seconds: number) => void;
+  /**
+   * The headers of every request, read at each one (the pool replaces them
+   * when its ring changes, to send the ring's fingerprint). Default: only
+   * `accept-encoding: identity`.
+   */
+  headers?: HeadersInit;
+  /** Told when a peer goes down or comes back up (the pool's logger). */
+  onHealthChange?: (peer: HttpPeer, state: PeerState) => void;
 }
 
 // What every peer request sends: no compression (a compressed body is
@@ -55,11 +67,21 @@ export interface HttpClientOptions {
 // as it arrives, before the headers can be checked, even when identity was
 // asked for (a 1 MiB gzip bomb grew Bun by 140-180 MiB before the body could
 // be cancelled).
-const REQUEST_HEADERS: HeadersInit = { "accept-encoding": "identity" };
+/**
+ * The request header in which our client names the ring it placed the key
+ * with: `{crc32 hex}/{peer count}` (see `HttpPool.ringFingerprint`). Go
+ * peers send none.
+ */
+export const RING_HEADER = "x-groupcache-ring";
+
+export const REQUEST_HEADERS: Readonly<Record<string, string>> = {
+  "accept-encoding": "identity",
+};
 const PROTOBUF = "application/x-protobuf";
 
 function requestInit(
   signal: AbortSignal,
+  headers: HeadersInit = REQUEST_HEADERS,
   method = "GET",
   body?: Uint8Array<ArrayBuffer>,
 ): RequestInit {
@@ -68,7 +90,7 @@ function requestInit(
     method,
     body,
     signal,
-    headers: REQUEST_HEADERS,
+    headers,
     redirect: "manual" as const,
     decompress: false,
   };
@@ -85,6 +107,8 @@ export class PeerFetch implements Expirable {
   timedOut = false;
   /** The failure that took the peer down while this fetch waited. */
   releasedBy: PeerError | undefined;
+  /** Whether the pool was closed while this fetch waited. */
+  closed = false;
   readonly #timeoutMs: number;
 
   constructor(timeoutMs: number) {
@@ -119,6 +143,14 @@ export class PeerFetch implements Expirable {
     this.controller.abort(cause);
   }
 
+  /** The pool was closed: give up now. */
+  close(): void {
+    this.closed = true;
+    this.controller.abort(
+      new DOMException("the pool was closed", "AbortError"),
+    );
+  }
+
   /** The caller's signal aborted. */
   handleEvent(event: Event): void {
     this.controller.abort((event.target as AbortSignal).reason);
@@ -139,7 +171,12 @@ export class HttpPeer implements PeerGetter {
     this.url = url;
     this.#base = url + options.basePath;
     this.#options = options;
-    this.health = new PeerHealth(options.probeBackoff);
+    const onChange = options.onHealthChange;
+    this.health = new PeerHealth(
+      options.probeBackoff,
+      undefined,
+      onChange && ((state) => onChange(this, state)),
+    );
   }
 
   /**
@@ -151,6 +188,14 @@ export class HttpPeer implements PeerGetter {
     if (this.health.up) return true;
     if (this.health.probeDue()) void this.#probe();
     return false;
+  }
+
+  /**
+   * The pool was closed: aborts every request in flight to this peer (each
+   * fails with reason `"closed"`, not counted against the peer's health).
+   */
+  close(): void {
+    for (const inFlight of this.#inFlight) inFlight.close();
   }
 
   async get(
@@ -166,7 +211,10 @@ export class HttpPeer implements PeerGetter {
     try {
       let res: Response;
       try {
-        res = await fetch(url, requestInit(inFlight.controller.signal));
+        res = await fetch(
+          url,
+          requestInit(inFlight.controller.signal, this.#options.headers),
+        );
       } catch (err) {
         throw this.#failed(group, key, inFlight, signal, err);
       }
@@ -287,7 +335,12 @@ export class HttpPeer implements PeerGetter {
       try {
         res = await fetch(
           url,
-          requestInit(inFlight.controller.signal, method, body),
+          requestInit(
+            inFlight.controller.signal,
+            this.#options.headers,
+            method,
+            body,
+          ),
         );
         this.health.answered();
         // Read (a bounded start of) the body either way, to free the connection.
@@ -359,10 +412,11 @@ export class HttpPeer implements PeerGetter {
     const { deadlines, fetch } = this.#options;
     const inFlight = new PeerFetch(deadlines.ms);
     deadlines.add(inFlight);
+    this.#inFlight.add(inFlight);
     try {
       const res = await fetch(
         this.#base,
-        requestInit(inFlight.controller.signal),
+        requestInit(inFlight.controller.signal, this.#options.headers),
       );
       await cancel(res);
       this.health.probeAnswered();
@@ -370,6 +424,7 @@ export class HttpPeer implements PeerGetter {
       this.health.probeFailed(this.#thrown("", "", inFlight, err));
     } finally {
       deadlines.delete(inFlight);
+      this.#inFlight.delete(inFlight);
     }
   }
 
@@ -434,6 +489,14 @@ export class HttpPeer implements PeerGetter {
     signal: AbortSignal,
     err: unknown,
   ): PeerError {
+    if (inFlight.closed) {
+      return this.#fail(
+        group,
+        key,
+        "released: the pool was closed while this request waited",
+        "closed",
+      );
+    }
     const down = inFlight.releasedBy;
     if (down !== undefined) {
       return this.#fail(

@@ -19,7 +19,8 @@
 
 import { ByteView } from "./byte_view.ts";
 import { ProtobufError } from "./errors.ts";
-import { readBody } from "./http_client.ts";
+import { readBody, RING_HEADER } from "./http_client.ts";
+import type { Logger } from "./logger.ts";
 import {
   decodeSetRequest,
   encodeGetResponse,
@@ -41,6 +42,33 @@ export interface PeerHandlerOptions {
   mailgun?: boolean;
   /** The largest `PUT` body accepted, in bytes. */
   maxSetBytes?: number;
+  /** Where to warn about misrouted requests and disagreeing rings. */
+  logger?: Logger;
+  /**
+   * This node's ring fingerprint, `{crc32 hex}/{peer count}`, compared with
+   * the one a client of ours sends in `x-groupcache-ring`.
+   */
+  ring?: () => string;
+}
+
+// How many distinct group names and ring fingerprints are remembered as
+// already reported, so that a stream of them cannot grow memory.
+const MAX_REPORTED = 1024;
+
+/** Adds `what` to `seen`; true the first time (a full set starts over). */
+function firstTime(seen: Set<string>, what: string): boolean {
+  if (seen.has(what)) return false;
+  if (seen.size >= MAX_REPORTED) seen.clear();
+  seen.add(what);
+  return true;
+}
+
+/** `{hex}/{count}` as words for a log line. */
+function describeRing(header: string): string {
+  const slash = header.lastIndexOf("/");
+  if (slash < 0) return JSON.stringify(header);
+  const count = header.slice(slash + 1);
+  return `${header.slice(0, slash)} (${count} peer${count === "1" ? "" : "s"})`;
 }
 
 const OK_INIT: ResponseInit = {
@@ -123,12 +151,55 @@ export function peerHandler(
   const mailgun = options.mailgun === true;
   const ok = mailgun ? okMailgun : okResponse;
   const maxSetBytes = options.maxSetBytes ?? 64 << 20;
+  const logger = options.logger;
+  const ring = options.ring;
+  let reportedStripped = false;
+  const reportedGroups = new Set<string>();
+  const reportedRings = new Set<string>();
+  // A request for {group}/{key} of a group of ours, but without the base
+  // path: something in front of the handler stripped it.
+  const reportStripped = (url: string, start: number) => {
+    if (reportedStripped || logger === undefined || start < 0) return;
+    const path = url.slice(start + 1).split(/[?/]/, 2);
+    let group: string;
+    try {
+      group = decodePart(path[0], "group name", mailgun);
+    } catch {
+      return;
+    }
+    if (path.length < 2 || registry.get(group) === undefined) return;
+    reportedStripped = true;
+    logger.warn(
+      `groupcache: a request for ${
+        url.slice(start).split("?")[0]
+      } arrived without the base path ${basePath}: the server or framework ` +
+        "in front of pool.handler stripped it (Hono's app.mount does), so " +
+        "every peer request is refused and loaded locally. Hand the handler " +
+        `the request unchanged: app.all("${basePath}*", (c) => ` +
+        "pool.handler(c.req.raw))",
+    );
+  };
+  const checkRing = (theirs: string) => {
+    const ours = ring!();
+    if (theirs === ours || !firstTime(reportedRings, `${theirs} ${ours}`)) {
+      return;
+    }
+    logger!.warn(
+      `groupcache: peer rings disagree: a peer placed a key with ring ${
+        describeRing(theirs)
+      }, this node's ring is ${describeRing(ours)}; nodes then ask owners ` +
+        "that do not think they own the key, and keys load on several " +
+        "nodes. Give every node the same peer list (same URLs, replicas " +
+        "and ring), or let discovery (dnsPeers, etcdPeers) set it",
+    );
+  };
   const serve = (req: Request): Response | Promise<Response> => {
     const url = req.url;
     // The raw path, still percent-encoded: req.url is absolute.
     const scheme = url.indexOf("://");
     const start = scheme < 0 ? 0 : url.indexOf("/", scheme + 3);
     if (start < 0 || !url.startsWith(basePath, start)) {
+      reportStripped(url, start);
       return textResponse(
         404,
         `not found: this handler serves ${basePath}{group}/{key}`,
@@ -181,8 +252,20 @@ export function peerHandler(
         'bad request: empty key (keys "" "." ".." cannot be served)',
       );
     }
+    if (ring !== undefined && logger !== undefined) {
+      const theirs = req.headers.get(RING_HEADER);
+      if (theirs !== null) checkRing(theirs);
+    }
     const group = registry.get(groupName);
     if (group === undefined) {
+      if (logger !== undefined && firstTime(reportedGroups, groupName)) {
+        logger.warn(
+          `groupcache: a peer asked for group ${
+            JSON.stringify(groupName)
+          }, which this node does not have: it answered 404 and the peer ` +
+            "loads the key itself. Make the group on every node",
+        );
+      }
       return textResponse(404, `no such group: ${groupName}`);
     }
     if (write) return serveWrite(req, group, key, maxSetBytes);

@@ -16,8 +16,17 @@ import type { Getter, GroupOptions, PeerGetter, PeerPicker } from "./group.ts";
 import { Group } from "./group.ts";
 import { HashRing } from "./hash_ring.ts";
 import { MailgunRing } from "./mailgun_ring.ts";
-import { type FetchLike, HttpPeer, type PeerFetch } from "./http_client.ts";
+import {
+  type FetchLike,
+  type HttpClientOptions,
+  HttpPeer,
+  type PeerFetch,
+  REQUEST_HEADERS,
+  RING_HEADER,
+} from "./http_client.ts";
 import { peerHandler } from "./http_handler.ts";
+import { closeRegistered } from "./closers.ts";
+import { type Logger, loggerOption } from "./logger.ts";
 import { peerFetchTimes, prometheusText } from "./metrics.ts";
 import type { PeerHealthInfo } from "./peer_health.ts";
 import { defaultRegistry, type Registry } from "./registry.ts";
@@ -67,6 +76,40 @@ export interface HttpPoolOptions {
   maxResponseBytes?: number;
   /** The groups this node serves. Default {@linkcode defaultRegistry}. */
   registry?: Registry;
+  /**
+   * Where the pool warns, once per condition and again when it changes: a
+   * peer going down and coming back, a peer URL that contains the base path,
+   * requests that arrive without the base path, requests for a group this
+   * node does not have, a peer whose ring differs from this node's. Default
+   * `console`; {@linkcode silentLogger} says nothing.
+   */
+  logger?: Logger;
+}
+
+/**
+ * The fingerprint of a ring, `{crc32 hex}/{peer count}`: the same on every
+ * node that places keys the same way (same peers, replicas and ring kind).
+ */
+function ringFingerprint(
+  kind: string,
+  replicas: number,
+  peers: readonly string[],
+): string {
+  const sorted = [...peers].sort();
+  const hex = crc32(`${kind} ${replicas}\n${sorted.join("\n")}`)
+    .toString(16).padStart(8, "0");
+  return `${hex}/${peers.length}`;
+}
+
+/** What the handler of a closed pool answers. */
+function closedAnswer(): Response {
+  return new Response("this node is shutting down\n", {
+    status: 503,
+    headers: {
+      "content-type": "text/plain; charset=utf-8",
+      "retry-after": "1",
+    },
+  });
 }
 
 /** Checks a peer's base URL; throws a {@linkcode ConfigError} that says how to write it. */
@@ -193,6 +236,8 @@ export class HttpPool implements PeerPicker {
   readonly maxProbeDelayMs: number;
   /** The largest response body accepted from a peer, in bytes (default 64 MiB). */
   readonly maxResponseBytes: number;
+  /** Where the pool warns (default `console`). */
+  readonly logger: Logger;
   /**
    * Answers peers: `GET {basePath}{group}/{key}` → `200` with a protobuf
    * `GetResponse`. Path parts are percent-decoded with `+` read as a space.
@@ -206,6 +251,11 @@ export class HttpPool implements PeerPicker {
   readonly #fetch: FetchLike;
   readonly #hash: (data: string) => number;
   readonly #deadlines: Deadlines<PeerFetch>;
+  readonly #client: HttpClientOptions;
+  readonly #ringKind: string;
+  #fingerprint: string;
+  #urlsReported = new Set<string>();
+  #closing: Promise<void> | undefined;
   #ring: HashRing | MailgunRing;
   #peers: readonly string[] = [];
   #getters = new Map<string, HttpPeer>();
@@ -232,6 +282,7 @@ export class HttpPool implements PeerPicker {
       registry = defaultRegistry,
       ring = "golang",
     } = options;
+    const logger = loggerOption(options.logger);
     if (ring !== "golang" && ring !== "mailgun") {
       throw new ConfigError(
         `ring must be "golang" or "mailgun", got ${JSON.stringify(ring)}`,
@@ -312,11 +363,48 @@ export class HttpPool implements PeerPicker {
     this.#deadlines = new Deadlines(timeoutMs);
     this.registry = registry;
     this.ring = ring;
+    this.logger = logger;
     this.#ring = this.#newRing();
-    this.handler = peerHandler(basePath, registry, {
+    // A custom hash places keys its own way: a ring of its own kind.
+    this.#ringKind = ring === "golang" && hash !== crc32 ? "golang-hash" : ring;
+    this.#fingerprint = ringFingerprint(this.#ringKind, replicas, []);
+    this.#client = {
+      basePath,
+      fetch: this.#fetch,
+      deadlines: this.#deadlines,
+      maxResponseBytes,
+      observe: peerFetchTimes(this).observe,
+      probeBackoff: { delayMs: probeDelayMs, maxDelayMs: maxProbeDelayMs },
+      headers: this.#requestHeaders(),
+      onHealthChange: (peer, state) => {
+        if (state === "up") {
+          logger.info(`groupcache: peer ${peer.url} is back up`);
+          return;
+        }
+        const cause = peer.health.info(peer.url).lastError;
+        logger.warn(
+          `groupcache: peer ${peer.url} is down (${
+            cause?.reason ?? "no answer"
+          }: ${
+            cause?.message ?? "unknown"
+          }): its keys load on this node until a probe finds it answering`,
+        );
+      },
+    };
+    const serve = peerHandler(basePath, registry, {
       mailgun: ring === "mailgun",
       maxSetBytes: maxResponseBytes,
+      logger,
+      ring: () => this.#fingerprint,
     });
+    this.handler = (req) =>
+      this.#closing === undefined
+        ? serve(req)
+        : Promise.resolve(closedAnswer());
+  }
+
+  #requestHeaders(): Record<string, string> {
+    return { ...REQUEST_HEADERS, [RING_HEADER]: this.#fingerprint };
   }
 
   /**
@@ -373,29 +461,69 @@ export class HttpPool implements PeerPicker {
     }
     const ring = this.#newRing();
     ring.add(...peers);
-    const client = {
-      basePath: this.basePath,
-      fetch: this.#fetch,
-      deadlines: this.#deadlines,
-      maxResponseBytes: this.maxResponseBytes,
-      observe: peerFetchTimes(this).observe,
-      probeBackoff: {
-        delayMs: this.probeDelayMs,
-        maxDelayMs: this.maxProbeDelayMs,
-      },
-    };
     const getters = new Map<string, HttpPeer>();
     for (const peer of peers) {
       if (peer !== this.self) {
         getters.set(
           peer,
-          this.#getters.get(peer) ?? new HttpPeer(peer, client),
+          this.#getters.get(peer) ?? new HttpPeer(peer, this.#client),
         );
       }
     }
     this.#ring = ring;
     this.#peers = Object.freeze([...peers]);
     this.#getters = getters;
+    this.#fingerprint = ringFingerprint(this.#ringKind, this.replicas, peers);
+    this.#client.headers = this.#requestHeaders();
+    this.#reportBasePathUrls(peers);
+  }
+
+  /** Warns once about each listed URL that has the base path in it. */
+  #reportBasePathUrls(peers: readonly string[]): void {
+    const reported = new Set<string>();
+    const bare = this.basePath.slice(0, -1);
+    for (const peer of peers) {
+      const path = new URL(peer).pathname;
+      if (!(path + "/").includes(this.basePath)) continue;
+      reported.add(peer);
+      if (this.#urlsReported.has(peer)) continue;
+      const base = peer.slice(0, peer.lastIndexOf(bare)) || peer;
+      this.logger.warn(
+        `groupcache: peer URL ${
+          JSON.stringify(peer)
+        } contains the base path ${this.basePath}, which the client appends: ` +
+          `requests go to ${peer}${this.basePath}{group}/{key} and are ` +
+          `refused. List the peer without it, e.g. ${JSON.stringify(base)}`,
+      );
+    }
+    this.#urlsReported = reported;
+  }
+
+  /**
+   * The fingerprint of this node's ring, `{crc32 hex}/{peer count}`, made
+   * at each {@linkcode HttpPool.set} from the sorted peer list, the
+   * replicas and the ring kind. Our client sends it to peers in the
+   * `x-groupcache-ring` header; a peer whose own differs warns that the
+   * rings disagree (Go peers send none and are not checked). Nodes with the
+   * same fingerprint place every key on the same owner.
+   *
+   * @example Same peers in any order, same ring
+   * ```ts
+   * import { HttpPool, Registry } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const a = new HttpPool("http://a:1", { registry: new Registry() });
+   * const b = new HttpPool("http://b:1", { registry: new Registry() });
+   * a.set("http://a:1", "http://b:1");
+   * b.set("http://b:1", "http://a:1");
+   * assert.equal(a.ringFingerprint, b.ringFingerprint);
+   * assert.match(a.ringFingerprint, /^[0-9a-f]{8}\/2$/);
+   * b.set("http://b:1");
+   * assert.notEqual(a.ringFingerprint, b.ringFingerprint);
+   * ```
+   */
+  get ringFingerprint(): string {
+    return this.#fingerprint;
   }
 
   #newRing(): HashRing | MailgunRing {
@@ -424,6 +552,7 @@ export class HttpPool implements PeerPicker {
    * also what starts a probe of it, when one is due.
    */
   pickPeer(key: string): PeerGetter | undefined {
+    if (this.#closing !== undefined) return undefined;
     const owner = this.#ring.get(key);
     if (owner === undefined || owner === this.self) return undefined;
     const peer = this.#getters.get(owner)!;
@@ -468,7 +597,63 @@ export class HttpPool implements PeerPicker {
 
   /** Every remote peer (mailgun's `GetAll`, without this node), for removes. */
   getAll(): PeerGetter[] {
-    return [...this.#getters.values()];
+    return this.#closing === undefined ? [...this.#getters.values()] : [];
+  }
+
+  /**
+   * Shuts the node's peer side down, for a process that should exit: stops
+   * the peer sources started on this pool (`dnsPeers`, `etcdPeers`; etcd's
+   * lease is revoked, so the others drop this node at once), aborts the
+   * fetches in flight to peers (their gets load locally instead) and the
+   * probes, and clears the pool's timers. Resolves once all of that is
+   * done; calling it again returns the same promise.
+   *
+   * Afterwards the groups keep working on their own: every get loads here
+   * (no peer is asked, as with no peers set), sets and removes stay local,
+   * and the handler answers every request `503` with `retry-after: 1`, so
+   * peers load the keys themselves until their rings drop this node.
+   *
+   * @example Close, then gets load here and peers get 503
+   * ```ts
+   * import { HttpPool, Registry, silentLogger } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const pool = new HttpPool("http://a:1", {
+   *   registry: new Registry(),
+   *   logger: silentLogger,
+   *   // Peers that never answer (until the request is aborted).
+   *   fetch: (_url, init) =>
+   *     new Promise((_, reject) =>
+   *       init.signal!.addEventListener("abort", () => reject(init.signal!.reason))
+   *     ),
+   * });
+   * pool.set("http://a:1", "http://b:1");
+   * const g = pool.newGroup("g", 1 << 20, (key) => `here ${key}`);
+   * const key = ["a", "b", "c", "d", "e", "f"].find((k) => pool.owner(k) === "http://b:1")!;
+   * const waiting = g.get(key); // asks b, which hangs
+   * await pool.close(); // released at once: loads here
+   * assert.equal((await waiting).toString(), `here ${key}`);
+   * assert.equal(pool.pickPeer(key), undefined);
+   * const res = await pool.handler(new Request("http://a:1/_groupcache/g/k"));
+   * assert.equal(res.status, 503);
+   * ```
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    for (const peer of this.#getters.values()) peer.close();
+    await closeRegistered(this);
+    // Discovery may have set() meanwhile: abort what its new peers started.
+    for (const peer of this.#getters.values()) peer.close();
+    this.#deadlines.clear();
+  }
+
+  /** Whether {@linkcode HttpPool.close} was called. */
+  get closed(): boolean {
+    return this.#closing !== undefined;
   }
 
   /**

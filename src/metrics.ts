@@ -10,6 +10,7 @@
 import type { CacheType, GroupStats } from "./group.ts";
 import type { CacheStats } from "./cache.ts";
 import type { HttpPool } from "./http_pool.ts";
+import type { PeerHealthInfo } from "./peer_health.ts";
 import type { Registry } from "./registry.ts";
 
 /** Upper bounds of the peer-fetch latency buckets, in seconds. */
@@ -34,6 +35,7 @@ const FETCH_BUCKETS: readonly number[] = [
 interface MeteredPool {
   readonly registry: Registry;
   readonly peers: readonly string[];
+  peerHealth(): PeerHealthInfo[];
 }
 
 type Metric = [name: string, help: string];
@@ -124,6 +126,11 @@ const CACHE_COUNTERS: [keyof CacheStats, ...Metric][] = [
 const RING: Metric = [
   "groupcache_ring_peers",
   "Peers on this node's ring, itself included (0: no peers set, every key is loaded here).",
+];
+
+const PEER_UP: Metric = [
+  "groupcache_peer_up",
+  "Whether each remote peer is up (1) or down (0: its keys load on this node until a probe finds it answering).",
 ];
 
 const FETCH: Metric = [
@@ -252,6 +259,13 @@ export function prometheusText(pool: MeteredPool): string {
     }
   }
   family(RING, "gauge", [`${RING[0]} ${pool.peers.length}`]);
+  family(
+    PEER_UP,
+    "gauge",
+    pool.peerHealth().map((h) =>
+      `${PEER_UP[0]}{peer="${escape(h.peer)}"} ${h.state === "up" ? 1 : 0}`
+    ),
+  );
   const samples: string[] = [];
   for (const [peer, h] of peerFetchTimes(pool).of(pool.peers)) {
     const peerLabel = `peer="${escape(peer)}"`;
@@ -412,10 +426,12 @@ export function otelMetrics(
     ...CACHE_COUNTERS.map(([field, ...m]) => [field, counter(m)] as const),
   ];
   const ring = gauge(RING, "{peer}");
+  const peerUp = gauge(PEER_UP, "1");
   const observables = [
     ...groupCounters.map(([, o]) => o),
     ...cacheMetrics.map(([, o]) => o),
     ring,
+    peerUp,
   ];
   const callback = (result: BatchObservableResultLike) => {
     for (const name of pool.registry.names()) {
@@ -433,6 +449,9 @@ export function otelMetrics(
       }
     }
     result.observe(ring, pool.peers.length);
+    for (const h of pool.peerHealth()) {
+      result.observe(peerUp, h.state === "up" ? 1 : 0, { peer: h.peer });
+    }
   };
   meter.addBatchObservableCallback(callback, observables);
   const histogram = meter.createHistogram(otelName(FETCH[0]), {

@@ -77,17 +77,21 @@ export class PeerHealth {
   #nextProbeAt = 0;
   readonly #backoff: ProbeBackoff;
   readonly #now: () => number;
+  readonly #onChange: ((state: PeerState) => void) | undefined;
 
   /**
    * @param backoff The waits between probes while down.
    * @param now The clock in milliseconds; injectable for tests.
+   * @param onChange Told when the peer goes down or comes back up (logs).
    */
   constructor(
     backoff: ProbeBackoff,
     now: () => number = () => performance.now(),
+    onChange?: (state: PeerState) => void,
   ) {
     this.#backoff = backoff;
     this.#now = now;
+    this.#onChange = onChange;
   }
 
   /** Whether the peer is up (asked for its keys). */
@@ -100,6 +104,7 @@ export class PeerHealth {
     if (this.#failures === 0) return; // up, the common case
     this.#state = "up";
     this.#failures = 0;
+    this.#onChange?.("up");
   }
 
   /**
@@ -114,6 +119,7 @@ export class PeerHealth {
     this.#state = "down";
     this.#failedProbes = 0;
     this.#nextProbeAt = this.#now() + this.#backoff.delayMs;
+    this.#onChange?.("down");
     return true;
   }
 

@@ -329,6 +329,9 @@ describe("a process whose discovery is closed", () => {
     assert.equal(r.code, 0, r.stderr);
     const lived = exited - Number(closed[1]);
     assert.ok(lived < 1_000, `exited ${lived} ms after close()`);
+    if (args.includes("--pool")) {
+      assert.match(r.stdout, /^got here k\d+$/m, "the waiting get loaded here");
+    }
     return r.stdout.match(/^peers (.*)$/m)![1].split(" ");
   }
 
@@ -345,25 +348,48 @@ describe("a process whose discovery is closed", () => {
     }
   });
 
-  it("exits by itself within 1 s after etcdPeers(...).close(), deregistered", {
-    skip: skipWithout("etcd"),
+  for (const byPool of [false, true]) {
+    it(
+      byPool
+        ? "exits by itself within 1 s after pool.close(): etcd deregistered, a waiting get loaded here"
+        : "exits by itself within 1 s after etcdPeers(...).close(), deregistered",
+      { skip: skipWithout("etcd") },
+      async () => {
+        const etcd = await startEtcd();
+        try {
+          await fetch(`${etcd.endpoint}/v3/kv/put`, {
+            method: "POST",
+            body: JSON.stringify({
+              key: btoa("/groupcache/close-test/other"),
+              value: btoa("http://127.0.0.12:8000"),
+            }),
+          });
+          const args = ["--etcd", etcd.endpoint, ...(byPool ? ["--pool"] : [])];
+          assert.equal((await exitAfterClose(args)).length, 2);
+          assert.deepEqual(
+            Object.keys(
+              await etcdKeys(etcd.endpoint, "/groupcache/close-test/"),
+            ),
+            ["/groupcache/close-test/other"],
+          );
+        } finally {
+          await etcd.close();
+        }
+      },
+    );
+  }
+
+  it("exits by itself within 1 s after pool.close() stops dnsPeers", {
+    skip: skipWithout("dnsmasq"),
   }, async () => {
-    const etcd = await startEtcd();
+    const dns = await startDnsmasq({
+      hosts: "127.0.0.11 peers.test\n127.0.0.12 peers.test\n",
+    });
     try {
-      await fetch(`${etcd.endpoint}/v3/kv/put`, {
-        method: "POST",
-        body: JSON.stringify({
-          key: btoa("/groupcache/close-test/other"),
-          value: btoa("http://127.0.0.12:8000"),
-        }),
-      });
-      assert.equal((await exitAfterClose(["--etcd", etcd.endpoint])).length, 2);
-      assert.deepEqual(
-        Object.keys(await etcdKeys(etcd.endpoint, "/groupcache/close-test/")),
-        ["/groupcache/close-test/other"],
-      );
+      const args = ["--dns", dns.nameServer, "--pool"];
+      assert.equal((await exitAfterClose(args)).length, 2);
     } finally {
-      await etcd.close();
+      await dns.close();
     }
   });
 });

@@ -19,6 +19,7 @@ import { join, root } from "./_dev/paths.ts";
 import { freePort } from "./_dev/ports.ts";
 import { type Exited, runToExit } from "./_dev/proc.ts";
 import { rawGet } from "./_dev/raw_get.ts";
+import { skipWithout } from "./_dev/services.ts";
 import { runtimeCommand, runtimeName } from "./_dev/runtimes.ts";
 import {
   describeSeedScenario,
@@ -417,6 +418,34 @@ describe(`the demo (tests/_dev/demo.ts) end to end (${runtimeName()})`, () => {
     assert.match(r.stdout, /^OK: /m);
     await assertAllStopped(r.stdout);
   });
+
+  it(
+    "with --etcd: nodes join through a real etcd, one killed leaves, one joins, rings converge, /metrics shown",
+    {
+      skip: skipWithout("etcd"),
+      timeout: 120_000,
+    },
+    async () => {
+      const r = await runScript(DEMO, ["--etcd", "--quiet"], 90_000);
+      assert.equal(r.code, 0, `stdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+      assert.match(
+        r.stdout,
+        /rings converged in \d+ ms, fingerprint [0-9a-f]{8}\/3:/,
+      );
+      assert.match(r.stdout, /each loaded exactly once cluster-wide/);
+      assert.match(
+        r.stdout,
+        /n3 killed with SIGKILL: n1 and n2 dropped it after \d+ ms .*ring [0-9a-f]{8}\/2/,
+      );
+      assert.match(r.stdout, /n4 \((deno|bun)\) started: every ring has it/);
+      for (const n of ["n1", "n2", "n4"]) {
+        assert.match(r.stdout, new RegExp(`^   ${n} \\S+/metrics$`, "m"));
+      }
+      assert.match(r.stdout, /^ +groupcache_peer_up\{peer="[^"]+"\} 1$/m);
+      assert.match(r.stdout, /^OK: the rings converged/m);
+      await assertAllStopped(r.stdout);
+    },
+  );
 
   it("exits 2 with its usage for an unknown flag", async () => {
     const r = await runScript(DEMO, ["--bogus"], 30_000);

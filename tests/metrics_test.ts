@@ -19,6 +19,7 @@ import {
   HttpPool,
   otelMetrics,
   Registry,
+  silentLogger,
 } from "../mod.ts";
 import { makeCluster } from "./_dev/cluster.ts";
 import { promtoolCheck, skipWithout } from "./_dev/services.ts";
@@ -151,6 +152,29 @@ describe("pool.metrics()", () => {
     assert.equal(sample(pool.metrics(), "groupcache_ring_peers"), 3);
   });
 
+  it(
+    "has groupcache_peer_up per remote peer: 1 while up, 0 while down, promtool-clean",
+    { skip: skipWithout("promtool") },
+    async () => {
+      const { nodes, urls, keyOwnedBy } = makeCluster({
+        pool: { logger: silentLogger },
+      });
+      const [node] = nodes;
+      nodes[2].down = true;
+      await node.group.get(keyOwnedBy(2));
+      const text = node.pool.metrics();
+      assert.equal(sample(text, `groupcache_peer_up{peer="${urls[1]}"}`), 1);
+      assert.equal(sample(text, `groupcache_peer_up{peer="${urls[2]}"}`), 0);
+      assert.equal(
+        sample(text, `groupcache_peer_up{peer="${urls[0]}"}`),
+        undefined,
+        "not itself",
+      );
+      assert.match(text, /^# TYPE groupcache_peer_up gauge$/m);
+      assert.equal(await promtoolCheck(text), "", text);
+    },
+  );
+
   it("has a fetch-time histogram per peer that counts every fetch, and forgets peers that left", async () => {
     const { node, nodes, urls } = await busyCluster();
     const text = node.pool.metrics();
@@ -246,7 +270,7 @@ describe("otelMetrics() with the OpenTelemetry SDK", () => {
       exportIntervalMillis: 3_600_000,
     });
     const provider = new MeterProvider({ readers: [reader] });
-    const { node, images, keyOwnedBy } = await busyCluster();
+    const { node, images, keyOwnedBy, urls } = await busyCluster();
     const binding = otelMetrics(node.pool, provider.getMeter("groupcache"));
     // Two fetches the histogram sees, one from each peer.
     await node.group.get(keyOwnedBy(1, "after-binding-"));
@@ -286,6 +310,15 @@ describe("otelMetrics() with the OpenTelemetry SDK", () => {
       ),
       3,
     );
+    for (const [i, peer] of urls.entries()) {
+      assert.equal(
+        point(find("groupcache.peer.up")?.dataPoints as DataPoint<number>[], {
+          peer,
+        }),
+        i === 0 ? undefined : 1,
+        peer,
+      );
+    }
     const histogram = find("groupcache.peer.fetch.duration");
     assert.equal(histogram?.descriptor.unit, "s");
     const fetched = (histogram?.dataPoints as DataPoint<Histogram>[])

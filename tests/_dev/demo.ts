@@ -13,6 +13,7 @@
  * deno task demo            # or: bun run tests/_dev/demo.ts
  * deno task demo --go       # adds a real Go groupcache node to the ring
  * deno task demo --keep     # leaves the cluster up until Ctrl-C
+ * deno task demo --etcd     # nodes join through etcd; one leaves, one joins
  * ```
  *
  * With `--go` a fourth node joins: tests/go/node, the real
@@ -32,15 +33,18 @@ import {
   HttpPool,
   Registry,
 } from "../../mod.ts";
+import { demoEtcd } from "./demo_etcd.ts";
 import { buildGo, goAvailable } from "./go.ts";
 import { join, root } from "./paths.ts";
 import { freePorts } from "./ports.ts";
 import { startServer, stopAll } from "./proc.ts";
 import { findBun, findDeno, runtimeCommand } from "./runtimes.ts";
 
-const USAGE = `usage: deno task demo [--go] [--keep] [--quiet]
+const USAGE = `usage: deno task demo [--go] [--keep] [--quiet] [--etcd]
   --go     add a real Go groupcache node (needs Go and Debian's
            golang-github-golang-groupcache-dev)
+  --etcd   instead: nodes that join through a real etcd; one is killed and
+           another joins (tests/_dev/demo_etcd.ts; needs etcd-server)
   --keep   leave the cluster running after the report, until Ctrl-C
   --quiet  print the report only, no progress lines`;
 
@@ -68,6 +72,7 @@ interface Flags {
   go: boolean;
   keep: boolean;
   quiet: boolean;
+  etcd: boolean;
 }
 
 class UsageError extends Error {
@@ -75,7 +80,7 @@ class UsageError extends Error {
 }
 
 function parseFlags(args: string[]): Flags {
-  const flags: Flags = { go: false, keep: false, quiet: false };
+  const flags: Flags = { go: false, keep: false, quiet: false, etcd: false };
   for (const arg of args) {
     if (arg === "--help" || arg === "-h") throw new UsageError("");
     const name = arg.replace(/^--/, "");
@@ -362,6 +367,7 @@ async function main(flags: Flags): Promise<number> {
     ? () => {}
     : (text: string) => process.stdout.write(text);
   const problems: string[] = [];
+  if (flags.etcd) return await demoEtcd(flags.quiet);
 
   if (flags.go && !goAvailable()) {
     throw new Error(

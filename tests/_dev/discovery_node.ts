@@ -8,7 +8,7 @@
 //     --etcd http://127.0.0.1:2379,/gc/,2
 //
 // Routes: the pool under /_groupcache/; GET /get?key=K (the value, with
-// x-owner); /peers (JSON); /loads (getter runs by key, JSON); /metrics.
+// x-owner); /peers (JSON); /ring (the ring's fingerprint); /loads (getter runs by key, JSON); /metrics.
 // Prints "listening http://HOST:PORT" once serving; log lines go to stderr,
 // each prefixed with its level ("WARN groupcache ...").
 import process from "node:process";
@@ -59,6 +59,7 @@ const served = await serve(
       }
     }
     if (url.pathname === "/peers") return json(pool.peers);
+    if (url.pathname === "/ring") return new Response(pool.ringFingerprint);
     if (url.pathname === "/loads") return json(loads);
     if (url.pathname === "/stats") return json(group.stats);
     if (url.pathname === "/metrics") {
