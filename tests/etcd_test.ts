@@ -241,7 +241,14 @@ describe("etcdPeers against etcd", { skip: skipWithout("etcd") }, () => {
       } ms`,
     );
     for (const m of nodes) {
-      await logged(m, "info", /registered http/, 2);
+      // Registered at the start and again after the wipe. While etcd comes
+      // back, the keepalive and the watch can each find the key gone, so a
+      // node may put it twice (the same key and value: harmless).
+      const count = () => m.log.find("info", /registered http/).length;
+      await waitFor(`${m.url} registered again`, () => count() >= 2, 5_000)
+        .catch(() => {}); // the assertion below says what was logged
+      const registered = count();
+      assert.ok(registered >= 2 && registered <= 3, m.log.lines.join("\n"));
       // The new registration says so itself, once.
       assert.deepEqual(m.log.find("info", /is registered again/), []);
       assert.ok(
