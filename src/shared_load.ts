@@ -280,16 +280,6 @@ export class SharedLoads<T> {
     this.#loads.delete(key);
   }
 
-  /** Whether a load of `key` is running. */
-  has(key: string): boolean {
-    return this.#loads.has(key);
-  }
-
-  /** How many loads are running. */
-  get size(): number {
-    return this.#loads.size;
-  }
-
   /** @internal The error of a load that outlived the bound. */
   timeoutError(key: string): Error {
     return this.#timeoutError(key, this.#deadlines?.ms ?? 0);
