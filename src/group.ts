@@ -596,11 +596,7 @@ export class Group {
     options: GetOptions | undefined,
     forward: boolean,
   ): ByteView | Promise<ByteView> {
-    if (typeof key !== "string") {
-      return Promise.reject(
-        new TypeError(`a key must be a string, got ${typeof key}`),
-      );
-    }
+    if (typeof key !== "string") return Promise.reject(keyTypeError(key));
     if (!forward) this.#stats.serverRequests++;
     this.#stats.gets++;
     const cached = this.#lookupCache(key);
@@ -660,12 +656,11 @@ export class Group {
     load.link(asking);
     this.#peerFetches.set(key, asking);
     try {
-      let value = await peer.get(this.name, key, asking.signal);
-      if (value.expire !== 0) {
-        if (this.#now() >= value.expire) throw this.#arrivedExpired(key, peer);
-      } else if (this.#ttlMs > 0) {
-        value = value.withExpire(this.#now() + this.#ttlMs);
+      const fetched = await peer.get(this.name, key, asking.signal);
+      if (fetched.expire !== 0 && this.#now() >= fetched.expire) {
+        throw this.#arrivedExpired(key, peer);
       }
+      const value = this.#withDefaultTtl(fetched);
       this.#stats.peerLoads++;
       if (load.superseded) {
         // Set or removed meanwhile: this value may be the old one.
@@ -763,9 +758,7 @@ export class Group {
       throw err;
     }
     this.#stats.localLoads++;
-    if (value.expire === 0 && this.#ttlMs > 0) {
-      value = value.withExpire(this.#now() + this.#ttlMs);
-    }
+    value = this.#withDefaultTtl(value);
     if (!load.superseded) this.#populateCache(key, value, this.#main);
     return value;
   }
@@ -887,9 +880,7 @@ export class Group {
     value: Uint8Array | string | ByteView,
     options: SetOptions = {},
   ): Promise<void> {
-    if (typeof key !== "string") {
-      throw new TypeError(`a key must be a string, got ${typeof key}`);
-    }
+    if (typeof key !== "string") throw keyTypeError(key);
     const { expire, hot = false, signal = NO_SIGNAL } = options;
     let view = viewOf(value);
     if (view === undefined) {
@@ -899,10 +890,9 @@ export class Group {
         }`,
       );
     }
-    if (expire !== undefined && expire !== 0) view = view.withExpire(expire);
-    else if (view.expire === 0 && this.#ttlMs > 0) {
-      view = view.withExpire(this.#now() + this.#ttlMs);
-    }
+    view = expire !== undefined && expire !== 0
+      ? view.withExpire(expire)
+      : this.#withDefaultTtl(view);
     const owner = (this.#peers ?? this.registry.peerPicker)?.pickPeer(key);
     if (owner === undefined) {
       this.#storeMain(key, view);
@@ -943,9 +933,7 @@ export class Group {
    * ```
    */
   async remove(key: string, options: RemoveOptions = {}): Promise<void> {
-    if (typeof key !== "string") {
-      throw new TypeError(`a key must be a string, got ${typeof key}`);
-    }
+    if (typeof key !== "string") throw keyTypeError(key);
     const { signal = NO_SIGNAL } = options;
     const picker = this.#peers ?? this.registry.peerPicker;
     const owner = picker?.pickPeer(key);
@@ -1004,12 +992,16 @@ export class Group {
 
   /** A set here: the value, given the default TTL if it has no expiry, into main. */
   #storeMain(key: string, value: ByteView): void {
-    if (value.expire === 0 && this.#ttlMs > 0) {
-      value = value.withExpire(this.#now() + this.#ttlMs);
-    }
     this.#stats.sets++;
     this.#removeHere(key);
-    this.#populateCache(key, value, this.#main);
+    this.#populateCache(key, this.#withDefaultTtl(value), this.#main);
+  }
+
+  /** `value` with the group's default TTL when it has no expiry of its own. */
+  #withDefaultTtl(value: ByteView): ByteView {
+    return value.expire === 0 && this.#ttlMs > 0
+      ? value.withExpire(this.#now() + this.#ttlMs)
+      : value;
   }
 
   /** A remove here. */
@@ -1024,6 +1016,11 @@ export class Group {
     this.#main.remove(key);
     this.#hot.remove(key);
   }
+}
+
+/** The error of a key that is not a string. */
+function keyTypeError(key: unknown): TypeError {
+  return new TypeError(`a key must be a string, got ${typeof key}`);
 }
 
 /** A getter's plain value as a view (a `Uint8Array` copied), else `undefined`. */
