@@ -4,7 +4,13 @@
 import process from "node:process";
 import { findBun } from "./_dev/runtimes.ts";
 
-type Outcome = { name: string; passed: number; failed: number; ok: boolean };
+type Outcome = {
+  name: string;
+  passed: number;
+  failed: number;
+  ok: boolean;
+  failures?: string[];
+};
 
 function run(
   name: string,
@@ -35,7 +41,26 @@ function run(
     passed,
     failed,
     ok: out.code === 0 && failed === 0 && passed > 0,
+    failures: failureLines(stdout + "\n" + stderr),
   };
+}
+
+/**
+ * The lines that name a failed test in each runner's output, repeated at the
+ * end so that a log's tail says which test failed (CI keeps only the tail).
+ */
+function failureLines(out: string): string[] {
+  // deno-lint-ignore no-control-regex
+  const clean = out.replace(/\x1b\[[0-9;]*m/g, "");
+  return [
+    ...new Set(
+      clean.split("\n").filter((line) =>
+        /^\(fail\) /.test(line) || // bun
+        /^\s*not ok \d+ - /.test(line) || // node --test (TAP)
+        /^.+ => \S+:\d+:\d+$/.test(line) // deno's FAILURES list
+      ),
+    ),
+  ].slice(0, 40);
 }
 
 // deno: "ok | 12 passed (40 steps) | 0 failed"
@@ -146,6 +171,9 @@ for (const o of outcomes) {
     } ${o.name}: ${o.passed} passed, ${o.failed} failed`,
   );
   if (!o.ok && o.failed === 0) failed++; // a runner that crashed or ran nothing counts as a failure
+  for (const line of o.failures ?? []) {
+    console.log(`  ${o.name}: ${line.trim()}`);
+  }
 }
 console.log(`tests: ${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);
