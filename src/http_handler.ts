@@ -21,13 +21,7 @@ import { ByteView } from "./byte_view.ts";
 import { ProtobufError } from "./errors.ts";
 import { readBody, RING_HEADER } from "./http_client.ts";
 import type { Logger } from "./logger.ts";
-import {
-  decodeSetRequest,
-  encodeGetResponse,
-  encodeGetResponseMessage,
-  msFromUnixNanos,
-  unixNanosFromMs,
-} from "./protobuf.ts";
+import { decodeSetRequest, hitBody, msFromUnixNanos } from "./protobuf.ts";
 import type { Group } from "./group.ts";
 import type { Registry } from "./registry.ts";
 
@@ -78,22 +72,12 @@ const OK_INIT: ResponseInit = {
 
 /** golang's answer, with mailgun's expire only for a value that has one. */
 function okResponse(view: ByteView): Response {
-  return new Response(
-    view.expire === 0 ? encodeGetResponse(view) : withExpire(view),
-    OK_INIT,
-  );
+  return new Response(hitBody(view, false), OK_INIT);
 }
 
 /** mailgun's answer: expire always written, 0 for never. */
 function okMailgun(view: ByteView): Response {
-  return new Response(withExpire(view), OK_INIT);
-}
-
-function withExpire(view: ByteView): Uint8Array<ArrayBuffer> {
-  return encodeGetResponseMessage({
-    value: view,
-    expire: unixNanosFromMs(view.expire),
-  });
+  return new Response(hitBody(view, true), OK_INIT);
 }
 
 function getterError(err: unknown): Response {

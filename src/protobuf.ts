@@ -436,3 +436,21 @@ function wrongType(
     `${what} must be ${kind}, got wire type ${got} at byte ${at}`,
   );
 }
+
+/**
+ * The body of a peer's answer for a cached value: `GetResponse{value}`, with
+ * mailgun's `expire` when the value has one or when `mailgun` asks for it
+ * always (a mailgun node always writes it, 0 for never). Every way of
+ * serving a hit takes its bytes from here.
+ *
+ * @internal
+ */
+export function hitBody(
+  view: ByteView,
+  mailgun: boolean,
+): Uint8Array<ArrayBuffer> {
+  return encodeGet(
+    view,
+    mailgun || view.expire !== 0 ? unixNanosFromMs(view.expire) : undefined,
+  );
+}
