@@ -1,0 +1,485 @@
+// The 3-node cluster end to end: three processes per cluster, each with an
+// application route that calls group.get (GET /get?key=K) and the peer
+// handler on the same port, driven by wrk with a Zipf (s = 1) mix over
+// 10,000 keys spread over all three nodes. Clusters side by side:
+// - Go: stock golang/groupcache, HTTPPool + net/http (bench/go/cluster);
+// - ours on Deno (Deno.serve), Bun (Bun.serve) and Node 20 through the web
+//   adapter @hono/node-server (bench/cluster/node.ts; Node runs a bundle
+//   Bun makes of it, in bench/.out/cluster/).
+// Another kind of node is one entry in `kinds` below: how to prepare it
+// (build, bundle) and the command line of one node.
+//
+// Every value is 1 KiB derived from its key, the same bytes on every node
+// (checked before each load). Every node has 64 MiB: all 10,000 keys fit,
+// so after the warm-up the owned keys are main-cache hits and the rest are
+// hot-cache hits or peer fetches (how many is the "peer fetches per user
+// request" column: each group's peerLoads over the /get requests served,
+// from each node's GET /stats).
+//
+// Load: one wrk, `-t3 -c96 -s bench/cluster/zipf.lua`: thread i talks to
+// node i (32 connections each) and cycles through 65,536 requests drawn
+// from the Zipf mix in its init (seeded, so every run asks the same keys).
+//
+// Rounds: every round starts each cluster afresh on the same three ports
+// (so the ring, and which node owns which key, is the same for every
+// cluster), warms it up with wrk for WARMUP seconds, then measures SECONDS,
+// then stops it; the clusters take turns, in an order that alternates
+// round after round. CPU seconds per node process (user + system, all
+// threads) come from /proc, wrk's from GNU time.
+//
+// CPU placement (the machine has two cores, shared by wrk and three nodes):
+// - "pinned", the setup the targets are judged on: all three nodes on CPU 0
+//   (`taskset -c 0`; Go then runs with GOMAXPROCS=1), wrk on CPU 1, so the
+//   load generator never takes CPU from the nodes;
+// - "stock": nothing pinned (Go with its default GOMAXPROCS, 2), wrk and
+//   the nodes compete for both cores. For context (not with --quick).
+//
+// Usage: deno run -A bench/cluster_bench.ts [--quick] [--rounds N]
+//          [--seconds S] [--kinds go,deno,bun,node] [--modes pinned,stock]
+// (under Deno only: it starts Deno, Bun and Node nodes itself). Writes
+// bench/results/cluster.md.
+import { spawnSync } from "node:child_process";
+import process from "node:process";
+import { buildGo, goAvailable } from "../tests/_dev/go.ts";
+import { root } from "../tests/_dev/paths.ts";
+import { freePorts } from "../tests/_dev/ports.ts";
+import { hasCommand, type Server, startServer } from "../tests/_dev/proc.ts";
+import { findBun, findDeno } from "../tests/_dev/runtimes.ts";
+import {
+  benchPath,
+  canPin,
+  cpuSeconds,
+  flag,
+  numberOption,
+  pinned,
+  targetComment,
+} from "./_proc.ts";
+import {
+  fmt,
+  markdownTable,
+  runtimeInfo,
+  type Stats,
+  stats,
+  writeMarkdownSection,
+} from "./_util.ts";
+
+const QUICK = flag("quick");
+const ROUNDS = numberOption("rounds", QUICK ? 2 : 5);
+const SECONDS = numberOption("seconds", QUICK ? 1 : 5);
+const WARMUP_SECONDS = QUICK ? 1 : 3;
+const NODES = 3;
+const THREADS = 3; // one wrk thread per node (see zipf.lua)
+const CONNECTIONS = 96;
+const KEYS = 10_000;
+const VALUE_BYTES = 1024;
+const LUA = benchPath("./cluster/zipf.lua");
+const NODE_SCRIPT = benchPath("./cluster/node.ts");
+const info = runtimeInfo();
+
+/** One kind of cluster node. */
+interface Kind {
+  /** For --kinds. */
+  id: string;
+  name: string;
+  /** Builds what its nodes run; called once, before any round. */
+  prepare(): void;
+  /** The command line of the node on `port` with the peer list `peers`. */
+  command(port: number, peers: string[]): [string, string[]];
+  /** The target its requests/s are judged on, against Go's. */
+  target?: { needed: number; name: string };
+}
+
+const nodeArgs = (port: number, peers: string[]) => [
+  "--port",
+  String(port),
+  "--peers",
+  peers.join(","),
+  "--size",
+  String(VALUE_BYTES),
+];
+
+let goBinary = "";
+const nodeBundle = `${root}/bench/.out/cluster/node.bundle.mjs`;
+
+const allKinds: Kind[] = [
+  {
+    id: "go",
+    name: "Go (HTTPPool + net/http)",
+    prepare() {
+      goBinary = buildGo("bench/go/cluster", "gocluster");
+    },
+    command: (port, peers) => [goBinary, [
+      "-addr",
+      `127.0.0.1:${port}`,
+      "-peers",
+      peers.join(","),
+      "-size",
+      String(VALUE_BYTES),
+    ]],
+  },
+  {
+    id: "deno",
+    name: "ours on Deno (Deno.serve)",
+    prepare() {},
+    command: (port, peers) => [
+      findDeno()!,
+      ["run", "-A", NODE_SCRIPT, ...nodeArgs(port, peers)],
+    ],
+    target: { needed: 1.2, name: "deno" },
+  },
+  {
+    id: "bun",
+    name: "ours on Bun (Bun.serve)",
+    prepare() {
+      if (findBun() === undefined) throw new Error("cluster_bench needs Bun");
+    },
+    command: (port, peers) => [
+      findBun()!,
+      ["run", NODE_SCRIPT, ...nodeArgs(port, peers)],
+    ],
+    target: { needed: 1.8, name: "bun" },
+  },
+  {
+    id: "node",
+    name: "ours on Node (@hono/node-server)",
+    prepare() {
+      // Node 20 cannot run TypeScript: a bundle, npm packages left as
+      // imports (resolved from the repository's node_modules).
+      const out = spawnSync(findBun()!, [
+        "build",
+        NODE_SCRIPT,
+        "--target=node",
+        "--packages=external",
+        `--outfile=${nodeBundle}`,
+      ], { cwd: root, encoding: "utf8" });
+      if (out.status !== 0) {
+        throw new Error(`bundling ${NODE_SCRIPT} failed:\n${out.stderr}`);
+      }
+    },
+    command: (port, peers) => ["node", [nodeBundle, ...nodeArgs(port, peers)]],
+  },
+];
+
+// --kinds go,deno,... and --modes pinned,stock: part of the run only (for
+// profiling one kind); Go always stays, as the ratios' base.
+const kindsWanted = listOption("kinds");
+const kinds = allKinds.filter((k) =>
+  k.id === "go" || kindsWanted === undefined || kindsWanted.includes(k.id)
+);
+const modesWanted = listOption("modes");
+
+function listOption(name: string): string[] | undefined {
+  const i = Deno.args.indexOf(`--${name}`);
+  return i < 0 ? undefined : (Deno.args[i + 1] ?? "").split(",");
+}
+
+interface Mode {
+  name: string;
+  nodeCpus: string | undefined;
+  wrkCpus: string | undefined;
+  describe: string;
+}
+
+/** What one measured wrk run, and the nodes meanwhile, did. */
+interface Run {
+  requestsPerSec: number;
+  requests: number;
+  p50: number;
+  p99: number;
+  /** CPU seconds of each node process over the run. */
+  nodeCpu: number[];
+  /** wrk's own CPU seconds. */
+  wrkCpu: number;
+  /** Σ peerLoads ÷ Σ /get requests over the run, all nodes. */
+  peerFetchesPerRequest: number;
+}
+
+interface NodeStats {
+  requests: number;
+  peerLoads: number;
+  peerErrors: number;
+}
+
+/** The value every node serves for `key`. */
+function expectedValue(key: string): Uint8Array {
+  const n = new TextEncoder().encode(key).length;
+  const out = new Uint8Array(VALUE_BYTES);
+  for (let i = 0; i < VALUE_BYTES; i++) out[i] = (i * 31 + n) & 0xff;
+  return out;
+}
+
+async function nodeStats(port: number): Promise<NodeStats> {
+  const res = await fetch(`http://127.0.0.1:${port}/stats`);
+  if (res.status !== 200) throw new Error(`:${port}/stats: ${res.status}`);
+  return await res.json() as NodeStats;
+}
+
+/** Every node answers a few keys (owned by each of them) with the right bytes. */
+async function check(ports: number[]): Promise<void> {
+  for (const port of ports) {
+    for (const key of ["key-0", "key-1", "key-2", "key-9999"]) {
+      const res = await fetch(`http://127.0.0.1:${port}/get?key=${key}`);
+      const body = new Uint8Array(await res.arrayBuffer());
+      if (res.status !== 200 || body.join() !== expectedValue(key).join()) {
+        throw new Error(
+          `node :${port} answered ${key} with ${res.status}, ${body.length} ` +
+            "bytes, not the expected value",
+        );
+      }
+    }
+  }
+}
+
+/** wrk with the Zipf script against the nodes on `ports`. */
+function wrk(
+  ports: number[],
+  seconds: number,
+  cpus: string | undefined,
+): { rps: number; requests: number; p50: number; p99: number; cpu: number } {
+  const [cmd, cmdArgs] = pinned(cpus, "/usr/bin/time", [
+    "-f",
+    "wrk-cpu %U %S",
+    "wrk",
+    `-t${THREADS}`,
+    `-c${CONNECTIONS}`,
+    `-d${seconds}s`,
+    "--latency",
+    "-s",
+    LUA,
+    `http://127.0.0.1:${ports[0]}`,
+  ]);
+  const r = spawnSync(cmd, cmdArgs, {
+    encoding: "utf8",
+    env: {
+      ...process.env,
+      CLUSTER_PORTS: ports.join(","),
+      ZIPF_KEYS: String(KEYS),
+    },
+    timeout: (seconds + 30) * 1000,
+  });
+  const out = r.stdout ?? "";
+  if (r.status !== 0) {
+    throw new Error(`wrk exited with ${r.status ?? r.signal}:\n${r.stderr}`);
+  }
+  const rps = /^Requests\/sec:\s+([\d.]+)/m.exec(out);
+  const total = /^\s*(\d+) requests in /m.exec(out);
+  const cpu = /wrk-cpu ([\d.]+) ([\d.]+)/.exec(r.stderr ?? "");
+  if (rps === null || total === null || cpu === null) {
+    throw new Error(`cannot read wrk's output:\n${out}\n${r.stderr}`);
+  }
+  const bad = /Non-2xx or 3xx responses: (\d+)/.exec(out);
+  if (bad !== null) throw new Error(`${bad[1]} responses not 200:\n${out}`);
+  const errors = /Socket errors: (.*)/.exec(out);
+  if (errors !== null && /[1-9]/.test(errors[1].replace(/timeout 0/, ""))) {
+    throw new Error(`wrk saw socket errors:\n${out}`);
+  }
+  const latency = (label: string) => {
+    const m = new RegExp(`^\\s*${label}\\s+([\\d.]+)(us|ms|s)\\s*$`, "m")
+      .exec(out);
+    if (m === null) throw new Error(`wrk printed no ${label} latency:\n${out}`);
+    return Number(m[1]) * (m[2] === "us" ? 1e-3 : m[2] === "ms" ? 1 : 1e3);
+  };
+  return {
+    rps: Number(rps[1]),
+    requests: Number(total[1]),
+    p50: latency("50%"),
+    p99: latency("99%"),
+    cpu: Number(cpu[1]) + Number(cpu[2]),
+  };
+}
+
+/** Starts a cluster of `kind`, warms it up, measures one run, stops it. */
+async function round(kind: Kind, ports: number[], mode: Mode): Promise<Run> {
+  const peers = ports.map((p) => `http://127.0.0.1:${p}`);
+  const servers: Server[] = [];
+  try {
+    const started = await Promise.allSettled(ports.map((port) => {
+      const [cmd, args] = kind.command(port, peers);
+      return startServer(...pinned(mode.nodeCpus, cmd, args), {
+        cwd: root,
+        name: `${kind.name} node on :${port}`,
+        timeoutMs: 30_000,
+      });
+    }));
+    for (const s of started) {
+      if (s.status === "fulfilled") servers.push(s.value);
+    }
+    for (const s of started) if (s.status === "rejected") throw s.reason;
+    await check(ports);
+    wrk(ports, WARMUP_SECONDS, mode.wrkCpus);
+    const before = await Promise.all(ports.map(nodeStats));
+    const cpu0 = servers.map((s) => cpuSeconds(s.pid) ?? NaN);
+    const w = wrk(ports, SECONDS, mode.wrkCpus);
+    const cpu1 = servers.map((s) => cpuSeconds(s.pid) ?? NaN);
+    const after = await Promise.all(ports.map(nodeStats));
+    const sum = (f: (s: NodeStats) => number) =>
+      after.reduce((a, s, i) => a + f(s) - f(before[i]), 0);
+    if (sum((s) => s.peerErrors) > 0) {
+      throw new Error(`${kind.name}: ${sum((s) => s.peerErrors)} peer errors`);
+    }
+    return {
+      requestsPerSec: w.rps,
+      requests: w.requests,
+      p50: w.p50,
+      p99: w.p99,
+      nodeCpu: cpu1.map((c, i) => c - cpu0[i]),
+      wrkCpu: w.cpu,
+      peerFetchesPerRequest: sum((s) => s.peerLoads) / sum((s) => s.requests),
+    };
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+  }
+}
+
+// ---------------------------------------------------------------------------
+
+if (info.runtime !== "deno") {
+  throw new Error("run bench/cluster_bench.ts under Deno (it starts the rest)");
+}
+if (!goAvailable()) {
+  throw new Error(
+    "cluster_bench needs Go and golang-github-golang-groupcache-dev",
+  );
+}
+if (!hasCommand("wrk")) throw new Error("cluster_bench needs wrk on PATH");
+if (!hasCommand("/usr/bin/time")) {
+  throw new Error("cluster_bench needs GNU time at /usr/bin/time");
+}
+for (const kind of kinds) kind.prepare();
+
+const modes: Mode[] = [];
+if (canPin()) {
+  modes.push({
+    name: "pinned",
+    nodeCpus: "0",
+    wrkCpus: "1",
+    describe: "all three nodes on CPU 0 (Go: GOMAXPROCS=1), wrk on CPU 1",
+  });
+} else {
+  console.error("taskset or a second CPU is missing: no pinned runs.");
+}
+if (!QUICK || modes.length === 0) {
+  modes.push({
+    name: "stock",
+    nodeCpus: undefined,
+    wrkCpus: undefined,
+    describe: "nothing pinned (Go: default GOMAXPROCS), wrk and the three " +
+      "nodes share both cores",
+  });
+}
+
+const range = (s: Stats, unit = "", digits = 3) =>
+  `${fmt(s.min, digits)}${unit} / **${fmt(s.median, digits)}${unit}** / ${
+    fmt(s.max, digits)
+  }${unit}`;
+
+const sections: string[] = [];
+const targets: string[] = [];
+for (const mode of modes) {
+  if (modesWanted !== undefined && !modesWanted.includes(mode.name)) continue;
+  const ports = await freePorts(NODES);
+  const runs: Run[][] = kinds.map(() => []);
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = kinds.map((_, i) => i);
+    if (r % 2 === 1) order.reverse();
+    for (const i of order) {
+      const run = await round(kinds[i], ports, mode);
+      runs[i].push(run);
+      console.error(
+        `${mode.name} round ${r + 1}: ${kinds[i].name}: ` +
+          `${fmt(run.requestsPerSec)} req/s, p99 ${fmt(run.p99)} ms, ` +
+          `${fmt(run.peerFetchesPerRequest)} peer fetches/request, node CPU ` +
+          `${run.nodeCpu.map((c) => c.toFixed(2)).join(" + ")} s, wrk ` +
+          `${run.wrkCpu.toFixed(2)} s`,
+      );
+    }
+  }
+  const rps = runs.map((rs) => stats(rs.map((r) => r.requestsPerSec)));
+  const cpuPerRequest = runs.map((rs) =>
+    stats(
+      rs.map((r) => r.nodeCpu.reduce((a, b) => a + b, 0) * 1e6 / r.requests),
+    )
+  );
+  const go = 0;
+  const ratio = (i: number) => rps[i].median / rps[go].median;
+  const cpuRatio = (i: number) =>
+    cpuPerRequest[go].median / cpuPerRequest[i].median;
+  sections.push(
+    "",
+    `**${mode.name}**: ${mode.describe}.`,
+    "",
+    markdownTable(
+      [
+        "cluster",
+        "requests/s",
+        "÷ Go",
+        "p50 latency",
+        "p99 latency",
+        "peer fetches per user request",
+        "CPU s per node process (medians)",
+        "nodes' CPU µs per request",
+        "Go's CPU per request ÷ this",
+        "wrk CPU s",
+      ],
+      kinds.map((k, i) => [
+        k.name,
+        range(rps[i], "", 3),
+        `**${ratio(i).toFixed(2)}×**`,
+        range(stats(runs[i].map((r) => r.p50)), " ms"),
+        range(stats(runs[i].map((r) => r.p99)), " ms"),
+        fmt(stats(runs[i].map((r) => r.peerFetchesPerRequest)).median),
+        [0, 1, 2].map((n) =>
+          stats(runs[i].map((r) => r.nodeCpu[n])).median.toFixed(2)
+        ).join(" / "),
+        range(cpuPerRequest[i]),
+        `${cpuRatio(i).toFixed(2)}×`,
+        fmt(stats(runs[i].map((r) => r.wrkCpu)).median),
+      ]),
+    ),
+  );
+  if (mode.name === "pinned") {
+    kinds.forEach((k, i) => {
+      if (k.target === undefined) return;
+      targets.push(targetComment({
+        bench: "3-node cluster, requests/s (Zipf over 10,000 keys, pinned)",
+        runtime: k.target.name,
+        target: `≥ ${k.target.needed.toFixed(1)}× 3 Go nodes`,
+        ratio: Number(ratio(i).toFixed(2)),
+        needed: k.target.needed,
+        note: `nodes' CPU per request: Go's ÷ ours ${cpuRatio(i).toFixed(2)}×`,
+      }));
+    });
+  }
+}
+
+const markdown = [
+  `### 3-node cluster end to end vs 3 Go nodes — driven from ${info.summary}`,
+  "",
+  `Three processes per cluster on the same three ports, each serving ` +
+  `\`GET /get?key=K\` (\`group.get\`, a 1 KiB value derived from the key) ` +
+  `and the peer protocol on one port; every node 64 MiB. ` +
+  `\`wrk -t${THREADS} -c${CONNECTIONS} -d${SECONDS}s --latency -s ` +
+  `bench/cluster/zipf.lua\`: one wrk thread (${CONNECTIONS / THREADS} ` +
+  `connections) per node, each cycling through 65,536 requests drawn from ` +
+  `a Zipf (s = 1) mix over ${fmt(KEYS)} keys. ${ROUNDS} rounds; in each, ` +
+  `every cluster is started afresh, warmed up with ${WARMUP_SECONDS} s of ` +
+  `the same load, measured, and stopped, in an order that alternates round ` +
+  `after round. min / **median** / max over the rounds; ratios compare ` +
+  `medians. Peer fetches per user request: Σ peerLoads ÷ Σ /get requests ` +
+  `of the three nodes over the measured run (after the warm-up). CPU: each ` +
+  `node process's user + system time (all threads, /proc) over the ` +
+  `measured run; wrk's from GNU time. Node 20 runs a Bun bundle of ` +
+  `bench/cluster/node.ts. Produced by \`bench/cluster_bench.ts\`${
+    QUICK ? " --quick" : ""
+  }.`,
+  ...sections,
+  "",
+  ...targets,
+].join("\n");
+
+console.log(markdown);
+if (kindsWanted === undefined && modesWanted === undefined) {
+  writeMarkdownSection(benchPath("./results/cluster.md"), "cluster", markdown);
+} else {
+  console.error("--kinds or --modes: a partial run, results/cluster.md kept");
+}
