@@ -28,11 +28,13 @@
 // threads) come from /proc, wrk's from GNU time.
 //
 // CPU placement (the machine has two cores, shared by wrk and three nodes):
-// - "pinned", the setup the targets are judged on: all three nodes on CPU 0
-//   (`taskset -c 0`; Go then runs with GOMAXPROCS=1), wrk on CPU 1, so the
-//   load generator never takes CPU from the nodes;
+// - "pinned": all three nodes on CPU 0 (`taskset -c 0`; Go then runs with
+//   GOMAXPROCS=1), wrk on CPU 1, so the load generator never takes CPU from
+//   the nodes; the nodes' CPU per request is judged here too;
 // - "stock": nothing pinned (Go with its default GOMAXPROCS, 2), wrk and
-//   the nodes compete for both cores. For context (not with --quick).
+//   the nodes share both cores (not with --quick).
+// Both report requests/s against the targets. Other jobs on the machine
+// take their share of either; each run says how much (from /proc/stat).
 //
 // Usage: deno run -A bench/cluster_bench.ts [--quick] [--rounds N]
 //          [--seconds S] [--kinds go,deno,bun,node] [--modes pinned,stock]
@@ -65,7 +67,7 @@ import {
 } from "./_util.ts";
 
 const QUICK = flag("quick");
-const ROUNDS = numberOption("rounds", QUICK ? 2 : 7);
+const ROUNDS = numberOption("rounds", QUICK ? 2 : 5);
 const SECONDS = numberOption("seconds", QUICK ? 1 : 5);
 const WARMUP_SECONDS = QUICK ? 1 : 3;
 const NODES = 3;
@@ -204,6 +206,8 @@ interface Run {
   wrkCpu: number;
   /** Σ peerLoads ÷ Σ /get requests over the run, all nodes. */
   peerFetchesPerRequest: number;
+  /** Σ peerErrors over the run, all nodes. */
+  peerErrors: number;
 }
 
 interface NodeStats {
@@ -366,9 +370,6 @@ async function round(kind: Kind, ports: number[], mode: Mode): Promise<Run> {
     const after = await Promise.all(ports.map(nodeStats));
     const sum = (f: (s: NodeStats) => number) =>
       after.reduce((a, s, i) => a + f(s) - f(before[i]), 0);
-    if (sum((s) => s.peerErrors) > 0) {
-      throw new Error(`${kind.name}: ${sum((s) => s.peerErrors)} peer errors`);
-    }
     return {
       requestsPerSec: w.rps,
       requests: w.requests,
@@ -379,6 +380,8 @@ async function round(kind: Kind, ports: number[], mode: Mode): Promise<Run> {
         (mode.wrkCpus === undefined ? w.cpu : 0),
       wrkCpu: w.cpu,
       peerFetchesPerRequest: sum((s) => s.peerLoads) / sum((s) => s.requests),
+      // A failed peer fetch is followed by a local load: counted, not fatal.
+      peerErrors: sum((s) => s.peerErrors),
     };
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
@@ -471,6 +474,7 @@ for (const mode of modes) {
         "p50 latency",
         "p99 latency",
         "peer fetches per user request",
+        "peer errors (all rounds)",
         "CPU s per node process (medians)",
         "other jobs' CPU s on the nodes' CPUs",
         "nodes' CPU µs per request",
@@ -484,6 +488,7 @@ for (const mode of modes) {
         range(stats(runs[i].map((r) => r.p50)), " ms"),
         range(stats(runs[i].map((r) => r.p99)), " ms"),
         fmt(stats(runs[i].map((r) => r.peerFetchesPerRequest)).median),
+        String(runs[i].reduce((a, r) => a + r.peerErrors, 0)),
         [0, 1, 2].map((n) =>
           stats(runs[i].map((r) => r.nodeCpu[n])).median.toFixed(2)
         ).join(" / "),
@@ -494,31 +499,30 @@ for (const mode of modes) {
       ]),
     ),
   );
-  if (mode.name === "pinned") {
-    kinds.forEach((k, i) => {
-      if (k.target === undefined) return;
-      targets.push(targetComment({
-        bench: "3-node cluster, requests/s (Zipf over 10,000 keys, pinned)",
-        runtime: k.target.name,
-        target: `≥ ${k.target.needed.toFixed(1)}× 3 Go nodes`,
-        ratio: Number(ratio(i).toFixed(2)),
-        needed: k.target.needed,
-        note: `other jobs took ${
-          fmt(stats(runs[i].map((r) => r.othersCpu)).median, 2)
-        } CPU s of CPU 0 per run (Go's runs: ${
-          fmt(stats(runs[0].map((r) => r.othersCpu)).median, 2)
-        })`,
-      }));
-      targets.push(targetComment({
-        bench: "3-node cluster, nodes' CPU per request (pinned)",
-        runtime: k.target.name,
-        target: `Go's ÷ ours ≥ ${k.target.needed.toFixed(1)}×`,
-        ratio: Number(cpuRatio(i).toFixed(2)),
-        needed: k.target.needed,
-        note: "does not depend on how much of the core other jobs left",
-      }));
-    });
-  }
+  kinds.forEach((k, i) => {
+    if (k.target === undefined) return;
+    targets.push(targetComment({
+      bench: `3-node cluster, requests/s (Zipf over 10,000 keys, ${mode.name})`,
+      runtime: k.target.name,
+      target: `≥ ${k.target.needed.toFixed(1)}× 3 Go nodes`,
+      ratio: Number(ratio(i).toFixed(2)),
+      needed: k.target.needed,
+      note: `other jobs took ${
+        fmt(stats(runs[i].map((r) => r.othersCpu)).median, 2)
+      } CPU s of the nodes' CPUs per run (Go's runs: ${
+        fmt(stats(runs[0].map((r) => r.othersCpu)).median, 2)
+      })`,
+    }));
+    if (mode.name !== "pinned") return;
+    targets.push(targetComment({
+      bench: "3-node cluster, nodes' CPU per request (pinned)",
+      runtime: k.target.name,
+      target: `Go's ÷ ours ≥ ${k.target.needed.toFixed(1)}×`,
+      ratio: Number(cpuRatio(i).toFixed(2)),
+      needed: k.target.needed,
+      note: "does not depend on how much of the core other jobs left",
+    }));
+  });
 }
 
 const markdown = [
