@@ -49,7 +49,9 @@ async function handler(req: Request): Promise<Response> {
   if (url.pathname === "/get") {
     requests++;
     const view = await group.get(url.searchParams.get("key") ?? "");
-    return new Response(view.toBytes(), { headers });
+    // toBytes copies into a fresh ArrayBuffer (as Go's ByteSlice copies).
+    const body = view.toBytes() as Uint8Array<ArrayBuffer>;
+    return new Response(body, { headers });
   }
   if (url.pathname === "/stats") {
     return Response.json({ requests, ...group.stats });
