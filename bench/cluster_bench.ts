@@ -22,9 +22,10 @@
 //
 // Rounds: every round starts each cluster afresh on the same three ports
 // (so the ring, and which node owns which key, is the same for every
-// cluster), warms it up with wrk for WARMUP seconds, then measures SECONDS,
-// then stops it; the clusters take turns, in an order that alternates
-// round after round. CPU seconds per node process (user + system, all
+// cluster), asks its first node for every key once (every key then sits in
+// its owner's main cache, however slow the cluster), warms it up with wrk
+// for WARMUP seconds, measures SECONDS, and stops it; the clusters take
+// turns, in an order that alternates round after round. CPU seconds per node process (user + system, all
 // threads) come from /proc, wrk's from GNU time.
 //
 // CPU placement (the machine has two cores, shared by wrk and three nodes):
