@@ -6,7 +6,7 @@
 // Usage: deno run -A bench/run.ts [--quick] [NAME ...] [deno] [bun]
 //   --quick   a smoke run: each bench gets `--quick --rounds 2` (fewer
 //             rounds and operations, 1 s wrk runs)
-//   NAME      run only these benches (group, serve, client, lru, crc32, ...)
+//   NAME      run only these benches (group, serve, client, cluster, lru, ...)
 //   deno/bun  run only under these runtimes
 //   --readme  only reassemble bench/README.md from the result files
 // Exits non-zero if a bench failed; README.md is written in any case.
@@ -38,9 +38,20 @@ for (const name of names) {
   }
 }
 
+/** Benches that compare runtimes themselves: run once, under Deno. */
+const runOnce = new Set(["cluster"]);
+
 /** Where a bench (or its result file) goes: ours first, then primitives. */
 function order(name: string): number {
-  const first = ["group", "serve", "client", "hash_ring", "crc32", "lru"];
+  const first = [
+    "group",
+    "serve",
+    "client",
+    "cluster",
+    "hash_ring",
+    "crc32",
+    "lru",
+  ];
   const i = first.findIndex((f) => name === f || name.startsWith(f + "_"));
   return i < 0 ? first.length : i;
 }
@@ -63,6 +74,8 @@ if (!readmeOnly) {
   for (const name of benches) {
     if (names.length > 0 && !names.includes(name)) continue;
     for (const runtime of runtimes) {
+      // It starts nodes of every runtime itself: once, under Deno.
+      if (runOnce.has(name) && runtime !== "deno") continue;
       const extra = quick ? ["--quick", "--rounds", "2"] : [];
       const [cmd, args] = runtimeCommand(
         `bench/${name}_bench.ts`,
