@@ -1,0 +1,227 @@
+/**
+ * SlabStore: the bytes of cached values packed into shared slabs, so that an
+ * entry costs its bytes and a few typed-array slots rather than a
+ * `Uint8Array`, an `ArrayBuffer` and (on V8) a backing store of its own.
+ *
+ * A value is copied once, into the active slab (1 MiB); a value larger than
+ * an eighth of a slab gets a buffer of its own. Slab space is never reused:
+ * a slab is written only where nothing was written before, so bytes a
+ * reader was handed (a view into a slab) never change. When entries leave,
+ * a slab whose live bytes fall under three quarters of what it holds has
+ * its live values moved into the active slab and is let go (readers still
+ * holding views of it keep it alive, unchanged, until they drop them). So
+ * the slabs never hold more than 4/3 of the live bytes plus the active slab,
+ * and moving costs at most 3 bytes copied per byte freed.
+ *
+ * Each record in a slab is `[header: int32][value][padding to 4]`; the
+ * header is the entry's id while it lives and minus the record's size once
+ * it is freed, which is how a move walks a slab.
+ *
+ * @module
+ */
+
+/** Bytes in a shared slab. */
+export const SLAB_BYTES = 1 << 20;
+/** A record larger than this gets a buffer of its own. */
+const OWN_BUFFER = SLAB_BYTES >> 3;
+/** A slab whose live bytes fall under this share of its used bytes moves. */
+const MOVE_BELOW = 0.75;
+const NONE = -1;
+
+/** Bytes a record takes in a slab: header, value, padding to 4. */
+function recordSize(length: number): number {
+  return (4 + length + 3) & ~3;
+}
+
+/**
+ * Values stored by id: `put` copies bytes in and returns an id, `bytes`
+ * views them, `free` lets them go. Ids are small integers, reused.
+ */
+export class SlabStore {
+  // Per id: its slab, its record's offset there, its value's length.
+  #slabOf = new Int32Array(64);
+  #at = new Int32Array(64); // on a free id: the next free id
+  #length = new Int32Array(64);
+  #expire = new Float64Array(64);
+  #freeId = NONE;
+  #topId = 0;
+  // Per slab.
+  #bytes: (Uint8Array<ArrayBuffer> | undefined)[] = [];
+  #words: (Int32Array | undefined)[] = [];
+  #used: number[] = [];
+  #live: number[] = [];
+  #freeSlabs: number[] = [];
+  #active = NONE;
+  /** Bytes of every buffer the store holds (live, freed and unused space). */
+  held = 0;
+
+  /**
+   * Stores `length` bytes, written by `fill` into the view it is given, with
+   * an expiry; returns the id.
+   */
+  put(
+    length: number,
+    expire: number,
+    fill: (dest: Uint8Array) => void,
+  ): number {
+    const size = recordSize(length);
+    let slab: number;
+    if (size > OWN_BUFFER) {
+      slab = this.#newSlab(size);
+    } else {
+      while (
+        this.#active === NONE ||
+        this.#used[this.#active] + size > this.#bytes[this.#active]!.length
+      ) {
+        const old = this.#active;
+        this.#active = this.#newSlab(SLAB_BYTES);
+        if (old !== NONE) this.#check(old); // sealed: may move or go now
+      }
+      slab = this.#active;
+    }
+    const at = this.#used[slab];
+    this.#used[slab] = at + size;
+    this.#live[slab] += size;
+    const id = this.#newId();
+    this.#slabOf[id] = slab;
+    this.#at[id] = at;
+    this.#length[id] = length;
+    this.#expire[id] = expire;
+    this.#words[slab]![at >> 2] = id;
+    fill(this.#bytes[slab]!.subarray(at + 4, at + 4 + length));
+    return id;
+  }
+
+  /** A view of `id`'s bytes (zero-copy; they never change). */
+  bytes(id: number): Uint8Array<ArrayBuffer> {
+    const buf = this.#bytes[this.#slabOf[id]]!;
+    return new Uint8Array(buf.buffer, this.#at[id] + 4, this.#length[id]);
+  }
+
+  /** When `id`'s value expires (Unix milliseconds; 0: never). */
+  expire(id: number): number {
+    return this.#expire[id];
+  }
+
+  /** The length of `id`'s value. */
+  length(id: number): number {
+    return this.#length[id];
+  }
+
+  /** Lets `id`'s bytes go; the id may be handed out again. */
+  free(id: number): void {
+    const slab = this.#slabOf[id];
+    const at = this.#at[id];
+    const size = recordSize(this.#length[id]);
+    this.#words[slab]![at >> 2] = -size;
+    this.#live[slab] -= size;
+    this.#slabOf[id] = NONE;
+    this.#at[id] = this.#freeId;
+    this.#freeId = id;
+    if (slab !== this.#active) this.#check(slab);
+  }
+
+  /** Lets everything go. */
+  clear(): void {
+    for (let s = 0; s < this.#bytes.length; s++) this.#dropSlab(s);
+    this.#active = NONE;
+    this.#freeId = NONE;
+    this.#topId = 0;
+  }
+
+  /** Moves a sealed slab's live records out, or drops it when empty. */
+  #check(slab: number): void {
+    const live = this.#live[slab];
+    if (live === 0) {
+      this.#dropSlab(slab);
+      return;
+    }
+    if (live >= MOVE_BELOW * this.#used[slab]) return;
+    if (this.#used[slab] > OWN_BUFFER) return; // one record of its own: live
+    const words = this.#words[slab]!;
+    const bytes = this.#bytes[slab]!;
+    const used = this.#used[slab];
+    this.#live[slab] = 0; // so that nothing below checks it again
+    for (let at = 0; at < used;) {
+      const header = words[at >> 2];
+      if (header < 0) {
+        at -= header;
+        continue;
+      }
+      const length = this.#length[header];
+      const size = recordSize(length);
+      this.#relocate(header, bytes.subarray(at + 4, at + 4 + length));
+      at += size;
+    }
+    this.#dropSlab(slab);
+  }
+
+  /** Copies live `id`'s bytes into the active slab. */
+  #relocate(id: number, src: Uint8Array): void {
+    const size = recordSize(src.length);
+    if (
+      this.#active === NONE ||
+      this.#used[this.#active] + size > this.#bytes[this.#active]!.length
+    ) {
+      // Not #check on the old active slab here: it is mid-walk safe only
+      // for the slab being moved; the sealed one is checked on its next free.
+      this.#active = this.#newSlab(SLAB_BYTES);
+    }
+    const slab = this.#active;
+    const at = this.#used[slab];
+    this.#used[slab] = at + size;
+    this.#live[slab] += size;
+    this.#slabOf[id] = slab;
+    this.#at[id] = at;
+    this.#words[slab]![at >> 2] = id;
+    this.#bytes[slab]!.set(src, at + 4);
+  }
+
+  #newSlab(size: number): number {
+    const bytes = new Uint8Array(size);
+    const slab = this.#freeSlabs.length > 0
+      ? this.#freeSlabs.pop()!
+      : this.#bytes.length;
+    this.#bytes[slab] = bytes;
+    this.#words[slab] = new Int32Array(bytes.buffer);
+    this.#used[slab] = 0;
+    this.#live[slab] = 0;
+    this.held += size;
+    return slab;
+  }
+
+  #dropSlab(slab: number): void {
+    const bytes = this.#bytes[slab];
+    if (bytes === undefined) return;
+    this.held -= bytes.length;
+    this.#bytes[slab] = undefined;
+    this.#words[slab] = undefined;
+    this.#used[slab] = 0;
+    this.#live[slab] = 0;
+    this.#freeSlabs.push(slab);
+    if (this.#active === slab) this.#active = NONE;
+  }
+
+  #newId(): number {
+    if (this.#freeId !== NONE) {
+      const id = this.#freeId;
+      this.#freeId = this.#at[id];
+      return id;
+    }
+    const id = this.#topId++;
+    if (id === this.#slabOf.length) {
+      const grow = (a: Int32Array) => {
+        const b = new Int32Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.#slabOf = grow(this.#slabOf);
+      this.#at = grow(this.#at);
+      this.#length = grow(this.#length);
+      const expire = new Float64Array(this.#expire.length * 2);
+      expire.set(this.#expire);
+      this.#expire = expire;
+    }
+    return id;
+  }
+}
