@@ -316,7 +316,7 @@ Produced by \`bench/memory_bench.ts\`; Go: bench/go/mem.
 **Per entry**: ${fmt(N)} entries of 100-byte values keyed \`"key:<n>"\` in a
 Group's main cache (budget 1 TiB, nothing evicted); bytes per entry after a
 forced GC, min / **median** / max. Live: the JS heap plus memory held outside
-it (array buffers' backing stores); Go: \`HeapAlloc\`. "Counted" is what
+it (array buffers' backing stores; on Bun \`heapUsed\` alone, which counts them); Go: \`HeapAlloc\`. "Counted" is what
 \`cacheStats("main").bytes\` charges per entry.
 
 ${markdownTable(["", "live B/entry", "RSS B/entry", "counted B/entry"], rows)}
