@@ -37,7 +37,7 @@ export interface CacheStats {
  * `cacheBytes` bound what the process really holds; Go charges nothing
  * (see {@linkcode GroupOptions.entryOverhead}).
  */
-export const ENTRY_OVERHEAD = 0;
+export const ENTRY_OVERHEAD = 144;
 
 /**
  * The size an entry is charged: key bytes (UTF-8) plus value bytes, as Go,
@@ -64,23 +64,50 @@ export class ByteCache {
   readonly #now: () => number;
   readonly #onExpired: () => void;
   readonly #overhead: number;
-  readonly #store = new SlabStore();
+  readonly #store = new SlabStore((id) => this.#forget(id));
   #lru = new LruCache<string, number>({
     onEvicted: (key, id) => {
       this.bytes -= entrySize(key, this.#store.length(id), this.#overhead);
+      this.#forget(id);
       this.#store.free(id);
     },
   });
+  // Views handed out lately, by id, direct-mapped: a key hit again gets the
+  // same view without allocating (a fresh view costs about as much as the
+  // rest of a hit). A view is forgotten when its entry leaves or moves, so
+  // the views kept hold live slabs only; at most `slots` of them.
+  readonly #viewMask: number;
+  #views: (ByteView | undefined)[] = [];
+  #viewIds = new Int32Array(0);
 
   /**
    * @param now The clock expiries are read against (Unix milliseconds).
    * @param onExpired Told of each entry dropped because it expired.
    * @param overhead Bytes charged per entry beyond its key and value.
+   * @param budget The group's cacheBytes: sizes the views kept, one per
+   * 2 KiB of budget (a power of two, 1 to 65,536), about 7 % of it when
+   * every slot holds a 100-byte view.
    */
-  constructor(now: () => number, onExpired: () => void, overhead = 0) {
+  constructor(
+    now: () => number,
+    onExpired: () => void,
+    overhead = 0,
+    budget = 0,
+  ) {
     this.#now = now;
     this.#onExpired = onExpired;
     this.#overhead = overhead;
+    let slots = 1;
+    while (slots < 65536 && slots * 2 * 2048 <= budget) slots *= 2;
+    this.#viewMask = slots - 1;
+  }
+
+  #forget(id: number): void {
+    const slot = id & this.#viewMask;
+    if (this.#viewIds.length !== 0 && this.#viewIds[slot] === id) {
+      this.#viewIds[slot] = -1;
+      this.#views[slot] = undefined;
+    }
   }
 
   /**
@@ -101,7 +128,16 @@ export class ByteCache {
       return undefined;
     }
     this.hits++;
-    return new ByteView(store.bytes(id), expire);
+    const slot = id & this.#viewMask;
+    const ids = this.#viewIds;
+    if (ids.length !== 0 && ids[slot] === id) return this.#views[slot]!;
+    const view = new ByteView(store.bytes(id), expire);
+    if (ids.length === 0) {
+      this.#viewIds = new Int32Array(this.#viewMask + 1).fill(-1);
+    }
+    this.#viewIds[slot] = id;
+    this.#views[slot] = view;
+    return view;
   }
 
   /** Drops `key`'s entry, if any (not counted as an eviction). */
@@ -120,6 +156,7 @@ export class ByteCache {
     const old = this.#lru.add(key, id);
     if (old !== undefined) {
       this.bytes -= entrySize(key, this.#store.length(old), this.#overhead);
+      this.#forget(old);
       this.#store.free(old);
     }
     this.bytes += entrySize(key, value.length, this.#overhead);

@@ -286,7 +286,8 @@ const NO_SIGNAL = new AbortController().signal;
  * assert.equal(greetings.name, "greetings");
  * assert.equal(greetings.cacheBytes, 1 << 20);
  * assert.deepEqual(greetings.cacheStats("main"), {
- *   bytes: 13, items: 1, gets: 2, hits: 1, evictions: 0,
+ *   bytes: 3 + 10 + 144, // key, value, and what an entry costs beyond them
+ *   items: 1, gets: 2, hits: 1, evictions: 0,
  * });
  * ```
  */
@@ -485,8 +486,8 @@ export class Group {
     this.#now = now;
     const expired = () => this.#stats.expirations++;
     this.#entryOverhead = entryOverhead;
-    this.#main = new ByteCache(now, expired, entryOverhead);
-    this.#hot = new ByteCache(now, expired, entryOverhead);
+    this.#main = new ByteCache(now, expired, entryOverhead, cacheBytes);
+    this.#hot = new ByteCache(now, expired, entryOverhead, cacheBytes);
     this.#loads = new SharedLoads<ByteView>({
       timeoutMs: loadTimeoutMs,
       timeoutError: (key, ms) =>

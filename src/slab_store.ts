@@ -54,6 +54,12 @@ export class SlabStore {
   #active = NONE;
   /** Bytes of every buffer the store holds (live, freed and unused space). */
   held = 0;
+  readonly #onMove: (id: number) => void;
+
+  /** @param onMove Told of each id whose bytes move to another slab. */
+  constructor(onMove: (id: number) => void = () => {}) {
+    this.#onMove = onMove;
+  }
 
   /**
    * Stores `length` bytes, written by `fill` into the view it is given, with
@@ -175,6 +181,7 @@ export class SlabStore {
     this.#at[id] = at;
     this.#words[slab]![at >> 2] = id;
     this.#bytes[slab]!.set(src, at + 4);
+    this.#onMove(id);
   }
 
   #newSlab(size: number): number {
