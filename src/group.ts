@@ -286,7 +286,7 @@ const NO_SIGNAL = new AbortController().signal;
  * assert.equal(greetings.name, "greetings");
  * assert.equal(greetings.cacheBytes, 1 << 20);
  * assert.deepEqual(greetings.cacheStats("main"), {
- *   bytes: 3 + 10 + 144, // key, value, and what an entry costs beyond them
+ *   bytes: 3 + 10 + 192, // key, value, and what an entry costs beyond them
  *   items: 1, gets: 2, hits: 1, evictions: 0,
  * });
  * ```

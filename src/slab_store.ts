@@ -3,7 +3,7 @@
  * entry costs its bytes and a few typed-array slots rather than a
  * `Uint8Array`, an `ArrayBuffer` and (on V8) a backing store of its own.
  *
- * A value is copied once, into the active slab (1 MiB); a value larger than
+ * A value is copied once, into the active slab (256 KiB); a value larger than
  * an eighth of a slab gets a buffer of its own. Slab space is never reused:
  * a slab is written only where nothing was written before, so bytes a
  * reader was handed (a view into a slab) never change. When entries leave,
@@ -21,7 +21,7 @@
  */
 
 /** Bytes in a shared slab. */
-export const SLAB_BYTES = 1 << 20;
+export const SLAB_BYTES = 256 << 10;
 /** A record larger than this gets a buffer of its own. */
 const OWN_BUFFER = SLAB_BYTES >> 3;
 /** A slab whose live bytes fall under this share of its used bytes moves. */
@@ -52,6 +52,7 @@ export class SlabStore {
   #live: number[] = [];
   #freeSlabs: number[] = [];
   #active = NONE;
+  #sealed: number[] = []; // sealed, not yet checked
   /** Bytes of every buffer the store holds (live, freed and unused space). */
   held = 0;
   readonly #onMove: (id: number) => void;
@@ -78,11 +79,7 @@ export class SlabStore {
       while (
         this.#active === NONE ||
         this.#used[this.#active] + size > this.#bytes[this.#active]!.length
-      ) {
-        const old = this.#active;
-        this.#active = this.#newSlab(SLAB_BYTES);
-        if (old !== NONE) this.#check(old); // sealed: may move or go now
-      }
+      ) this.#roll();
       slab = this.#active;
     }
     const at = this.#used[slab];
@@ -95,6 +92,7 @@ export class SlabStore {
     this.#expire[id] = expire;
     this.#words[slab]![at >> 2] = id;
     fill(this.#bytes[slab]!.subarray(at + 4, at + 4 + length));
+    this.#checkSealed();
     return id;
   }
 
@@ -125,25 +123,38 @@ export class SlabStore {
     this.#at[id] = this.#freeId;
     this.#freeId = id;
     if (slab !== this.#active) this.#check(slab);
+    this.#checkSealed();
+  }
+
+  /** Seals the active slab (to be checked) and starts a new one. */
+  #roll(): void {
+    if (this.#active !== NONE) this.#sealed.push(this.#active);
+    this.#active = this.#newSlab(SLAB_BYTES);
+  }
+
+  /** Checks the slabs sealed meanwhile: the active one takes frees unchecked. */
+  #checkSealed(): void {
+    while (this.#sealed.length > 0) this.#check(this.#sealed.pop()!);
   }
 
   /** Lets everything go. */
   clear(): void {
     for (let s = 0; s < this.#bytes.length; s++) this.#dropSlab(s);
     this.#active = NONE;
+    this.#sealed = [];
     this.#freeId = NONE;
     this.#topId = 0;
   }
 
   /** Moves a sealed slab's live records out, or drops it when empty. */
   #check(slab: number): void {
+    if (slab === this.#active || this.#bytes[slab] === undefined) return;
     const live = this.#live[slab];
     if (live === 0) {
       this.#dropSlab(slab);
       return;
     }
     if (live >= MOVE_BELOW * this.#used[slab]) return;
-    if (this.#used[slab] > OWN_BUFFER) return; // one record of its own: live
     const words = this.#words[slab]!;
     const bytes = this.#bytes[slab]!;
     const used = this.#used[slab];
@@ -168,11 +179,7 @@ export class SlabStore {
     if (
       this.#active === NONE ||
       this.#used[this.#active] + size > this.#bytes[this.#active]!.length
-    ) {
-      // Not #check on the old active slab here: it is mid-walk safe only
-      // for the slab being moved; the sealed one is checked on its next free.
-      this.#active = this.#newSlab(SLAB_BYTES);
-    }
+    ) this.#roll();
     const slab = this.#active;
     const at = this.#used[slab];
     this.#used[slab] = at + size;
