@@ -5,17 +5,19 @@
  *
  * A value is copied once, into the active slab (256 KiB); a value larger than
  * an eighth of a slab gets a buffer of its own. Slab space is never reused:
- * a slab is written only where nothing was written before, so bytes a
- * reader was handed (a view into a slab) never change. When entries leave,
- * a slab whose live bytes fall under three quarters of what it holds has
- * its live values moved into the active slab and is let go (readers still
- * holding views of it keep it alive, unchanged, until they drop them). So
- * the slabs never hold more than 4/3 of the live bytes plus the active slab,
- * and moving costs at most 3 bytes copied per byte freed.
+ * a value's bytes are written once, where nothing was written before, so
+ * bytes a reader was handed (a view into a slab) never change (the one later
+ * write, a freed record's header, is outside every view). When entries
+ * leave, a slab whose live bytes fall under three quarters of what it holds
+ * has its live records copied into the active slab and is let go (readers
+ * still holding views of it keep it alive, unchanged, until they drop them).
+ * So the slabs never hold more than 4/3 of the live bytes plus the active
+ * slab, and moving copies at most 3 bytes per byte freed.
  *
- * Each record in a slab is `[header: int32][value][padding to 4]`; the
- * header is the entry's id while it lives and minus the record's size once
- * it is freed, which is how a move walks a slab.
+ * Each record in a slab is `[header: int32][expiry: float64, only if the
+ * value has one][value][padding to 4]`; the header is the entry's id while it
+ * lives and minus the record's size once it is freed, which is how a move
+ * walks a slab.
  *
  * @module
  */
@@ -28,9 +30,13 @@ const OWN_BUFFER = SLAB_BYTES >> 3;
 const MOVE_BELOW = 0.75;
 const NONE = -1;
 
-/** Bytes a record takes in a slab: header, value, padding to 4. */
-function recordSize(length: number): number {
-  return (4 + length + 3) & ~3;
+/**
+ * Bytes a record takes in a slab: header, expiry (8 bytes, only when the
+ * value has one), value, padding to 4. `shape` is a length, or `~length`
+ * for a value with an expiry.
+ */
+function recordSize(shape: number): number {
+  return shape >= 0 ? (4 + shape + 3) & ~3 : (12 + ~shape + 3) & ~3;
 }
 
 /**
@@ -38,16 +44,18 @@ function recordSize(length: number): number {
  * views them, `free` lets them go. Ids are small integers, reused.
  */
 export class SlabStore {
-  // Per id: its slab, its record's offset there, its value's length.
+  // Per id: its slab, its record's offset there, its value's length (as
+  // ~length when the record holds an expiry: most values have none, so it
+  // is kept in the record rather than in 8 bytes for every id).
   #slabOf = new Int32Array(64);
   #at = new Int32Array(64); // on a free id: the next free id
-  #length = new Int32Array(64);
-  #expire = new Float64Array(64);
+  #shape = new Int32Array(64);
   #freeId = NONE;
   #topId = 0;
   // Per slab.
   #bytes: (Uint8Array<ArrayBuffer> | undefined)[] = [];
   #words: (Int32Array | undefined)[] = [];
+  #data: (DataView | undefined)[] = [];
   #used: number[] = [];
   #live: number[] = [];
   #freeSlabs: number[] = [];
@@ -71,7 +79,8 @@ export class SlabStore {
     expire: number,
     fill: (dest: Uint8Array) => void,
   ): number {
-    const size = recordSize(length);
+    const shape = expire === 0 ? length : ~length;
+    const size = recordSize(shape);
     let slab: number;
     if (size > OWN_BUFFER) {
       slab = this.#newSlab(size);
@@ -88,10 +97,14 @@ export class SlabStore {
     const id = this.#newId();
     this.#slabOf[id] = slab;
     this.#at[id] = at;
-    this.#length[id] = length;
-    this.#expire[id] = expire;
+    this.#shape[id] = shape;
     this.#words[slab]![at >> 2] = id;
-    fill(this.#bytes[slab]!.subarray(at + 4, at + 4 + length));
+    let start = at + 4;
+    if (expire !== 0) {
+      this.#data[slab]!.setFloat64(start, expire, true);
+      start += 8;
+    }
+    fill(this.#bytes[slab]!.subarray(start, start + length));
     this.#checkSealed();
     return id;
   }
@@ -99,24 +112,29 @@ export class SlabStore {
   /** A view of `id`'s bytes (zero-copy; they never change). */
   bytes(id: number): Uint8Array<ArrayBuffer> {
     const buf = this.#bytes[this.#slabOf[id]]!;
-    return new Uint8Array(buf.buffer, this.#at[id] + 4, this.#length[id]);
+    const shape = this.#shape[id];
+    return shape >= 0
+      ? new Uint8Array(buf.buffer, this.#at[id] + 4, shape)
+      : new Uint8Array(buf.buffer, this.#at[id] + 12, ~shape);
   }
 
   /** When `id`'s value expires (Unix milliseconds; 0: never). */
   expire(id: number): number {
-    return this.#expire[id];
+    if (this.#shape[id] >= 0) return 0;
+    return this.#data[this.#slabOf[id]]!.getFloat64(this.#at[id] + 4, true);
   }
 
   /** The length of `id`'s value. */
   length(id: number): number {
-    return this.#length[id];
+    const shape = this.#shape[id];
+    return shape >= 0 ? shape : ~shape;
   }
 
   /** Lets `id`'s bytes go; the id may be handed out again. */
   free(id: number): void {
     const slab = this.#slabOf[id];
     const at = this.#at[id];
-    const size = recordSize(this.#length[id]);
+    const size = recordSize(this.#shape[id]);
     this.#words[slab]![at >> 2] = -size;
     this.#live[slab] -= size;
     this.#slabOf[id] = NONE;
@@ -165,17 +183,16 @@ export class SlabStore {
         at -= header;
         continue;
       }
-      const length = this.#length[header];
-      const size = recordSize(length);
-      this.#relocate(header, bytes.subarray(at + 4, at + 4 + length));
+      const size = recordSize(this.#shape[header]);
+      this.#relocate(header, bytes.subarray(at + 4, at + size));
       at += size;
     }
     this.#dropSlab(slab);
   }
 
-  /** Copies live `id`'s bytes into the active slab. */
+  /** Copies live `id`'s record (all but the header) into the active slab. */
   #relocate(id: number, src: Uint8Array): void {
-    const size = recordSize(src.length);
+    const size = 4 + src.length;
     if (
       this.#active === NONE ||
       this.#used[this.#active] + size > this.#bytes[this.#active]!.length
@@ -198,6 +215,7 @@ export class SlabStore {
       : this.#bytes.length;
     this.#bytes[slab] = bytes;
     this.#words[slab] = new Int32Array(bytes.buffer);
+    this.#data[slab] = new DataView(bytes.buffer);
     this.#used[slab] = 0;
     this.#live[slab] = 0;
     this.held += size;
@@ -210,6 +228,7 @@ export class SlabStore {
     this.held -= bytes.length;
     this.#bytes[slab] = undefined;
     this.#words[slab] = undefined;
+    this.#data[slab] = undefined;
     this.#used[slab] = 0;
     this.#live[slab] = 0;
     this.#freeSlabs.push(slab);
@@ -231,10 +250,7 @@ export class SlabStore {
       };
       this.#slabOf = grow(this.#slabOf);
       this.#at = grow(this.#at);
-      this.#length = grow(this.#length);
-      const expire = new Float64Array(this.#expire.length * 2);
-      expire.set(this.#expire);
-      this.#expire = expire;
+      this.#shape = grow(this.#shape);
     }
     return id;
   }

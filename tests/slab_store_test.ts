@@ -16,7 +16,7 @@ function put(store: SlabStore, bytes: Uint8Array, expire = 0): number {
   return store.put(bytes.length, expire, (dest) => dest.set(bytes));
 }
 
-/** Record bytes in a slab: a 4-byte header, the value, padding to 4. */
+/** Record bytes in a slab: a 4-byte header, the value, padding to 4 (no expiry). */
 const recordSize = (length: number) => (4 + length + 3) & ~3;
 
 describe("SlabStore", () => {
@@ -40,7 +40,7 @@ describe("SlabStore", () => {
     const held: [Uint8Array, number, number][] = []; // view, n, length
     for (let n = 0; n < 40_000; n++) {
       const length = Math.floor(rng() * 300);
-      const id = put(store, valueOf(n, length));
+      const id = put(store, valueOf(n, length), n % 3 === 0 ? n + 0.5 : 0);
       live.set(id, n);
       if (n % 97 === 0) held.push([store.bytes(id), n, length]);
       // Free most entries at random: slabs fall under the move threshold.
@@ -56,6 +56,7 @@ describe("SlabStore", () => {
     }
     for (const [id, n] of live) {
       assert.deepEqual(store.bytes(id), valueOf(n, store.length(id)));
+      assert.equal(store.expire(id), n % 3 === 0 ? n + 0.5 : 0);
     }
   });
 
