@@ -3,8 +3,7 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { Group, Registry } from "../mod.ts";
-import { ENTRY_OVERHEAD } from "../src/cache.ts";
+import { ConfigError, ENTRY_OVERHEAD, Group, Registry } from "../mod.ts";
 
 /** A full garbage collection on Deno, Bun or Node. */
 function collector(): () => void {
@@ -35,6 +34,54 @@ async function live(gc: () => void): Promise<number> {
 const utf8 = (s: string) => new TextEncoder().encode(s).length;
 
 describe("The byte budget", () => {
+  it("charges ENTRY_OVERHEAD per entry by default, entryOverhead when given, Go's figure with 0", async () => {
+    for (
+      const [entryOverhead, charge] of [[undefined, ENTRY_OVERHEAD], [0, 0], [
+        7,
+        7,
+      ]]
+    ) {
+      const g = new Group("charge", 1 << 20, () => "value", {
+        registry: new Registry(),
+        entryOverhead,
+      });
+      await g.get("key");
+      assert.equal(g.cacheStats("main").bytes, 3 + 5 + charge!);
+    }
+    for (const bad of [-1, 1.5, NaN, "8"]) {
+      assert.throws(
+        () =>
+          new Group("bad", 1024, (k) => k, {
+            registry: new Registry(),
+            entryOverhead: bad as number,
+          }),
+        ConfigError,
+      );
+    }
+  });
+
+  it("hands back uncached, evicting nothing, a value whose charge exceeds the budget", async () => {
+    const budget = 64 << 10;
+    const g = new Group("over", budget, (key) => {
+      if (key === "fits") return new Uint8Array(budget - 4 - ENTRY_OVERHEAD);
+      if (key === "over") {
+        return new Uint8Array(budget - 4 - ENTRY_OVERHEAD + 1);
+      }
+      return "x";
+    }, { registry: new Registry() });
+    await g.get("a");
+    assert.equal((await g.get("over")).length, budget - 3 - ENTRY_OVERHEAD);
+    assert.deepEqual(
+      [g.cacheStats("main").items, g.cacheStats("main").evictions],
+      [1, 0],
+    );
+    await g.get("fits"); // exactly the budget: cached, the rest evicted
+    assert.deepEqual(
+      [g.cacheStats("main").items, g.cacheStats("main").bytes],
+      [1, budget],
+    );
+  });
+
   it("counts key bytes, value bytes and the per-entry overhead of every entry held", async () => {
     // The model: the group's LRU order and Go's eviction rule, with each
     // entry charged key + value + ENTRY_OVERHEAD.
