@@ -239,6 +239,10 @@ export class ByteView {
    * Copies as many bytes as fit into `dest` and returns how many it copied.
    */
   copyTo(dest: Uint8Array): number {
+    if (this.#bytes === undefined && dest.length >= this.#length) {
+      // A string view that fits: encoded straight into dest, no bytes made.
+      return encoder.encodeInto(this.#string!, dest).written;
+    }
     const src = this.#data;
     const n = Math.min(src.length, dest.length);
     dest.set(n === src.length ? src : src.subarray(0, n));

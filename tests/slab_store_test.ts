@@ -154,6 +154,15 @@ describe("ByteCache views", () => {
     assert.equal(a.toString(), "one");
   });
 
+  it("stores a string value as its UTF-8 bytes (a lone surrogate as U+FFFD)", () => {
+    const cache = new ByteCache(() => 0, () => {}, 0, 1 << 20);
+    for (const text of ["", "plain", "héllo 日本 😀", "a\ud800b", "\udc00"]) {
+      cache.add(text, new ByteView(text));
+      const bytes = cache.get(text)!.toBytes();
+      assert.deepEqual(bytes, new TextEncoder().encode(text), text);
+    }
+  });
+
   it("keeps a value's expiry", () => {
     let now = 0;
     const cache = new ByteCache(() => now, () => {}, 0, 1 << 20);
