@@ -40,7 +40,15 @@ for (const name of names) {
 
 /** Where a bench (or its result file) goes: ours first, then primitives. */
 function order(name: string): number {
-  const first = ["group", "memory", "serve", "client", "hash_ring", "crc32", "lru"];
+  const first = [
+    "group",
+    "memory",
+    "serve",
+    "client",
+    "hash_ring",
+    "crc32",
+    "lru",
+  ];
   const i = first.findIndex((f) => name === f || name.startsWith(f + "_"));
   return i < 0 ? first.length : i;
 }
