@@ -148,11 +148,7 @@ export class ByteCache {
 
   /** Adds or replaces `key`'s value (a copy of its bytes). */
   add(key: string, value: ByteView): void {
-    const id = this.#store.put(
-      value.length,
-      value.expire,
-      (dest) => value.copyTo(dest),
-    );
+    const id = this.#store.put(value);
     // Go adds the size again on a re-add; we subtract the old one.
     const old = this.#lru.add(key, id);
     if (old !== undefined) {

@@ -22,6 +22,8 @@
  * @module
  */
 
+import { type ByteView, writeView } from "./byte_view.ts";
+
 /** Bytes in a shared slab. */
 export const SLAB_BYTES = 256 << 10;
 /** A record larger than this gets a buffer of its own. */
@@ -70,15 +72,10 @@ export class SlabStore {
     this.#onMove = onMove;
   }
 
-  /**
-   * Stores `length` bytes, written by `fill` into the view it is given, with
-   * an expiry; returns the id.
-   */
-  put(
-    length: number,
-    expire: number,
-    fill: (dest: Uint8Array) => void,
-  ): number {
+  /** Stores a copy of `value`'s bytes and its expiry; returns the id. */
+  put(value: ByteView): number {
+    const length = value.length;
+    const expire = value.expire;
     const shape = expire === 0 ? length : ~length;
     const size = recordSize(shape);
     let slab: number;
@@ -104,7 +101,7 @@ export class SlabStore {
       this.#data[slab]!.setFloat64(start, expire, true);
       start += 8;
     }
-    fill(this.#bytes[slab]!.subarray(start, start + length));
+    writeView(value, this.#bytes[slab]!, start);
     this.#checkSealed();
     return id;
   }

@@ -13,7 +13,7 @@ function valueOf(n: number, length: number): Uint8Array {
 }
 
 function put(store: SlabStore, bytes: Uint8Array, expire = 0): number {
-  return store.put(bytes.length, expire, (dest) => dest.set(bytes));
+  return store.put(new ByteView(bytes, expire));
 }
 
 /** Record bytes in a slab: a 4-byte header, the value, padding to 4 (no expiry). */
@@ -156,7 +156,10 @@ describe("ByteCache views", () => {
 
   it("stores a string value as its UTF-8 bytes (a lone surrogate as U+FFFD)", () => {
     const cache = new ByteCache(() => 0, () => {}, 0, 1 << 20);
-    for (const text of ["", "plain", "héllo 日本 😀", "a\ud800b", "\udc00"]) {
+    const long = "x".repeat(100);
+    for (
+      const text of ["", "plain", long, "héllo 日本 😀", "a\ud800b", "\udc00"]
+    ) {
       cache.add(text, new ByteView(text));
       const bytes = cache.get(text)!.toBytes();
       assert.deepEqual(bytes, new TextEncoder().encode(text), text);
