@@ -169,11 +169,6 @@ export class ByteCache {
     return this.#lru.size;
   }
 
-  /** Bytes of the buffers the store holds (for tests of the bound). */
-  get held(): number {
-    return this.#store.held;
-  }
-
   /** A snapshot of the counters. */
   stats(): CacheStats {
     const { bytes, items, gets, hits, evictions } = this;
