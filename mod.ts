@@ -42,6 +42,7 @@
  */
 
 export { ByteView } from "./src/byte_view.ts";
+export { ENTRY_OVERHEAD } from "./src/cache.ts";
 export { crc32, crc32Update } from "./src/crc32.ts";
 export type { PeerDiscovery, PeerListTarget } from "./src/discovery.ts";
 export { type Logger, silentLogger } from "./src/logger.ts";

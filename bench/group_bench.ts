@@ -11,11 +11,11 @@
 // out the cached ByteView, no copy: what our get returns, so the like-for-like
 // figure) and with AllocatingByteSliceSink (a copy per hit).
 //
-// Misses, the same on both sides: each round a new group of 64 MiB (no peers)
+// Misses, the same on both sides: each round a new group of 512 MiB (no peers)
 // whose getter is `dest.setString(key)`, and M gets (default 1,000,000) of
 // keys "key:<round>:<n>" it has never seen, one after the other: every get
-// runs the getter and adds the value to the main cache. 64 MiB holds all M
-// (about 24 B each as the caches count them), so nothing is evicted (checked
+// runs the getter and adds the value to the main cache. 512 MiB holds all M
+// (about 216 B each as the caches count them, 24 with Go's accounting), so nothing is evicted (checked
 // on both sides). The key strings are made before timing, fresh each round
 // (so no hash is cached in them). Go's side is bench/go/get -misses M, one
 // child process per round (Go groups cannot be dropped), alternating with
@@ -41,7 +41,7 @@ const QUICK = flag("quick");
 const ROUNDS = numberOption("rounds", QUICK ? 3 : 7);
 const N = numberOption("n", QUICK ? 200_000 : 2_000_000);
 const MISSES = numberOption("misses", QUICK ? 100_000 : 1_000_000);
-const MISS_CACHE = 64 << 20;
+const MISS_CACHE = 512 << 20;
 const KEYS = 10_000;
 const SIZES = [100, 1024];
 const SINKS = ["ByteViewSink", "AllocatingByteSliceSink"] as const;
@@ -297,7 +297,7 @@ const markdown = [
     rows,
   ),
   "",
-  `**Misses**: each round a new group of 64 MiB and ${fmt(MISSES)} gets of ` +
+  `**Misses**: each round a new group of 512 MiB and ${fmt(MISSES)} gets of ` +
   `keys it has never seen, one after the other; the getter is ` +
   `\`dest.setString(key)\` and every value goes into the main cache ` +
   `(nothing evicted, checked on both sides). Key strings made before timing, ` +

@@ -45,6 +45,7 @@ const runOnce = new Set(["cluster"]);
 function order(name: string): number {
   const first = [
     "group",
+    "memory",
     "serve",
     "client",
     "cluster",

@@ -12,6 +12,17 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const EMPTY = new Uint8Array(0);
 
+let writeViewInto: (view: ByteView, dest: Uint8Array, at: number) => void;
+
+/**
+ * Writes `view`'s bytes into `dest` from offset `at` (room for them must be
+ * there), without making them first for a string view: how a cache copies a
+ * value in. Not exported from mod.ts.
+ */
+export function writeView(view: ByteView, dest: Uint8Array, at: number): void {
+  writeViewInto(view, dest, at);
+}
+
 /**
  * The number of bytes `s` takes as UTF-8 (lone surrogates count as the three
  * bytes of U+FFFD, as `TextEncoder` writes them), without allocating.
@@ -67,6 +78,24 @@ export function utf8Length(s: string): number {
  * ```
  */
 export class ByteView {
+  static {
+    writeViewInto = (view, dest, at) => {
+      const bytes = view.#bytes;
+      if (bytes !== undefined) {
+        dest.set(bytes, at);
+        return;
+      }
+      const s = view.#string!;
+      if (s.length === view.#length && s.length <= 64) {
+        // ASCII (as many bytes as UTF-16 units) and short: a loop beats
+        // making a subarray for encodeInto.
+        for (let i = 0; i < s.length; i++) dest[at + i] = s.charCodeAt(i);
+        return;
+      }
+      encoder.encodeInto(s, dest.subarray(at, at + view.#length));
+    };
+  }
+
   #expire: number;
   #bytes: Uint8Array | undefined;
   #string: string | undefined; // the source string, or a cached decoding
@@ -239,6 +268,10 @@ export class ByteView {
    * Copies as many bytes as fit into `dest` and returns how many it copied.
    */
   copyTo(dest: Uint8Array): number {
+    if (this.#bytes === undefined && dest.length >= this.#length) {
+      // A string view that fits: encoded straight into dest, no bytes made.
+      return encoder.encodeInto(this.#string!, dest).written;
+    }
     const src = this.#data;
     const n = Math.min(src.length, dest.length);
     dest.set(n === src.length ? src : src.subarray(0, n));

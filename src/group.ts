@@ -9,7 +9,12 @@
  */
 
 import { ByteView } from "./byte_view.ts";
-import { ByteCache, type CacheStats, entrySize } from "./cache.ts";
+import {
+  ByteCache,
+  type CacheStats,
+  ENTRY_OVERHEAD,
+  entrySize,
+} from "./cache.ts";
 import {
   ConfigError,
   GetterError,
@@ -172,6 +177,14 @@ export interface GroupOptions {
    * `ttlMs`, to give one).
    */
   now?: () => number;
+  /**
+   * Bytes charged per cached entry on top of its key and value bytes, so
+   * that `cacheBytes` bounds the memory the caches really take. Defaults to
+   * what an entry is measured to cost beyond those bytes in this library's
+   * storage ({@linkcode ENTRY_OVERHEAD}); 0 counts exactly as Go does (key
+   * bytes plus value bytes), for byte-for-byte parity of `cacheStats`.
+   */
+  entryOverhead?: number;
 }
 
 /** Options of {@linkcode Group.set}. */
@@ -273,7 +286,8 @@ const NO_SIGNAL = new AbortController().signal;
  * assert.equal(greetings.name, "greetings");
  * assert.equal(greetings.cacheBytes, 1 << 20);
  * assert.deepEqual(greetings.cacheStats("main"), {
- *   bytes: 13, items: 1, gets: 2, hits: 1, evictions: 0,
+ *   bytes: 3 + 10 + 192, // key, value, and what an entry costs beyond them
+ *   items: 1, gets: 2, hits: 1, evictions: 0,
  * });
  * ```
  */
@@ -311,6 +325,7 @@ export class Group {
     removes: 0,
     expirations: 0,
   };
+  readonly #entryOverhead: number;
   readonly #main: ByteCache;
   readonly #hot: ByteCache;
   readonly #loads: SharedLoads<ByteView>;
@@ -394,7 +409,19 @@ export class Group {
       hotCache = "popular",
       ttlMs = 0,
       now = Date.now,
+      entryOverhead = ENTRY_OVERHEAD,
     } = options;
+    if (
+      !(typeof entryOverhead === "number" && Number.isInteger(entryOverhead) &&
+        entryOverhead >= 0)
+    ) {
+      throw new ConfigError(
+        `entryOverhead of group ${JSON.stringify(name)} must be a whole ` +
+          `number of bytes >= 0 (0: Go's accounting), got ${
+            String(entryOverhead)
+          }`,
+      );
+    }
     if (!(typeof ttlMs === "number" && ttlMs >= 0 && ttlMs < Infinity)) {
       throw new ConfigError(
         `ttlMs of group ${JSON.stringify(name)} must be a number of ` +
@@ -458,8 +485,9 @@ export class Group {
     this.#ttlMs = ttlMs;
     this.#now = now;
     const expired = () => this.#stats.expirations++;
-    this.#main = new ByteCache(now, expired);
-    this.#hot = new ByteCache(now, expired);
+    this.#entryOverhead = entryOverhead;
+    this.#main = new ByteCache(now, expired, entryOverhead, cacheBytes);
+    this.#hot = new ByteCache(now, expired, entryOverhead, cacheBytes);
     this.#loads = new SharedLoads<ByteView>({
       timeoutMs: loadTimeoutMs,
       timeoutError: (key, ms) =>
@@ -706,7 +734,7 @@ export class Group {
     }
     const door = this.#doorkeeper;
     if (door === undefined) return false; // caching is off
-    const size = entrySize(key, value);
+    const size = entrySize(key, value.length, this.#entryOverhead);
     // Room to spare: mirroring evicts nothing, so it costs nothing.
     if (this.#main.bytes + this.#hot.bytes + size <= this.cacheBytes) {
       return true;
@@ -834,7 +862,8 @@ export class Group {
    */
   #populateCache(key: string, value: ByteView, cache: ByteCache): void {
     if (this.cacheBytes <= 0) return;
-    if (entrySize(key, value) > this.cacheBytes) return;
+    const size = entrySize(key, value.length, this.#entryOverhead);
+    if (size > this.cacheBytes) return;
     if (value.expire !== 0 && this.#now() >= value.expire) return;
     cache.add(key, value);
     for (;;) {

@@ -24,9 +24,16 @@ function localGroup(
   getter: ConstructorParameters<typeof Group>[2],
   cacheBytes = 1 << 20,
   name = "g",
+  entryOverhead?: number,
 ) {
-  return new Group(name, cacheBytes, getter, { registry: new Registry() });
+  return new Group(name, cacheBytes, getter, {
+    registry: new Registry(),
+    entryOverhead,
+  });
 }
+
+/** Go's accounting (key bytes plus value bytes), for tests of Go's rules. */
+const GO_ACCOUNTING = 0;
 
 describe("Group on one node", () => {
   it("loads a key once and answers later gets from the cache", async () => {
@@ -140,14 +147,24 @@ describe("Group on one node", () => {
   }
 
   it("counts UTF-8 key bytes plus value bytes", async () => {
-    const g = localGroup((_key, dest) => dest.setString("ü".repeat(3)));
+    const g = localGroup(
+      (_key, dest) => dest.setString("ü".repeat(3)),
+      1 << 20,
+      "g",
+      GO_ACCOUNTING,
+    );
     await g.get("日本");
     assert.equal(g.cacheStats("main").bytes, utf8("日本") + utf8("üüü"));
   });
 
   it("evicts the least recently used entries of the main cache to fit cacheBytes", async () => {
     // Each entry: 2-byte key + 8-byte value = 10 bytes; room for 3.
-    const g = localGroup((_key, dest) => dest.setString("12345678"), 35);
+    const g = localGroup(
+      (_key, dest) => dest.setString("12345678"),
+      35,
+      "g",
+      GO_ACCOUNTING,
+    );
     for (const k of ["k1", "k2", "k3"]) await g.get(k);
     await g.get("k1"); // refresh k1: k2 is now the oldest
     await g.get("k4");
@@ -187,10 +204,15 @@ describe("Group on one node", () => {
     // The first caller aborts, so the next caller starts a second load while
     // the first (which ignores its signal) still runs; both add the key.
     const releases: (() => void)[] = [];
-    const g = localGroup(async (_key, dest) => {
-      await new Promise<void>((r) => releases.push(r));
-      dest.setString("value");
-    });
+    const g = localGroup(
+      async (_key, dest) => {
+        await new Promise<void>((r) => releases.push(r));
+        dest.setString("value");
+      },
+      1 << 20,
+      "g",
+      GO_ACCOUNTING,
+    );
     const ac = new AbortController();
     const first = g.get("k", { signal: ac.signal });
     ac.abort();
@@ -425,6 +447,7 @@ describe("Group in an in-process cluster", () => {
       nodes: 2,
       cacheBytes,
       random: () => () => 0, /* always hot */
+      groupOptions: { entryOverhead: GO_ACCOUNTING },
     });
     const main: [string, number][] = [];
     const hot: [string, number][] = [];

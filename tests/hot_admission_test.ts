@@ -42,7 +42,12 @@ describe("Hot-cache policies", () => {
   const remoteKeys = (c: ReturnType<typeof makeCluster>, n: number, p = "r") =>
     Array.from({ length: n }, (_, i) => c.keyOwnedBy(1, `${p}${i}-`));
   const cluster = (hotCache: HotCachePolicy, cacheBytes = 1 << 20) =>
-    makeCluster({ nodes: 2, cacheBytes, groupOptions: { hotCache } });
+    makeCluster({
+      nodes: 2,
+      cacheBytes,
+      // Go's accounting: the budgets below count entries of ~30 bytes.
+      groupOptions: { hotCache, entryOverhead: 0 },
+    });
 
   it("refuses an unknown policy with a ConfigError", () => {
     assert.throws(
@@ -67,7 +72,11 @@ describe("Hot-cache policies", () => {
   });
 
   it('"popular" (the default) mirrors every key while there is room, then a key only the second time it is fetched', async () => {
-    const c = makeCluster({ nodes: 2, cacheBytes: 300 });
+    const c = makeCluster({
+      nodes: 2,
+      cacheBytes: 300,
+      groupOptions: { entryOverhead: 0 }, // Go's accounting: room for ~10
+    });
     const g = c.nodes[0].group;
     const keys = remoteKeys(c, 100);
     let i = 0;

@@ -65,6 +65,7 @@ const CACHES: CacheType[] = ["main", "hot"];
 async function busyCluster() {
   const cluster = makeCluster({
     cacheBytes: 600,
+    groupOptions: { entryOverhead: 0 }, // Go's accounting: some fit, some go
     random: () => () => 0, // every remote value goes to the hot cache
     value: (key) => {
       if (key.startsWith("fail-")) throw new Error(`no ${key}`);

@@ -17,8 +17,10 @@ import "../dns_test.ts"; // dnsPeers, the Node-specific entry point, on Node
 import "../group_test.ts";
 import "../http_pool_test.ts";
 import "../lru_test.ts";
+import "../memory_bound_test.ts";
 import "../peer_health_test.ts";
 import "../sink_test.ts";
+import "../slab_store_test.ts";
 
 /** The example's bundle: next to this one, once bundled. */
 const THUMBNAILS = join(
