@@ -53,12 +53,12 @@ const WARMUP_ROUNDS = 2;
 const MEMORY_ENTRIES = 1_000_000;
 const MEMORY_ROUNDS = 3;
 
-/** One operation stream: kind 1 = add, 0 = get; `key` indexes `KEYS`. */
+/** One operation stream: kind 1 = add, 0 = get; `keyIndex` numbers keys. */
 interface Workload {
   name: string;
   kinds: Uint8Array;
   keyIndex: Int32Array;
-  /** Build each key during the operation instead of taking it from KEYS. */
+  /** Build each key during the operation instead of taking a prebuilt one. */
   fresh: boolean;
 }
 
@@ -67,13 +67,23 @@ interface Contender {
   name: string;
   ours: boolean;
   /** Untimed: a fresh cache of capacity `n` holding keys 0..n-1. */
-  fill(n: number): unknown;
+  fill(n: number, keys: readonly string[]): unknown;
   /** Timed: runs the stream, returns the number of get hits. */
-  run(cache: unknown, w: Workload): number;
+  run(cache: unknown, w: Workload, keys: readonly string[]): number;
 }
 
-const KEYS: string[] = [];
-for (let i = 0; i < DISTINCT_KEYS; i++) KEYS.push(`key:${i}`);
+/**
+ * The key strings, one copy per contender: an object index interns the
+ * strings it is given (V8 turns them into thin strings pointing at the
+ * interned copy), which changes what reading them costs whoever comes next,
+ * so sharing one copy would make the contenders measure each other. Separate
+ * copies behave as if each contender ran in its own process.
+ */
+function makeKeys(): string[] {
+  const keys: string[] = [];
+  for (let i = 0; i < DISTINCT_KEYS; i++) keys.push(`key:${i}`);
+  return keys;
+}
 
 function zipfSampler(n: number, s: number, rng: () => number): () => number {
   const cdf = new Float64Array(n);
@@ -114,17 +124,17 @@ const contenders: Contender[] = [
   {
     name: "LruCache (ours)",
     ours: true,
-    fill(n) {
+    fill(n, keys) {
       const c = new LruCache<string, number>({ maxEntries: n });
-      for (let i = 0; i < n; i++) c.add(KEYS[i], i);
+      for (let i = 0; i < n; i++) c.add(keys[i], i);
       return c;
     },
-    run(cache, { kinds, keyIndex, fresh }) {
+    run(cache, { kinds, keyIndex, fresh }, keys) {
       const c = cache as LruCache<string, number>;
       let hits = 0;
       for (let i = 0; i < OPERATIONS; i++) {
         const k = keyIndex[i];
-        const key = fresh ? "key:" + k : KEYS[k];
+        const key = fresh ? "key:" + k : keys[k];
         if (kinds[i] === 1) c.add(key, k);
         else if (c.get(key) !== undefined) hits++;
       }
@@ -134,17 +144,17 @@ const contenders: Contender[] = [
   {
     name: "lru-cache",
     ours: false,
-    fill(n) {
+    fill(n, keys) {
       const c = new IsaacsLru<string, number>({ max: n });
-      for (let i = 0; i < n; i++) c.set(KEYS[i], i);
+      for (let i = 0; i < n; i++) c.set(keys[i], i);
       return c;
     },
-    run(cache, { kinds, keyIndex, fresh }) {
+    run(cache, { kinds, keyIndex, fresh }, keys) {
       const c = cache as IsaacsLru<string, number>;
       let hits = 0;
       for (let i = 0; i < OPERATIONS; i++) {
         const k = keyIndex[i];
-        const key = fresh ? "key:" + k : KEYS[k];
+        const key = fresh ? "key:" + k : keys[k];
         if (kinds[i] === 1) c.set(key, k);
         else if (c.get(key) !== undefined) hits++;
       }
@@ -154,17 +164,17 @@ const contenders: Contender[] = [
   {
     name: "mnemonist",
     ours: false,
-    fill(n) {
+    fill(n, keys) {
       const c = new MnemonistLru<string, number>(n);
-      for (let i = 0; i < n; i++) c.set(KEYS[i], i);
+      for (let i = 0; i < n; i++) c.set(keys[i], i);
       return c;
     },
-    run(cache, { kinds, keyIndex, fresh }) {
+    run(cache, { kinds, keyIndex, fresh }, keys) {
       const c = cache as MnemonistLru<string, number>;
       let hits = 0;
       for (let i = 0; i < OPERATIONS; i++) {
         const k = keyIndex[i];
-        const key = fresh ? "key:" + k : KEYS[k];
+        const key = fresh ? "key:" + k : keys[k];
         if (kinds[i] === 1) c.set(key, k);
         else if (c.get(key) !== undefined) hits++;
       }
@@ -174,17 +184,17 @@ const contenders: Contender[] = [
   {
     name: "tiny-lru",
     ours: false,
-    fill(n) {
+    fill(n, keys) {
       const c = tinyLru<number>(n);
-      for (let i = 0; i < n; i++) c.set(KEYS[i], i);
+      for (let i = 0; i < n; i++) c.set(keys[i], i);
       return c;
     },
-    run(cache, { kinds, keyIndex, fresh }) {
+    run(cache, { kinds, keyIndex, fresh }, keys) {
       const c = cache as ReturnType<typeof tinyLru<number>>;
       let hits = 0;
       for (let i = 0; i < OPERATIONS; i++) {
         const k = keyIndex[i];
-        const key = fresh ? "key:" + k : KEYS[k];
+        const key = fresh ? "key:" + k : keys[k];
         if (kinds[i] === 1) c.set(key, k);
         else if (c.get(key) !== undefined) hits++;
       }
@@ -192,6 +202,7 @@ const contenders: Contender[] = [
     },
   },
 ];
+const keysOf = contenders.map(() => makeKeys());
 
 /** A full garbage collection (Bun's, or V8's exposed by a flag). */
 const collectGarbage: () => void = (() => {
@@ -201,9 +212,22 @@ const collectGarbage: () => void = (() => {
   return runInNewContext("gc");
 })();
 
-function heapUsed(): number {
-  return process.memoryUsage().heapUsed;
-}
+/**
+ * Bytes the engine holds for live objects, typed arrays' storage included:
+ * V8 keeps that outside its heap (`external`), JavaScriptCore counts it in
+ * `heapStats().heapSize` (Bun's `process.memoryUsage()` leaves it out).
+ */
+const liveBytes: () => number = await (async () => {
+  if ((globalThis as { Bun?: unknown }).Bun !== undefined) {
+    // A computed specifier, so that Deno does not try to resolve it.
+    const jsc = await import(["bun", "jsc"].join(":"));
+    return () => jsc.heapStats().heapSize;
+  }
+  return () => {
+    const m = process.memoryUsage();
+    return m.heapUsed + m.external;
+  };
+})();
 
 interface Row {
   name: string;
@@ -220,10 +244,10 @@ function benchWorkload(w: Workload, rounds: number): Row[] {
     for (let j = 0; j < contenders.length; j++) {
       const at = (j + Math.max(r, 0)) % contenders.length;
       const c = contenders[at];
-      let cache = c.fill(CAPACITY);
+      let cache = c.fill(CAPACITY, keysOf[at]);
       collectGarbage();
       const t0 = performance.now();
-      const hits = c.run(cache, w);
+      const hits = c.run(cache, w, keysOf[at]);
       const dt = performance.now() - t0;
       cache = undefined;
       if (expectedHits === -1) expectedHits = hits;
@@ -289,10 +313,10 @@ function benchMemory(rounds: number): Stats[] {
     for (let j = 0; j < contenders.length; j++) {
       const at = (j + r) % contenders.length;
       collectGarbage();
-      const before = heapUsed();
-      let cache = contenders[at].fill(MEMORY_ENTRIES);
+      const before = liveBytes();
+      let cache = contenders[at].fill(MEMORY_ENTRIES, keysOf[at]);
       collectGarbage();
-      samples[at].push((heapUsed() - before) / MEMORY_ENTRIES);
+      samples[at].push((liveBytes() - before) / MEMORY_ENTRIES);
       sink(cache);
       cache = undefined;
     }
@@ -337,7 +361,8 @@ sections.push(
   "",
   `**Memory**: live heap per entry of a cache holding ` +
     `${fmt(MEMORY_ENTRIES)} entries (string keys allocated beforehand, ` +
-    `small-integer values), after a full GC; ${MEMORY_ROUNDS} rounds.`,
+    `small-integer values), typed arrays' storage included, after a full ` +
+    `GC; ${MEMORY_ROUNDS} rounds.`,
   "",
   markdownTable(
     ["contender", "median bytes/entry", "min", "max", "vs ours"],
