@@ -2,12 +2,26 @@
  * A least-recently-used cache: the port of Go's `groupcache/lru.Cache`, laid
  * out for speed.
  *
- * Entries live in numbered slots. An index gives each key its slot: a `Map`,
- * except for string keys on V8, which go to a null-prototype object (see
- * `STRINGS_IN_OBJECT`). One `Int32Array` holds, for every slot, the two links
- * of a circular doubly linked list ordered oldest to newest, with slot 0 as
- * its sentinel (side by side, so a move touches fewer cache lines); two plain
- * arrays hold the keys and values. A hit is one index lookup and a handful of
+ * Entries live in numbered slots. An index gives each key its slot: string
+ * keys (what groupcache uses) go to a hash table of our own, any other key to
+ * a `Map`. The table is open addressing with linear probing: an `Int32Array`
+ * of buckets holding slots, at most half full, and a second one holding each
+ * slot's 32-bit key hash, so that a probe compares hashes before keys and a
+ * removal shifts the following entries back instead of leaving tombstones.
+ * It exists because the engines' own indexes are fast only for strings that
+ * already carry their hash or an interned copy: a key built per request (a
+ * URL's path, say) costs a `Map` a re-hash and a dictionary object an
+ * interning, on V8 and JavaScriptCore alike, while the table hashes each key
+ * once per operation; and it takes about half the memory of a dictionary
+ * object (see bench/lru_bench.ts for both). The price, on V8 only: a string
+ * object used again and again (a key held in a variable) has its hash cached
+ * by the engine, and reading its characters from JavaScript costs more than
+ * V8's own lookup would.
+ *
+ * One more `Int32Array` holds, for every slot, the two links of a circular
+ * doubly linked list ordered oldest to newest, with slot 0 as its sentinel
+ * (side by side, so a move touches fewer cache lines); two plain arrays hold
+ * the keys and values. A hit is one hash, one probe and a handful of
  * typed-array writes, with no allocation. Freed slots are kept on a free list
  * (chained through the links) and reused; storage grows geometrically, never
  * beyond `maxEntries + 1` slots when the cache is bounded.
@@ -49,17 +63,28 @@ const INITIAL_SLOTS = 64;
 const FREE = -1;
 
 /**
- * Whether string keys are indexed by a null-prototype object instead of the
- * `Map`. Only a speed choice: both behave the same. In bench/lru_bench.ts, V8
- * (Deno, Node.js, Chromium) finds string keys in a dictionary-mode object
- * about 1.4× faster than in a `Map` when most lookups hit (Zipf keys), which
- * is what it takes to beat the object-based rivals there; JavaScriptCore
- * (Bun) is as fast or faster with the `Map` in every workload. The user agent
- * is the one web-standard way to tell the engines apart.
+ * A 32-bit hash of `s`, two UTF-16 units per step (a multiply and a shift
+ * mix each 32-bit word in), with a final avalanche so that the low bits,
+ * which pick the bucket, depend on every character. `seed` is random per
+ * cache, so that keys chosen by a client cannot be aimed at one bucket chain
+ * without knowing it.
  */
-const STRINGS_IN_OBJECT = /\b(?:Deno|Node\.js|Chrome)\//.test(
-  globalThis.navigator?.userAgent ?? "",
-);
+function hashString(s: string, seed: number): number {
+  let h = seed ^ s.length;
+  const last = s.length - 1;
+  let i = 0;
+  for (; i < last; i += 2) {
+    h = Math.imul(
+      h ^ (s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16)),
+      0x9e3779b1,
+    );
+    h ^= h >>> 16;
+  }
+  if (i === last) h = Math.imul(h ^ s.charCodeAt(i), 0x9e3779b1);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x85ebca6b);
+  return h ^ (h >>> 13);
+}
 
 /**
  * An LRU cache: Go's `lru.Cache` with the same rules. `add` inserts or
@@ -123,9 +148,15 @@ const STRINGS_IN_OBJECT = /\b(?:Deno|Node\.js|Chrome)\//.test(
 export class LruCache<K, V> {
   readonly #maxEntries: number;
   readonly #onEvicted: ((key: K, value: V) => void) | undefined;
-  /** Slots of string keys when `STRINGS_IN_OBJECT`. */
-  #strings: Record<string, number> = Object.create(null);
-  /** Slots of all other keys. */
+  /**
+   * The string index: buckets holding a slot (0 = empty), a power of two at
+   * least twice the slot count.
+   */
+  #table = new Int32Array(0);
+  /** `hashString` of the key of each slot whose key is a string. */
+  #hashes = new Int32Array(0);
+  readonly #seed = (Math.random() * 2 ** 32) | 0;
+  /** Slots of the keys that are not strings. */
   #others = new Map<K, number>();
   #size = 0;
   #keys: (K | undefined)[] = [];
@@ -212,9 +243,8 @@ export class LruCache<K, V> {
    * ```
    */
   add(key: K, value: V): V | undefined {
-    const slot = STRINGS_IN_OBJECT && typeof key === "string"
-      ? this.#strings[key]
-      : this.#others.get(key);
+    if (typeof key === "string") return this.#addString(key, value);
+    const slot = this.#others.get(key);
     if (slot !== undefined) {
       const values = this.#values;
       const old = values[slot];
@@ -228,7 +258,7 @@ export class LruCache<K, V> {
       const oldest = this.#links[0];
       const keys = this.#keys, values = this.#values;
       const oldKey = keys[oldest] as K, oldValue = values[oldest] as V;
-      this.#unindex(oldKey);
+      this.#unindex(oldKey, oldest);
       this.#index(key, oldest);
       keys[oldest] = key;
       values[oldest] = value;
@@ -255,10 +285,10 @@ export class LruCache<K, V> {
    * absent.
    */
   get(key: K): V | undefined {
-    const slot = STRINGS_IN_OBJECT && typeof key === "string"
-      ? this.#strings[key]
-      : this.#others.get(key);
-    if (slot === undefined) return undefined;
+    const slot = typeof key === "string"
+      ? this.#find(key, hashString(key, this.#seed))
+      : this.#others.get(key) ?? 0;
+    if (slot === 0) return undefined;
     this.#touch(slot);
     return this.#values[slot];
   }
@@ -378,18 +408,98 @@ export class LruCache<K, V> {
 
   /** The slot of `key`, if present. */
   #slotOf(key: K): number | undefined {
-    return STRINGS_IN_OBJECT && typeof key === "string"
-      ? this.#strings[key]
-      : this.#others.get(key);
+    if (typeof key !== "string") return this.#others.get(key);
+    const slot = this.#find(key, hashString(key, this.#seed));
+    return slot === 0 ? undefined : slot;
+  }
+
+  /** The slot of string `key` of hash `h`, or 0 when absent. */
+  #find(key: string, h: number): number {
+    const table = this.#table, hashes = this.#hashes, keys = this.#keys;
+    const mask = table.length - 1;
+    for (let i = h & mask;; i = (i + 1) & mask) {
+      const s = table[i];
+      if (s === 0) return 0;
+      if (hashes[s] === h && keys[s] === key) return s;
+    }
+  }
+
+  /** Adds `slot`, whose string key has hash `h`, to the table. */
+  #put(slot: number, h: number): void {
+    const table = this.#table;
+    const mask = table.length - 1;
+    let i = h & mask;
+    while (table[i] !== 0) i = (i + 1) & mask;
+    table[i] = slot;
+    this.#hashes[slot] = h;
+  }
+
+  /**
+   * Takes `slot` out of the table, then moves each entry of the run after it
+   * back into the hole unless that would put it before its home bucket
+   * (backward-shift deletion: no tombstones, so probes stay short).
+   */
+  #cut(slot: number): void {
+    const table = this.#table, hashes = this.#hashes;
+    const mask = table.length - 1;
+    let i = hashes[slot] & mask;
+    while (table[i] !== slot) i = (i + 1) & mask;
+    for (let j = (i + 1) & mask;; j = (j + 1) & mask) {
+      const s = table[j];
+      if (s === 0) break;
+      if (((j - hashes[s]) & mask) >= ((j - i) & mask)) {
+        table[i] = s;
+        i = j;
+      }
+    }
+    table[i] = 0;
+  }
+
+  /** `add` for a string key: the same steps, hashing the key once. */
+  #addString(key: string, value: V): V | undefined {
+    const h = hashString(key, this.#seed);
+    const slot = this.#find(key, h);
+    const values = this.#values;
+    if (slot !== 0) {
+      const old = values[slot];
+      values[slot] = value;
+      this.#touch(slot);
+      return old;
+    }
+    const max = this.#maxEntries;
+    const keys = this.#keys;
+    if (max !== 0 && this.#size >= max) {
+      const oldest = this.#links[0];
+      const oldKey = keys[oldest] as K, oldValue = values[oldest] as V;
+      this.#unindex(oldKey, oldest);
+      this.#put(oldest, h);
+      keys[oldest] = key as K;
+      values[oldest] = value;
+      this.#touch(oldest);
+      this.#onEvicted?.(oldKey, oldValue);
+      return undefined;
+    }
+    const fresh = this.#allocate();
+    this.#keys[fresh] = key as K;
+    this.#values[fresh] = value;
+    this.#put(fresh, h);
+    this.#size++;
+    const links = this.#links;
+    const newest = links[1];
+    links[2 * newest] = fresh;
+    links[2 * fresh] = 0;
+    links[2 * fresh + 1] = newest;
+    links[1] = fresh;
+    return undefined;
   }
 
   #index(key: K, slot: number): void {
-    if (STRINGS_IN_OBJECT && typeof key === "string") this.#strings[key] = slot;
+    if (typeof key === "string") this.#put(slot, hashString(key, this.#seed));
     else this.#others.set(key, slot);
   }
 
-  #unindex(key: K): void {
-    if (STRINGS_IN_OBJECT && typeof key === "string") delete this.#strings[key];
+  #unindex(key: K, slot: number): void {
+    if (typeof key === "string") this.#cut(slot);
     else this.#others.delete(key);
   }
 
@@ -419,9 +529,9 @@ export class LruCache<K, V> {
     links[at] = this.#free;
     links[at + 1] = FREE;
     this.#free = slot;
+    this.#unindex(key, slot);
     keys[slot] = undefined;
     values[slot] = undefined;
-    this.#unindex(key);
     this.#size--;
     this.#onEvicted?.(key, value);
   }
@@ -450,6 +560,23 @@ export class LruCache<K, V> {
     const links = new Int32Array(2 * slots);
     links.set(this.#links);
     this.#links = links;
+    const hashes = new Int32Array(slots);
+    hashes.set(this.#hashes);
+    this.#hashes = hashes;
+    // At most half full, so a miss ends after a probe or two on average.
+    let buckets = 8;
+    while (buckets < 2 * slots) buckets *= 2;
+    if (buckets !== this.#table.length) {
+      const table = new Int32Array(buckets), mask = buckets - 1;
+      const keys = this.#keys;
+      for (let s = 1; s < old; s++) {
+        if (typeof keys[s] !== "string") continue;
+        let i = hashes[s] & mask;
+        while (table[i] !== 0) i = (i + 1) & mask;
+        table[i] = s;
+      }
+      this.#table = table;
+    }
     // Keep the plain arrays packed (no holes) so reads stay fast.
     const keys = this.#keys, values = this.#values;
     for (let i = old; i < slots; i++) {
@@ -460,7 +587,8 @@ export class LruCache<K, V> {
 
   /** Empties the cache with fresh storage (the old may still be walked). */
   #reset(): void {
-    this.#strings = Object.create(null);
+    this.#table = new Int32Array(0);
+    this.#hashes = new Int32Array(0);
     this.#others = new Map();
     this.#size = 0;
     this.#keys = [];

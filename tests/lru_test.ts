@@ -463,6 +463,90 @@ describe("LruCache keys and values", () => {
   });
 });
 
+describe("LruCache string index", () => {
+  /** A copy of `s` built char by char: equal content, another string. */
+  const rebuilt = (s: string) =>
+    Array.from({ length: s.length }, (_, i) => s[i]).join("");
+  const odd = [
+    "",
+    "a",
+    "ab",
+    "abc",
+    "\u0000",
+    "\u0000\u0000",
+    "\u0001",
+    "\u0100", // differs from "\u0000" only in the high byte of the unit
+    "\u0001\u0000",
+    "\u0000\u0001",
+    "\ud800", // a lone surrogate
+    "\udc00\ud800",
+    "x".repeat(10_000),
+    "x".repeat(9_999) + "y",
+    "y" + "x".repeat(9_999),
+    "key:1" + "0".repeat(50),
+    "key:1" + "0".repeat(51),
+  ];
+
+  it("finds a key by its content, however the string was built", () => {
+    const cache = new LruCache<string, number>();
+    odd.forEach((k, i) => cache.add(k, i));
+    for (let i = 0; i < 2000; i++) cache.add("key:" + i, i);
+    assert.equal(cache.size, odd.length + 2000);
+    odd.forEach((k, i) => {
+      assert.equal(cache.get(rebuilt(k)), i, JSON.stringify(k.slice(0, 8)));
+    });
+    for (let i = 0; i < 2000; i++) {
+      assert.equal(cache.peek(`key:${i}`), i);
+      assert.equal(cache.has("key:" + (i + 2000)), false);
+    }
+    // Replacing by a rebuilt copy replaces, and removing one removes.
+    assert.equal(cache.add(rebuilt("x".repeat(10_000)), -1), 12);
+    assert.equal(cache.remove(rebuilt("\ud800")), true);
+    assert.equal(cache.has("\ud800"), false);
+    assert.equal(cache.size, odd.length + 1999);
+  });
+
+  it("keeps every other key findable while removing in random order", () => {
+    const rng = mulberry32(8);
+    const cache = new LruCache<string, number>();
+    const live = new Set<number>();
+    for (let i = 0; i < 4000; i++) {
+      cache.add(`k${i}`, i);
+      live.add(i);
+    }
+    const order = [...live].sort(() => rng() - 0.5);
+    for (const [n, i] of order.entries()) {
+      assert.equal(cache.remove(`k${i}`), true);
+      live.delete(i);
+      if (n % 400 === 0) {
+        for (let j = 0; j < 4000; j++) {
+          assert.equal(cache.peek("k" + j), live.has(j) ? j : undefined);
+        }
+      }
+    }
+    assert.equal(cache.size, 0);
+  });
+
+  it("hands a slot between string and other keys on eviction", () => {
+    const { cache, evicted } = recording<unknown, number>(3);
+    const keys = ["a", 1, "b", 2, "c", 3, "a", 1, Symbol.for("d"), "e"];
+    keys.forEach((k, i) => cache.add(k, i));
+    assert.deepEqual([...cache.keys()], [1, Symbol.for("d"), "e"]);
+    assert.deepEqual(evicted.map(([k]) => k), [
+      "a",
+      1,
+      "b",
+      2,
+      "c",
+      3,
+      "a",
+    ]);
+    for (const k of ["a", "b", "c", 2, 3]) assert.equal(cache.has(k), false);
+    assert.equal(cache.get("e"), 9);
+    assertConsistent(cache);
+  });
+});
+
 describe("LruCache slot reuse", () => {
   for (const maxEntries of [0, 1, 7, 1000]) {
     const name = "stays consistent over many add/remove cycles " +
@@ -536,6 +620,10 @@ describe("LruCache against a Map-based model", () => {
     [3, 10, 3],
     [16, 64, 4],
     [100, 80, 5],
+    // Enough keys for the string table to grow several times and to form
+    // long probe runs, which removals must close up.
+    [0, 1500, 6],
+    [500, 1500, 7],
   ];
   for (const [maxEntries, distinct, seed] of runs) {
     const name = "agrees on 20,000 random operations " +
