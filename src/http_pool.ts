@@ -24,7 +24,7 @@ import {
   REQUEST_HEADERS,
   RING_HEADER,
 } from "./http_client.ts";
-import { peerHandler } from "./http_handler.ts";
+import { PeerRouter, webHandler } from "./http_handler.ts";
 import { closeRegistered } from "./closers.ts";
 import { type Logger, loggerOption } from "./logger.ts";
 import { peerFetchTimes, prometheusText } from "./metrics.ts";
@@ -101,15 +101,17 @@ function ringFingerprint(
   return `${hex}/${peers.length}`;
 }
 
-/** What the handler of a closed pool answers. */
-function closedAnswer(): Response {
-  return new Response("this node is shutting down\n", {
-    status: 503,
-    headers: {
-      "content-type": "text/plain; charset=utf-8",
-      "retry-after": "1",
-    },
-  });
+// Each pool's router, for servers other than the web handler (node.ts).
+const routers = new WeakMap<HttpPool, PeerRouter>();
+
+/**
+ * The router behind `pool.handler`: what a server of its own kind (such as
+ * `node:http`, see node.ts) answers peers with, so it answers as the handler.
+ */
+export function peerRouter(pool: HttpPool): PeerRouter {
+  const router = routers.get(pool);
+  if (router === undefined) throw new TypeError("not an HttpPool");
+  return router;
 }
 
 /** Checks a peer's base URL; throws a {@linkcode ConfigError} that says how to write it. */
@@ -391,16 +393,15 @@ export class HttpPool implements PeerPicker {
         );
       },
     };
-    const serve = peerHandler(basePath, registry, {
+    const router = new PeerRouter(basePath, registry, {
       mailgun: ring === "mailgun",
       maxSetBytes: maxResponseBytes,
       logger,
       ring: () => this.#fingerprint,
+      closed: () => this.#closing !== undefined,
     });
-    this.handler = (req) =>
-      this.#closing === undefined
-        ? serve(req)
-        : Promise.resolve(closedAnswer());
+    routers.set(this, router);
+    this.handler = webHandler(router);
   }
 
   #requestHeaders(): Record<string, string> {
