@@ -37,12 +37,51 @@ import {
 /** The `fetch` the client calls. */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
+/** One request to a peer, as the client hands it to a {@linkcode PeerTransport}. */
+export interface PeerRequest {
+  readonly method: "GET" | "PUT" | "DELETE";
+  /** Sent as they are; `accept-encoding: identity` among them. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: Uint8Array<ArrayBuffer>;
+  /**
+   * Aborts the request and any body read still going (they reject with its
+   * reason); the connection is then dropped, never reused.
+   */
+  readonly signal: AbortSignal;
+}
+
+/** A peer's answer: status and headers, the body read on demand. */
+export interface PeerReply {
+  readonly status: number;
+  /** Whether a redirect was followed (or, in a browser, stopped opaquely). */
+  readonly redirected: boolean;
+  /** A response header (lower-case name), `null` when absent. */
+  header(name: string): string | null;
+  /**
+   * At most `limit` bytes of the body, never buffering more: over the
+   * limit `undefined`, or the first `limit` bytes when `truncate` is set.
+   */
+  body(limit: number, truncate: boolean): Promise<Uint8Array | undefined>;
+  /** Drops the body unread (never rejects). */
+  cancel(): Promise<void>;
+}
+
+/**
+ * How the client reaches peers: sends one request, follows no redirect,
+ * decompresses nothing (the client refuses a compressed body). The default
+ * is {@linkcode fetchTransport}; `@x/groupcache/node` has one on `node:http`.
+ */
+export type PeerTransport = (
+  url: string,
+  request: PeerRequest,
+) => Promise<PeerReply>;
+
 /** What every peer of one pool shares. */
 export interface HttpClientOptions {
   /** The path under which peers serve, e.g. `"/_groupcache/"`. */
   basePath: string;
-  /** The `fetch` to call. */
-  fetch: FetchLike;
+  /** How requests reach peers. */
+  transport: PeerTransport;
   /** The bound of one fetch; its `ms` is the pool's `timeoutMs`. */
   deadlines: Deadlines<PeerFetch>;
   /** The largest response body accepted, in bytes. */
@@ -56,7 +95,7 @@ export interface HttpClientOptions {
    * when its ring changes, to send the ring's fingerprint). Default: only
    * `accept-encoding: identity`.
    */
-  headers?: HeadersInit;
+  headers?: Readonly<Record<string, string>>;
   /** Told when a peer goes down or comes back up (the pool's logger). */
   onHealthChange?: (peer: HttpPeer, state: PeerState) => void;
 }
@@ -79,22 +118,58 @@ export const REQUEST_HEADERS: Readonly<Record<string, string>> = {
 };
 const PROTOBUF = "application/x-protobuf";
 
-function requestInit(
-  signal: AbortSignal,
-  headers: HeadersInit = REQUEST_HEADERS,
-  method = "GET",
-  body?: Uint8Array<ArrayBuffer>,
-): RequestInit {
-  // Built in a variable: as a literal, RequestInit would refuse the extra member.
-  const init = {
-    method,
-    body,
-    signal,
-    headers,
-    redirect: "manual" as const,
-    decompress: false,
+/** A `fetch` reply. */
+class FetchReply implements PeerReply {
+  readonly #res: Response;
+  constructor(res: Response) {
+    this.#res = res;
+  }
+  get status(): number {
+    return this.#res.status;
+  }
+  get redirected(): boolean {
+    // "manual" gives the 3xx itself, or in a browser an opaque redirect
+    // (status 0); a fetch that followed one anyway says res.redirected.
+    return this.#res.redirected || this.#res.type === "opaqueredirect";
+  }
+  header(name: string): string | null {
+    return this.#res.headers.get(name);
+  }
+  body(limit: number, truncate: boolean): Promise<Uint8Array | undefined> {
+    return readBody(this.#res, limit, truncate);
+  }
+  cancel(): Promise<void> {
+    return cancel(this.#res);
+  }
+}
+
+/**
+ * The transport over `fetch` (the default; pass a `fetch` to the pool to
+ * wire nodes without sockets): `redirect: "manual"`, and Bun's
+ * `decompress: false`.
+ */
+export function fetchTransport(fetch: FetchLike): PeerTransport {
+  return async (url, request) => {
+    // Built in a variable: as a literal, RequestInit would refuse the extra member.
+    const init = {
+      method: request.method,
+      body: request.body,
+      signal: request.signal,
+      headers: request.headers,
+      redirect: "manual" as const,
+      decompress: false,
+    };
+    return new FetchReply(await fetch(url, init));
   };
-  return init;
+}
+
+function peerRequest(
+  signal: AbortSignal,
+  headers: Readonly<Record<string, string>> = REQUEST_HEADERS,
+  method: PeerRequest["method"] = "GET",
+  body?: Uint8Array<ArrayBuffer>,
+): PeerRequest {
+  return { method, headers, body, signal };
 }
 
 /**
@@ -157,7 +232,7 @@ export class PeerFetch implements Expirable {
   }
 }
 
-/** One remote peer, reached with `fetch`. */
+/** One remote peer, reached through the pool's transport. */
 export class HttpPeer implements PeerGetter {
   readonly url: string;
   /** Whether it answers; see {@linkcode PeerHealth}. */
@@ -204,16 +279,16 @@ export class HttpPeer implements PeerGetter {
     signal: AbortSignal,
   ): Promise<ByteView> {
     const url = this.#base + this.#groupPath(group) + escapeKey(key, this.url);
-    const { deadlines, fetch, maxResponseBytes } = this.#options;
+    const { deadlines, transport, maxResponseBytes } = this.#options;
     const inFlight = PeerFetch.start(signal, deadlines);
     this.#inFlight.add(inFlight);
     const start = performance.now();
     try {
-      let res: Response;
+      let res: PeerReply;
       try {
-        res = await fetch(
+        res = await transport(
           url,
-          requestInit(inFlight.controller.signal, this.#options.headers),
+          peerRequest(inFlight.controller.signal, this.#options.headers),
         );
       } catch (err) {
         throw this.#failed(group, key, inFlight, signal, err);
@@ -222,9 +297,9 @@ export class HttpPeer implements PeerGetter {
       if (res.status !== 200 || res.redirected) {
         throw await this.#refuseStatus(group, key, res);
       }
-      const encoding = res.headers.get("content-encoding");
+      const encoding = res.header("content-encoding");
       if (encoding !== null && encoding.toLowerCase() !== "identity") {
-        await cancel(res);
+        await res.cancel();
         throw this.#fail(
           group,
           key,
@@ -235,9 +310,9 @@ export class HttpPeer implements PeerGetter {
           { status: 200 },
         );
       }
-      const type = res.headers.get("content-type");
+      const type = res.header("content-type");
       if (type !== PROTOBUF && !isProtobuf(type)) {
-        await cancel(res);
+        await res.cancel();
         throw this.#fail(
           group,
           key,
@@ -250,15 +325,7 @@ export class HttpPeer implements PeerGetter {
       }
       let bytes: Uint8Array | undefined;
       try {
-        // The common case inline: a declared length within the limit (with
-        // identity encoding, the bytes buffered are the bytes declared).
-        const declared = declaredLength(res);
-        bytes = declared !== undefined && declared <= maxResponseBytes
-          ? new Uint8Array(await res.arrayBuffer())
-          : await readBody(res, maxResponseBytes, false);
-        if (bytes !== undefined && bytes.length > maxResponseBytes) {
-          bytes = undefined;
-        }
+        bytes = await res.body(maxResponseBytes, false);
       } catch (err) {
         throw this.#failed(group, key, inFlight, signal, err);
       }
@@ -326,16 +393,16 @@ export class HttpPeer implements PeerGetter {
     signal: AbortSignal,
   ): Promise<void> {
     const url = this.#base + this.#groupPath(group) + escapeKey(key, this.url);
-    const { deadlines, fetch } = this.#options;
+    const { deadlines, transport } = this.#options;
     const inFlight = PeerFetch.start(signal, deadlines);
     this.#inFlight.add(inFlight);
     try {
-      let res: Response;
+      let res: PeerReply;
       let text = "";
       try {
-        res = await fetch(
+        res = await transport(
           url,
-          requestInit(
+          peerRequest(
             inFlight.controller.signal,
             this.#options.headers,
             method,
@@ -344,7 +411,7 @@ export class HttpPeer implements PeerGetter {
         );
         this.health.answered();
         // Read (a bounded start of) the body either way, to free the connection.
-        text = new TextDecoder().decode(await readBody(res, 4096, true))
+        text = new TextDecoder().decode(await res.body(4096, true))
           .trim();
       } catch (err) {
         throw this.#failed(group, key, inFlight, signal, err);
@@ -369,17 +436,12 @@ export class HttpPeer implements PeerGetter {
   async #refuseStatus(
     group: string,
     key: string,
-    res: Response,
+    res: PeerReply,
   ): Promise<PeerError> {
     const { status } = res;
-    // "manual" gives the 3xx itself, or in a browser an opaque redirect
-    // (status 0); a fetch that followed one anyway says res.redirected.
-    if (
-      (status >= 300 && status < 400) || res.type === "opaqueredirect" ||
-      res.redirected
-    ) {
-      await cancel(res);
-      const location = res.headers.get("location");
+    if ((status >= 300 && status < 400) || res.redirected) {
+      await res.cancel();
+      const location = res.header("location");
       return this.#fail(
         group,
         key,
@@ -392,7 +454,7 @@ export class HttpPeer implements PeerGetter {
     }
     let body = "";
     try {
-      body = new TextDecoder().decode(await readBody(res, 4096, true)).trim();
+      body = new TextDecoder().decode(await res.body(4096, true)).trim();
     } catch { /* the status says enough */ }
     return this.#fail(
       group,
@@ -409,16 +471,16 @@ export class HttpPeer implements PeerGetter {
    * answer re-admits it.
    */
   async #probe(): Promise<void> {
-    const { deadlines, fetch } = this.#options;
+    const { deadlines, transport } = this.#options;
     const inFlight = new PeerFetch(deadlines.ms);
     deadlines.add(inFlight);
     this.#inFlight.add(inFlight);
     try {
-      const res = await fetch(
+      const res = await transport(
         this.#base,
-        requestInit(inFlight.controller.signal, this.#options.headers),
+        peerRequest(inFlight.controller.signal, this.#options.headers),
       );
-      await cancel(res);
+      await res.cancel();
       this.health.probeAnswered();
     } catch (err) {
       this.health.probeFailed(this.#thrown("", "", inFlight, err));

@@ -18,9 +18,11 @@ import { HashRing } from "./hash_ring.ts";
 import { MailgunRing } from "./mailgun_ring.ts";
 import {
   type FetchLike,
+  fetchTransport,
   type HttpClientOptions,
   HttpPeer,
   type PeerFetch,
+  type PeerTransport,
   REQUEST_HEADERS,
   RING_HEADER,
 } from "./http_client.ts";
@@ -56,6 +58,13 @@ export interface HttpPoolOptions {
   hash?: (data: string) => number;
   /** The `fetch` used to ask peers (inject one to wire nodes without sockets). */
   fetch?: (input: string, init: RequestInit) => Promise<Response>;
+  /**
+   * How to reach peers instead of `fetch`, e.g. `nodeTransport()` of
+   * `@x/groupcache/node` (`node:http` with keep-alive). Every limit of the
+   * pool applies the same: `timeoutMs`, `maxResponseBytes`, no redirect
+   * followed, no compressed body accepted. Not with `fetch`.
+   */
+  transport?: PeerTransport;
   /**
    * How long one peer fetch may take, in milliseconds; a peer that lets one
    * pass unanswered is marked down (its keys load locally until it answers
@@ -314,6 +323,18 @@ export class HttpPool implements PeerPicker {
     if (typeof hash !== "function") {
       throw new ConfigError("hash must be a function (data: string) => number");
     }
+    if (options.transport !== undefined) {
+      if (typeof options.transport !== "function") {
+        throw new ConfigError(
+          "transport must be a function (url, request) => Promise<PeerReply>",
+        );
+      }
+      if (options.fetch !== undefined) {
+        throw new ConfigError(
+          "give fetch or transport, not both: the transport sends every request",
+        );
+      }
+    }
     if (typeof fetch !== "function") {
       throw new ConfigError(
         "fetch must be a function; this runtime has no global fetch, pass one",
@@ -372,7 +393,7 @@ export class HttpPool implements PeerPicker {
     this.#fingerprint = ringFingerprint(this.#ringKind, replicas, []);
     this.#client = {
       basePath,
-      fetch: this.#fetch,
+      transport: options.transport ?? fetchTransport(this.#fetch),
       deadlines: this.#deadlines,
       maxResponseBytes,
       observe: peerFetchTimes(this).observe,
