@@ -82,6 +82,11 @@ export {
   type HttpPoolOptions,
   type RingKind,
 } from "./src/http_pool.ts";
+export {
+  type PeerReply,
+  type PeerRequest,
+  type PeerTransport,
+} from "./src/http_client.ts";
 export { type PeerHealthInfo, type PeerState } from "./src/peer_health.ts";
 export {
   LruCache,

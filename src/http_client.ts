@@ -39,9 +39,11 @@ export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
 /** One request to a peer, as the client hands it to a {@linkcode PeerTransport}. */
 export interface PeerRequest {
+  /** `GET` a value, `PUT` (set) or `DELETE` (remove). */
   readonly method: "GET" | "PUT" | "DELETE";
   /** Sent as they are; `accept-encoding: identity` among them. */
   readonly headers: Readonly<Record<string, string>>;
+  /** A `PUT`'s `SetRequest`. */
   readonly body?: Uint8Array<ArrayBuffer>;
   /**
    * Aborts the request and any body read still going (they reject with its
@@ -52,6 +54,7 @@ export interface PeerRequest {
 
 /** A peer's answer: status and headers, the body read on demand. */
 export interface PeerReply {
+  /** The HTTP status. */
   readonly status: number;
   /** Whether a redirect was followed (or, in a browser, stopped opaquely). */
   readonly redirected: boolean;
