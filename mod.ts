@@ -83,6 +83,7 @@ export {
   type RingKind,
 } from "./src/http_pool.ts";
 export {
+  MalformedReplyError,
   type PeerReply,
   type PeerRequest,
   type PeerTransport,

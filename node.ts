@@ -36,10 +36,11 @@ import type {
 import { Agent as HttpAgent, request as httpRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { ByteView } from "./src/byte_view.ts";
-import type {
-  PeerReply,
-  PeerRequest,
-  PeerTransport,
+import {
+  MalformedReplyError,
+  type PeerReply,
+  type PeerRequest,
+  type PeerTransport,
 } from "./src/http_client.ts";
 import {
   getterFailure,
@@ -387,7 +388,7 @@ export function nodeTransport(
         else if (
           retry && req.reusedSocket && STALE.has(err.code ?? "")
         ) resolve(send(url, request, false));
-        else reject(err);
+        else reject(unreadable(err));
       });
       req.once("response", (res: IncomingMessage) => {
         answered = true;
@@ -445,6 +446,13 @@ class NodeReply implements PeerReply {
 }
 
 function ignore(): void {}
+
+/** llhttp's refusals (codes HPE_*) are answers that cannot be read. */
+function unreadable(err: Error & { code?: string }): Error {
+  return typeof err.code === "string" && err.code.startsWith("HPE_")
+    ? new MalformedReplyError(err.message, { cause: err })
+    : err;
+}
 
 /**
  * At most `limit` bytes of a message's body (a response's, or with no
@@ -521,7 +529,7 @@ function readMessage(
       chunks.push(chunk);
     };
     const onEnd = () => done(concat(chunks, total), false);
-    const onError = (err: Error) => fail(err);
+    const onError = (err: Error) => fail(unreadable(err));
     const onClose = () => {
       if (!msg.complete) fail(new Error("the connection closed mid-body"));
     };

@@ -70,6 +70,17 @@ export interface PeerReply {
 }
 
 /**
+ * What a {@linkcode PeerTransport} rejects with when the peer answered, but
+ * not in HTTP that can be read (`node:http` refuses a response with both a
+ * Content-Length and a Transfer-Encoding, which fetch reads as chunked): a
+ * {@linkcode PeerError} of reason `"malformed"`, and the peer stays up.
+ */
+export class MalformedReplyError extends Error {
+  /** Always `"MalformedReplyError"`. */
+  override readonly name = "MalformedReplyError";
+}
+
+/**
  * How the client reaches peers: sends one request, follows no redirect,
  * decompresses nothing (the client refuses a compressed body). The default
  * is {@linkcode fetchTransport}; `@x/groupcache/node` has one on `node:http`.
@@ -486,7 +497,8 @@ export class HttpPeer implements PeerGetter {
       await res.cancel();
       this.health.probeAnswered();
     } catch (err) {
-      this.health.probeFailed(this.#thrown("", "", inFlight, err));
+      if (err instanceof MalformedReplyError) this.health.probeAnswered();
+      else this.health.probeFailed(this.#thrown("", "", inFlight, err));
     } finally {
       deadlines.delete(inFlight);
       this.#inFlight.delete(inFlight);
@@ -560,6 +572,16 @@ export class HttpPeer implements PeerGetter {
         key,
         "released: the pool was closed while this request waited",
         "closed",
+      );
+    }
+    if (err instanceof MalformedReplyError) {
+      this.health.answered();
+      return this.#fail(
+        group,
+        key,
+        `unreadable answer: ${err.message}`,
+        "malformed",
+        { cause: err },
       );
     }
     const down = inFlight.releasedBy;

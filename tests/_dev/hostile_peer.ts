@@ -313,8 +313,10 @@ export async function askMeasured(
   };
 }
 
+// Run as a script (in a bundle, import.meta.url is the bundle's: not then).
 if (
   process.argv[1] !== undefined &&
+  import.meta.url.endsWith("/hostile_peer.ts") &&
   fileURLToPath(import.meta.url) === process.argv[1]
 ) {
   const peer = await startHostilePeer();
