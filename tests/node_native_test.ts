@@ -405,9 +405,11 @@ describe(`nodeTransport's own limits (${label})`, () => {
       });
       pool.set("http://127.0.0.1:9", url);
       const peer = pool.pickPeer(keyOf(pool, url))!;
-      const signal = new AbortController().signal;
       const views = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => peer.get("g", `k${i}`, signal)),
+        Array.from(
+          { length: 20 },
+          (_, i) => peer.get("g", `k${i}`, new AbortController().signal),
+        ),
       );
       assert.ok(views.every((v) => v.length === 0));
       assert.equal(most, 2);
