@@ -356,17 +356,13 @@ export function nodeTransport(
     retry: boolean,
   ): Promise<PeerReply> =>
     new Promise((resolve, reject) => {
-      const { signal } = request;
-      if (signal.aborted) {
-        reject(signal.reason);
-        return;
-      }
       const end = url.indexOf("/", url.indexOf("//") + 2);
       const origin = originOf(url, end < 0 ? url.length : end);
-      const headers: Record<string, string> = { ...request.headers };
-      if (request.body !== undefined) {
-        headers["content-length"] = String(request.body.length);
-      }
+      const headers = request.body === undefined ? request.headers : {
+        ...request.headers,
+        "content-length": String(request.body.length),
+      };
+      const call = new Call();
       const req = (origin.https ? httpsRequest : httpRequest)({
         method: request.method,
         hostname: origin.hostname,
@@ -374,26 +370,28 @@ export function nodeTransport(
         path: end < 0 ? "/" : url.slice(end),
         headers,
         agent: origin.https ? https : http,
+      }, (res: IncomingMessage) => {
+        call.answered = true;
+        resolve(new NodeReply(res, call));
       });
-      let answered = false;
-      const onAbort = () => {
-        req.destroy(signal.reason);
-        if (!answered) reject(signal.reason);
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
       req.on("error", (err: Error & { code?: string }) => {
-        if (answered) return;
-        signal.removeEventListener("abort", onAbort);
-        if (signal.aborted) reject(signal.reason);
+        if (call.answered) return;
+        call.unwatch();
+        if (call.aborted) reject(call.reason);
         else if (
           retry && req.reusedSocket && STALE.has(err.code ?? "")
         ) resolve(send(url, request, false));
         else reject(unreadable(err));
       });
-      req.once("response", (res: IncomingMessage) => {
-        answered = true;
-        resolve(new NodeReply(res, signal, onAbort));
+      // Watched until the body is read: an abort destroys the socket, and
+      // whatever waits on it rejects with the reason.
+      call.unwatch = request.onAbort((reason) => {
+        call.aborted = true;
+        call.reason = reason;
+        req.destroy(reason instanceof Error ? reason : undefined);
+        if (!call.answered) reject(reason);
       });
+      if (call.aborted) return;
       req.end(request.body);
     });
   const transport =
@@ -405,19 +403,25 @@ export function nodeTransport(
   return transport;
 }
 
+/** One request's state, shared by its reply. */
+class Call {
+  answered = false;
+  aborted = false;
+  reason: unknown;
+  unwatch: () => void = ignore;
+}
+
 /** A `node:http` response as the client reads it. */
 class NodeReply implements PeerReply {
   readonly status: number;
   readonly redirected = false;
   readonly #res: IncomingMessage;
-  readonly #signal: AbortSignal;
-  readonly #onAbort: () => void;
+  readonly #call: Call;
 
-  constructor(res: IncomingMessage, signal: AbortSignal, onAbort: () => void) {
+  constructor(res: IncomingMessage, call: Call) {
     this.status = res.statusCode ?? 0;
     this.#res = res;
-    this.#signal = signal;
-    this.#onAbort = onAbort;
+    this.#call = call;
     // Errors before the body is read are seen then (res.destroyed).
     res.on("error", ignore);
   }
@@ -431,14 +435,14 @@ class NodeReply implements PeerReply {
     truncate: boolean,
   ): Promise<Uint8Array | undefined> {
     try {
-      return await readMessage(this.#res, limit, truncate, this.#signal);
+      return await readMessage(this.#res, limit, truncate, this.#call);
     } finally {
-      this.#signal.removeEventListener("abort", this.#onAbort);
+      this.#call.unwatch();
     }
   }
 
   cancel(): Promise<void> {
-    this.#signal.removeEventListener("abort", this.#onAbort);
+    this.#call.unwatch();
     // Unread, the socket cannot be reused: destroyed.
     this.#res.destroy();
     return Promise.resolve();
@@ -456,7 +460,7 @@ function unreadable(err: Error & { code?: string }): Error {
 
 /**
  * At most `limit` bytes of a message's body (a response's, or with no
- * `signal` a PUT's): over the limit `undefined`, or the first `limit` bytes
+ * `call` a PUT's): over the limit `undefined`, or the first `limit` bytes
  * when `truncate` is set; the rest is never buffered (a response is then
  * destroyed, a request's rest discarded). A Content-Length beside a
  * Transfer-Encoding bounds nothing.
@@ -465,16 +469,16 @@ function readMessage(
   msg: IncomingMessage,
   limit: number,
   truncate: boolean,
-  signal: AbortSignal | undefined,
+  call: Call | undefined,
 ): Promise<Uint8Array | undefined> {
   // A request is left whole: its socket still carries the answer.
-  const drop = signal === undefined
+  const drop = call === undefined
     ? () => void msg.resume()
     : () => void msg.destroy();
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
+    if (call?.aborted) {
       msg.destroy();
-      reject(signal.reason);
+      reject(call.reason);
       return;
     }
     const declared = msg.headers["transfer-encoding"] === undefined
@@ -490,7 +494,11 @@ function readMessage(
       return;
     }
     if (msg.destroyed) {
-      reject(new Error("the connection closed mid-body"));
+      reject(
+        call?.aborted
+          ? call.reason
+          : new Error("the connection closed mid-body"),
+      );
       return;
     }
     const chunks: Uint8Array[] = [];
@@ -500,7 +508,6 @@ function readMessage(
       msg.off("end", onEnd);
       msg.off("error", onError);
       msg.off("close", onClose);
-      signal?.removeEventListener("abort", onAbort);
       if (destroy) drop();
       resolve(value);
     };
@@ -509,9 +516,8 @@ function readMessage(
       msg.off("end", onEnd);
       msg.off("error", onError);
       msg.off("close", onClose);
-      signal?.removeEventListener("abort", onAbort);
       msg.destroy();
-      reject(err);
+      reject(call?.aborted ? call.reason : err);
     };
     const onData = (data: Uint8Array) => {
       // A plain Uint8Array (not a Buffer); a view of a much larger buffer
@@ -533,12 +539,10 @@ function readMessage(
     const onClose = () => {
       if (!msg.complete) fail(new Error("the connection closed mid-body"));
     };
-    const onAbort = () => fail(signal!.reason);
     msg.on("data", onData);
     msg.once("end", onEnd);
     msg.once("error", onError);
     msg.once("close", onClose);
-    signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
 
