@@ -37,6 +37,7 @@ import { Agent as HttpAgent, request as httpRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { ByteView } from "./src/byte_view.ts";
 import {
+  concat,
   MalformedReplyError,
   type PeerReply,
   type PeerRequest,
@@ -544,15 +545,4 @@ function readMessage(
     msg.once("error", onError);
     msg.once("close", onClose);
   });
-}
-
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
 }

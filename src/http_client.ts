@@ -737,6 +737,11 @@ export async function readBody(
     }
     chunks.push(value);
   }
+  return concat(chunks, total);
+}
+
+/** The bytes of `chunks`, `total` of them, as one array (the one, if one). */
+export function concat(chunks: Uint8Array[], total: number): Uint8Array {
   if (chunks.length === 1) return chunks[0];
   const out = new Uint8Array(total);
   let offset = 0;

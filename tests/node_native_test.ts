@@ -108,6 +108,17 @@ function keyOf(pool: HttpPool, peer: string): string {
   for (let i = 0;; i++) if (pool.owner(`k${i}`) === peer) return `k${i}`;
 }
 
+/** A pool at an unserved URL that asks only `peer`, through `transport`. */
+function askerOf(peer: string, transport: NodeTransport): HttpPool {
+  const pool = new HttpPool("http://127.0.0.1:9", {
+    registry: new Registry(),
+    transport,
+    logger: silentLogger,
+  });
+  pool.set("http://127.0.0.1:9", peer);
+  return pool;
+}
+
 /** A pool whose group "g" answers `v:${key}`, fails "fail", waits on "slow". */
 function onePool(options: { maxResponseBytes?: number } = {}) {
   const pool = new HttpPool("http://127.0.0.1:1", {
@@ -286,7 +297,11 @@ describe(`nodePeers next to an app's own routes (${label})`, () => {
     const peers = nodePeers(pool);
     const app = new Hono();
     app.get("/hello", (c) => c.text("hello from hono"));
-    const hono = getRequestListener(app.fetch);
+    // Left as they are, the globals Request and Response become Hono's own
+    // for every test in this process (Bun runs all files in one).
+    const hono = getRequestListener(app.fetch, {
+      overrideGlobalObjects: false,
+    });
     const s = await serveNode((req, res) => {
       if (!peers(req, res)) void hono(req, res);
     });
@@ -299,11 +314,7 @@ describe(`nodePeers next to an app's own routes (${label})`, () => {
       // And as a peer would ask: through a pool's native transport.
       const transport = nodeTransport();
       try {
-        const asker = new HttpPool("http://127.0.0.1:9", {
-          registry: new Registry(),
-          transport,
-        });
-        asker.set("http://127.0.0.1:9", s.url);
+        const asker = askerOf(s.url, transport);
         const g = asker.newGroup("g", 1 << 20, () => "local");
         const key = keyOf(asker, s.url);
         assert.equal((await g.get(key)).toString(), `v:${key}`);
@@ -399,11 +410,7 @@ describe(`nodeTransport's own limits (${label})`, () => {
     }`;
     const transport = nodeTransport({ maxSockets: 2 });
     try {
-      const pool = new HttpPool("http://127.0.0.1:9", {
-        registry: new Registry(),
-        transport,
-      });
-      pool.set("http://127.0.0.1:9", url);
+      const pool = askerOf(url, transport);
       const peer = pool.pickPeer(keyOf(pool, url))!;
       const views = await Promise.all(
         Array.from(
@@ -430,12 +437,7 @@ describe(`nodeTransport's own limits (${label})`, () => {
     }`;
     const transport = nodeTransport();
     try {
-      const pool = new HttpPool("http://127.0.0.1:9", {
-        registry: new Registry(),
-        transport,
-        logger: silentLogger,
-      });
-      pool.set("http://127.0.0.1:9", url);
+      const pool = askerOf(url, transport);
       const g = pool.newGroup("g", 1 << 20, (key) => key);
       const key = keyOf(pool, url);
       const leave = new AbortController();
@@ -476,12 +478,7 @@ describe(`nodeTransport's own limits (${label})`, () => {
   it("a connection refused is a network PeerError", async () => {
     const transport = nodeTransport();
     try {
-      const pool = new HttpPool("http://127.0.0.1:9", {
-        registry: new Registry(),
-        transport,
-        logger: silentLogger,
-      });
-      pool.set("http://127.0.0.1:9", "http://127.0.0.1:1");
+      const pool = askerOf("http://127.0.0.1:1", transport);
       const key = keyOf(pool, "http://127.0.0.1:1");
       await assert.rejects(
         pool.pickPeer(key)!.get("g", key, new AbortController().signal),
