@@ -75,10 +75,25 @@ function headerOf(
   return typeof value === "string" ? value : value.join(", ");
 }
 
+/**
+ * A request header from the raw list (Node builds `req.headers` on first
+ * read; the router needs one or two names), repeats joined with ", ".
+ */
+function rawHeader(raw: string[], name: string): string | null {
+  let value: string | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    const key = raw[i];
+    if (key.length === name.length && key.toLowerCase() === name) {
+      value = value === null ? raw[i + 1] : `${value}, ${raw[i + 1]}`;
+    }
+  }
+  return value;
+}
+
 // The router reads a request through its response (res.req is the request):
 // a peer that hangs up is seen as the response closing unfinished.
 const ACCESS: RequestAccess<ServerResponse> = {
-  header: (res, name) => headerOf(res.req.headers, name),
+  header: (res, name) => rawHeader(res.req.rawHeaders, name),
   signal: (res) => {
     const controller = new AbortController();
     if (res.closed) controller.abort(gone());
@@ -114,7 +129,11 @@ function writeAnswer(res: ServerResponse, answer: PeerAnswer): void {
   res.end(body);
 }
 
-/** Serves requests under the pool's base path; false for any other. */
+/**
+ * Answers the requests under the router's base path; for any other it
+ * writes nothing and returns the router's answer (the 404, or the 503 of a
+ * closed pool), for the caller to write or pass on.
+ */
 function serveWith(
   router: PeerRouter,
 ): (req: IncomingMessage, res: ServerResponse) => PeerAnswer | undefined {
@@ -127,8 +146,6 @@ function serveWith(
     });
     res.end(body);
   };
-  // An answer of the router's, to a request that came in (outside the base
-  // path, it is returned for the caller to decide).
   return (req, res) => {
     let routed;
     try {
