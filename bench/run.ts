@@ -6,7 +6,7 @@
 // Usage: deno run -A bench/run.ts [--quick] [NAME ...] [deno] [bun]
 //   --quick   a smoke run: each bench gets `--quick --rounds 2` (fewer
 //             rounds and operations, 1 s wrk runs)
-//   NAME      run only these benches (group, serve, client, lru, crc32, ...)
+//   NAME      run only these benches (group, serve, client, cluster, lru, ...)
 //   deno/bun  run only under these runtimes
 //   --readme  only reassemble bench/README.md from the result files
 // Exits non-zero if a bench failed; README.md is written in any case.
@@ -38,12 +38,19 @@ for (const name of names) {
   }
 }
 
+/**
+ * Benches that compare runtimes themselves, or whose contenders are all Node
+ * processes (they bundle themselves for Node): run once, under Deno.
+ */
+const runOnce = new Set(["cluster", "node"]);
+
 /** Where a bench (or its result file) goes: ours first, then primitives. */
 function order(name: string): number {
   const first = [
     "group",
     "serve",
     "client",
+    "cluster",
     "node",
     "hash_ring",
     "crc32",
@@ -63,10 +70,6 @@ function capture(cmd: string, args: string[]): string {
   }
 }
 
-// Benches whose contenders are all Node processes (they bundle themselves
-// for Node): run once, under the first runtime.
-const ONCE = new Set(["node"]);
-
 const failures: string[] = [];
 const ran = new Set<string>();
 const loadBefore = os.loadavg();
@@ -75,7 +78,8 @@ if (!readmeOnly) {
   for (const name of benches) {
     if (names.length > 0 && !names.includes(name)) continue;
     for (const runtime of runtimes) {
-      if (ONCE.has(name) && runtime !== runtimes[0]) continue;
+      // It starts nodes of every runtime itself: once, under Deno.
+      if (runOnce.has(name) && runtime !== "deno") continue;
       const extra = quick ? ["--quick", "--rounds", "2"] : [];
       const [cmd, args] = runtimeCommand(
         `bench/${name}_bench.ts`,

@@ -22,7 +22,7 @@ const SELF = "http://127.0.0.1:9";
 describeHostilePeer(runtimeName());
 
 describe(`a peer process that stops answering (${runtimeName()})`, () => {
-  it("2,000 gets of a stopped peer's keys whose callers all leave hold no connection open 1 s later", async () => {
+  it("2,000 gets of a stopped peer's keys whose callers all leave hold no connection open within 5 s", async () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const node = await startPeerNode({
@@ -46,8 +46,15 @@ describe(`a peer process that stops answering (${runtimeName()})`, () => {
       leave.abort(new Error("the caller left"));
       const settled = await Promise.allSettled(gets);
       assert.ok(settled.every((s) => s.status === "rejected"));
-      await sleep(1_000);
-      assert.deepEqual(connectionsTo(port), {});
+      // Bun closes its aborted sockets lazily: 126 of them were still
+      // open 1 s later on a loaded machine. Poll; a leak stays open.
+      let open = connectionsTo(port);
+      for (
+        const until = performance.now() + 5_000;
+        Object.keys(open).length > 0 && performance.now() < until;
+        open = connectionsTo(port)
+      ) await sleep(100);
+      assert.deepEqual(open, {});
       // Callers leaving is not the peer's fault.
       assert.equal(pool.peerHealth()[0].state, "up");
       assert.equal(group.stats.peerErrors, 0);
