@@ -195,6 +195,40 @@ describe(`nodeListener answers as pool.handler (${label})`, () => {
     });
   }
 
+  it("a peer that hangs up during a load: the load's signal aborts", async () => {
+    const hung = new HttpPool("http://127.0.0.1:1", {
+      registry: new Registry(),
+      logger: silentLogger,
+    });
+    let started!: () => void;
+    const loading = new Promise<void>((resolve) => started = resolve);
+    const aborted = new Promise<unknown>((resolve) => {
+      hung.newGroup("g", 1 << 20, (_key, _dest, { signal }) => {
+        started();
+        return new Promise((_, reject) =>
+          signal.addEventListener("abort", () => {
+            resolve(signal.reason);
+            reject(signal.reason);
+          })
+        );
+      });
+    });
+    const s = await serveNode(nodeListener(hung));
+    const socket = connect(s.port, "127.0.0.1", () => {
+      socket.write("GET /_groupcache/g/slow HTTP/1.1\r\nhost: a\r\n\r\n");
+    });
+    socket.on("error", () => {});
+    try {
+      await Promise.race([loading, sleep(5_000)]);
+      socket.destroy();
+      const reason = await Promise.race([aborted, sleep(5_000).then(() => "")]);
+      assert.notEqual(reason, "", "the load's signal did not abort");
+    } finally {
+      socket.destroy();
+      await s.close();
+    }
+  });
+
   it("HEAD: 200 and no body", async () => {
     const got = await raw(served.port, "HEAD", "/_groupcache/g/k");
     assert.equal(got.status, 200);
