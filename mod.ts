@@ -83,6 +83,12 @@ export {
   type HttpPoolOptions,
   type RingKind,
 } from "./src/http_pool.ts";
+export {
+  MalformedReplyError,
+  type PeerReply,
+  type PeerRequest,
+  type PeerTransport,
+} from "./src/http_client.ts";
 export { type PeerHealthInfo, type PeerState } from "./src/peer_health.ts";
 export {
   LruCache,

@@ -38,8 +38,11 @@ for (const name of names) {
   }
 }
 
-/** Benches that compare runtimes themselves: run once, under Deno. */
-const runOnce = new Set(["cluster"]);
+/**
+ * Benches that compare runtimes themselves, or whose contenders are all Node
+ * processes (they bundle themselves for Node): run once, under Deno.
+ */
+const runOnce = new Set(["cluster", "node"]);
 
 /** Where a bench (or its result file) goes: ours first, then primitives. */
 function order(name: string): number {
@@ -49,6 +52,7 @@ function order(name: string): number {
     "serve",
     "client",
     "cluster",
+    "node",
     "hash_ring",
     "crc32",
     "lru",

@@ -37,12 +37,72 @@ import {
 /** The `fetch` the client calls. */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
+/** One request to a peer, as the client hands it to a {@linkcode PeerTransport}. */
+export interface PeerRequest {
+  /** `GET` a value, `PUT` (set) or `DELETE` (remove). */
+  readonly method: "GET" | "PUT" | "DELETE";
+  /** Sent as they are; `accept-encoding: identity` among them. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** A `PUT`'s `SetRequest`. */
+  readonly body?: Uint8Array<ArrayBuffer>;
+  /**
+   * Aborts the request and any body read still going (they reject with its
+   * reason); the connection is then dropped, never reused.
+   */
+  readonly signal: AbortSignal;
+  /**
+   * The same abort without the signal: calls `listener` with the reason
+   * when the request is aborted (at once if it is already), until the
+   * returned function is called. The signal is only made if read, and on
+   * Node 20 making one costs tens of µs.
+   */
+  onAbort(listener: (reason: unknown) => void): () => void;
+}
+
+/** A peer's answer: status and headers, the body read on demand. */
+export interface PeerReply {
+  /** The HTTP status. */
+  readonly status: number;
+  /** Whether a redirect was followed (or, in a browser, stopped opaquely). */
+  readonly redirected: boolean;
+  /** A response header (lower-case name), `null` when absent. */
+  header(name: string): string | null;
+  /**
+   * At most `limit` bytes of the body, never buffering more: over the
+   * limit `undefined`, or the first `limit` bytes when `truncate` is set.
+   */
+  body(limit: number, truncate: boolean): Promise<Uint8Array | undefined>;
+  /** Drops the body unread (never rejects). */
+  cancel(): Promise<void>;
+}
+
+/**
+ * What a {@linkcode PeerTransport} rejects with when the peer answered, but
+ * not in HTTP that can be read (`node:http` refuses a response with both a
+ * Content-Length and a Transfer-Encoding, which fetch reads as chunked): a
+ * {@linkcode PeerError} of reason `"malformed"`, and the peer stays up.
+ */
+export class MalformedReplyError extends Error {
+  /** Always `"MalformedReplyError"`. */
+  override readonly name = "MalformedReplyError";
+}
+
+/**
+ * How the client reaches peers: sends one request, follows no redirect,
+ * decompresses nothing (the client refuses a compressed body). The default
+ * is {@linkcode fetchTransport}; `@x/groupcache/node` has one on `node:http`.
+ */
+export type PeerTransport = (
+  url: string,
+  request: PeerRequest,
+) => Promise<PeerReply>;
+
 /** What every peer of one pool shares. */
 export interface HttpClientOptions {
   /** The path under which peers serve, e.g. `"/_groupcache/"`. */
   basePath: string;
-  /** The `fetch` to call. */
-  fetch: FetchLike;
+  /** How requests reach peers. */
+  transport: PeerTransport;
   /** The bound of one fetch; its `ms` is the pool's `timeoutMs`. */
   deadlines: Deadlines<PeerFetch>;
   /** The largest response body accepted, in bytes. */
@@ -56,7 +116,7 @@ export interface HttpClientOptions {
    * when its ring changes, to send the ring's fingerprint). Default: only
    * `accept-encoding: identity`.
    */
-  headers?: HeadersInit;
+  headers?: Readonly<Record<string, string>>;
   /** Told when a peer goes down or comes back up (the pool's logger). */
   onHealthChange?: (peer: HttpPeer, state: PeerState) => void;
 }
@@ -79,40 +139,106 @@ export const REQUEST_HEADERS: Readonly<Record<string, string>> = {
 };
 const PROTOBUF = "application/x-protobuf";
 
-function requestInit(
-  signal: AbortSignal,
-  headers: HeadersInit = REQUEST_HEADERS,
-  method = "GET",
-  body?: Uint8Array<ArrayBuffer>,
-): RequestInit {
-  // Built in a variable: as a literal, RequestInit would refuse the extra member.
-  const init = {
-    method,
-    body,
-    signal,
-    headers,
-    redirect: "manual" as const,
-    decompress: false,
-  };
-  return init;
+/** A `fetch` reply. */
+class FetchReply implements PeerReply {
+  readonly #res: Response;
+  constructor(res: Response) {
+    this.#res = res;
+  }
+  get status(): number {
+    return this.#res.status;
+  }
+  get redirected(): boolean {
+    // "manual" gives the 3xx itself, or in a browser an opaque redirect
+    // (status 0); a fetch that followed one anyway says res.redirected.
+    return this.#res.redirected || this.#res.type === "opaqueredirect";
+  }
+  header(name: string): string | null {
+    return this.#res.headers.get(name);
+  }
+  body(limit: number, truncate: boolean): Promise<Uint8Array | undefined> {
+    return readBody(this.#res, limit, truncate);
+  }
+  cancel(): Promise<void> {
+    return cancel(this.#res);
+  }
 }
 
 /**
- * One fetch in flight: aborted by its deadline, by the caller's signal, or
- * released when its peer is marked down. It is its own abort listener, so a
- * fetch allocates no closures for it.
+ * The transport over `fetch` (the default; pass a `fetch` to the pool to
+ * wire nodes without sockets): `redirect: "manual"`, and Bun's
+ * `decompress: false`.
  */
-export class PeerFetch implements Expirable {
-  readonly controller = new AbortController();
+export function fetchTransport(fetch: FetchLike): PeerTransport {
+  return async (url, request) => {
+    // Built in a variable: as a literal, RequestInit would refuse the extra member.
+    const init = {
+      method: request.method,
+      body: request.body,
+      signal: request.signal,
+      headers: request.headers,
+      redirect: "manual" as const,
+      decompress: false,
+    };
+    return new FetchReply(await fetch(url, init));
+  };
+}
+
+function ignore(): void {}
+
+/**
+ * One fetch in flight, and the request the transport is handed: aborted by
+ * its deadline, by the caller's signal, or released when its peer is marked
+ * down. It is its own abort listener, so a fetch allocates no closures for
+ * it; its AbortSignal is made only for a transport that reads it.
+ */
+export class PeerFetch implements Expirable, PeerRequest {
+  method: PeerRequest["method"] = "GET";
+  headers: Readonly<Record<string, string>> = REQUEST_HEADERS;
+  body: Uint8Array<ArrayBuffer> | undefined = undefined;
   timedOut = false;
   /** The failure that took the peer down while this fetch waited. */
   releasedBy: PeerError | undefined;
   /** Whether the pool was closed while this fetch waited. */
   closed = false;
   readonly #timeoutMs: number;
+  #controller: AbortController | undefined;
+  #aborted = false;
+  #reason: unknown;
+  #listener: ((reason: unknown) => void) | undefined;
 
   constructor(timeoutMs: number) {
     this.#timeoutMs = timeoutMs;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  onAbort(listener: (reason: unknown) => void): () => void {
+    if (this.#aborted) {
+      listener(this.#reason);
+      return ignore;
+    }
+    this.#listener = listener;
+    return () => {
+      if (this.#listener === listener) this.#listener = undefined;
+    };
+  }
+
+  /** Aborts once, with `reason`. */
+  abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+    const listener = this.#listener;
+    this.#listener = undefined;
+    listener?.(reason);
   }
 
   /** A fetch bound by `deadlines`, aborted with the caller's `signal`. */
@@ -121,7 +247,7 @@ export class PeerFetch implements Expirable {
     deadlines: Deadlines<PeerFetch>,
   ): PeerFetch {
     const inFlight = new PeerFetch(deadlines.ms);
-    if (signal.aborted) inFlight.controller.abort(signal.reason);
+    if (signal.aborted) inFlight.abort(signal.reason);
     else signal.addEventListener("abort", inFlight, { once: true });
     deadlines.add(inFlight);
     return inFlight;
@@ -129,7 +255,7 @@ export class PeerFetch implements Expirable {
 
   expire(): void {
     this.timedOut = true;
-    this.controller.abort(
+    this.abort(
       new DOMException(
         `no answer within ${this.#timeoutMs} ms`,
         "TimeoutError",
@@ -140,24 +266,24 @@ export class PeerFetch implements Expirable {
   /** Its peer was marked down: give up now rather than at the deadline. */
   release(cause: PeerError): void {
     this.releasedBy = cause;
-    this.controller.abort(cause);
+    this.abort(cause);
   }
 
   /** The pool was closed: give up now. */
   close(): void {
     this.closed = true;
-    this.controller.abort(
+    this.abort(
       new DOMException("the pool was closed", "AbortError"),
     );
   }
 
   /** The caller's signal aborted. */
   handleEvent(event: Event): void {
-    this.controller.abort((event.target as AbortSignal).reason);
+    this.abort((event.target as AbortSignal).reason);
   }
 }
 
-/** One remote peer, reached with `fetch`. */
+/** One remote peer, reached through the pool's transport. */
 export class HttpPeer implements PeerGetter {
   readonly url: string;
   /** Whether it answers; see {@linkcode PeerHealth}. */
@@ -204,17 +330,15 @@ export class HttpPeer implements PeerGetter {
     signal: AbortSignal,
   ): Promise<ByteView> {
     const url = this.#base + this.#groupPath(group) + escapeKey(key, this.url);
-    const { deadlines, fetch, maxResponseBytes } = this.#options;
+    const { deadlines, transport, maxResponseBytes } = this.#options;
     const inFlight = PeerFetch.start(signal, deadlines);
     this.#inFlight.add(inFlight);
     const start = performance.now();
     try {
-      let res: Response;
+      let res: PeerReply;
       try {
-        res = await fetch(
-          url,
-          requestInit(inFlight.controller.signal, this.#options.headers),
-        );
+        inFlight.headers = this.#options.headers ?? REQUEST_HEADERS;
+        res = await transport(url, inFlight);
       } catch (err) {
         throw this.#failed(group, key, inFlight, signal, err);
       }
@@ -222,9 +346,9 @@ export class HttpPeer implements PeerGetter {
       if (res.status !== 200 || res.redirected) {
         throw await this.#refuseStatus(group, key, res);
       }
-      const encoding = res.headers.get("content-encoding");
+      const encoding = res.header("content-encoding");
       if (encoding !== null && encoding.toLowerCase() !== "identity") {
-        await cancel(res);
+        await res.cancel();
         throw this.#fail(
           group,
           key,
@@ -235,9 +359,9 @@ export class HttpPeer implements PeerGetter {
           { status: 200 },
         );
       }
-      const type = res.headers.get("content-type");
+      const type = res.header("content-type");
       if (type !== PROTOBUF && !isProtobuf(type)) {
-        await cancel(res);
+        await res.cancel();
         throw this.#fail(
           group,
           key,
@@ -250,15 +374,7 @@ export class HttpPeer implements PeerGetter {
       }
       let bytes: Uint8Array | undefined;
       try {
-        // The common case inline: a declared length within the limit (with
-        // identity encoding, the bytes buffered are the bytes declared).
-        const declared = declaredLength(res);
-        bytes = declared !== undefined && declared <= maxResponseBytes
-          ? new Uint8Array(await res.arrayBuffer())
-          : await readBody(res, maxResponseBytes, false);
-        if (bytes !== undefined && bytes.length > maxResponseBytes) {
-          bytes = undefined;
-        }
+        bytes = await res.body(maxResponseBytes, false);
       } catch (err) {
         throw this.#failed(group, key, inFlight, signal, err);
       }
@@ -326,25 +442,20 @@ export class HttpPeer implements PeerGetter {
     signal: AbortSignal,
   ): Promise<void> {
     const url = this.#base + this.#groupPath(group) + escapeKey(key, this.url);
-    const { deadlines, fetch } = this.#options;
+    const { deadlines, transport } = this.#options;
     const inFlight = PeerFetch.start(signal, deadlines);
     this.#inFlight.add(inFlight);
     try {
-      let res: Response;
+      let res: PeerReply;
       let text = "";
       try {
-        res = await fetch(
-          url,
-          requestInit(
-            inFlight.controller.signal,
-            this.#options.headers,
-            method,
-            body,
-          ),
-        );
+        inFlight.method = method;
+        inFlight.headers = this.#options.headers ?? REQUEST_HEADERS;
+        inFlight.body = body;
+        res = await transport(url, inFlight);
         this.health.answered();
         // Read (a bounded start of) the body either way, to free the connection.
-        text = new TextDecoder().decode(await readBody(res, 4096, true))
+        text = new TextDecoder().decode(await res.body(4096, true))
           .trim();
       } catch (err) {
         throw this.#failed(group, key, inFlight, signal, err);
@@ -369,17 +480,12 @@ export class HttpPeer implements PeerGetter {
   async #refuseStatus(
     group: string,
     key: string,
-    res: Response,
+    res: PeerReply,
   ): Promise<PeerError> {
     const { status } = res;
-    // "manual" gives the 3xx itself, or in a browser an opaque redirect
-    // (status 0); a fetch that followed one anyway says res.redirected.
-    if (
-      (status >= 300 && status < 400) || res.type === "opaqueredirect" ||
-      res.redirected
-    ) {
-      await cancel(res);
-      const location = res.headers.get("location");
+    if ((status >= 300 && status < 400) || res.redirected) {
+      await res.cancel();
+      const location = res.header("location");
       return this.#fail(
         group,
         key,
@@ -392,7 +498,7 @@ export class HttpPeer implements PeerGetter {
     }
     let body = "";
     try {
-      body = new TextDecoder().decode(await readBody(res, 4096, true)).trim();
+      body = new TextDecoder().decode(await res.body(4096, true)).trim();
     } catch { /* the status says enough */ }
     return this.#fail(
       group,
@@ -409,19 +515,18 @@ export class HttpPeer implements PeerGetter {
    * answer re-admits it.
    */
   async #probe(): Promise<void> {
-    const { deadlines, fetch } = this.#options;
+    const { deadlines, transport } = this.#options;
     const inFlight = new PeerFetch(deadlines.ms);
     deadlines.add(inFlight);
     this.#inFlight.add(inFlight);
     try {
-      const res = await fetch(
-        this.#base,
-        requestInit(inFlight.controller.signal, this.#options.headers),
-      );
-      await cancel(res);
+      inFlight.headers = this.#options.headers ?? REQUEST_HEADERS;
+      const res = await transport(this.#base, inFlight);
+      await res.cancel();
       this.health.probeAnswered();
     } catch (err) {
-      this.health.probeFailed(this.#thrown("", "", inFlight, err));
+      if (err instanceof MalformedReplyError) this.health.probeAnswered();
+      else this.health.probeFailed(this.#thrown("", "", inFlight, err));
     } finally {
       deadlines.delete(inFlight);
       this.#inFlight.delete(inFlight);
@@ -495,6 +600,16 @@ export class HttpPeer implements PeerGetter {
         key,
         "released: the pool was closed while this request waited",
         "closed",
+      );
+    }
+    if (err instanceof MalformedReplyError) {
+      this.health.answered();
+      return this.#fail(
+        group,
+        key,
+        `unreadable answer: ${err.message}`,
+        "malformed",
+        { cause: err },
       );
     }
     const down = inFlight.releasedBy;
@@ -622,6 +737,11 @@ export async function readBody(
     }
     chunks.push(value);
   }
+  return concat(chunks, total);
+}
+
+/** The bytes of `chunks`, `total` of them, as one array (the one, if one). */
+export function concat(chunks: Uint8Array[], total: number): Uint8Array {
   if (chunks.length === 1) return chunks[0];
   const out = new Uint8Array(total);
   let offset = 0;

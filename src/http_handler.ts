@@ -65,39 +65,6 @@ function describeRing(header: string): string {
   return `${header.slice(0, slash)} (${count} peer${count === "1" ? "" : "s"})`;
 }
 
-const OK_INIT: ResponseInit = {
-  status: 200,
-  headers: { "content-type": "application/x-protobuf" },
-};
-
-/** golang's answer, with mailgun's expire only for a value that has one. */
-function okResponse(view: ByteView): Response {
-  return new Response(hitBody(view, false), OK_INIT);
-}
-
-/** mailgun's answer: expire always written, 0 for never. */
-function okMailgun(view: ByteView): Response {
-  return new Response(hitBody(view, true), OK_INIT);
-}
-
-function getterError(err: unknown): Response {
-  return textResponse(500, (err as Error)?.message ?? String(err));
-}
-
-function internalError(err: unknown): Response {
-  return textResponse(500, `internal error: ${(err as Error)?.message ?? err}`);
-}
-
-function textResponse(
-  status: number,
-  text: string,
-  extra?: HeadersInit,
-): Response {
-  const headers = new Headers(extra);
-  headers.set("content-type", "text/plain; charset=utf-8");
-  return new Response(text + "\n", { status, headers });
-}
-
 // RFC 3986: the characters of a host[:port] (reg-name, IP literal, port).
 const NOT_HOST = /[^A-Za-z0-9\-._~%!$&'()*+,;=:[\]]/;
 // The characters a path may carry raw (RFC 3986 pchar and "/"): every peer
@@ -123,77 +90,167 @@ function decodePart(part: string, what: string, plus = false): string {
 }
 
 /**
- * The handler that serves `registry`'s groups under `basePath`. It never
- * throws: bad paths get `400`/`404`, getter errors `500`; a cached value is
- * answered with an already-settled promise (no await hops).
+ * An answer that is not a value: an error (`status`, `text`), a write's
+ * empty `200`, or a request outside the base path (`outside`: a server that
+ * has routes of its own hands it to them).
  */
-export function peerHandler(
-  basePath: string,
-  registry: Registry,
-  options: PeerHandlerOptions = {},
-): (req: Request) => Promise<Response> {
-  const mailgun = options.mailgun === true;
-  const ok = mailgun ? okMailgun : okResponse;
-  const maxSetBytes = options.maxSetBytes ?? 64 << 20;
-  const logger = options.logger;
-  const ring = options.ring;
-  let reportedStripped = false;
-  const reportedGroups = new Set<string>();
-  const reportedRings = new Set<string>();
-  // A request for {group}/{key} of a group of ours, but without the base
-  // path: something in front of the handler stripped it.
-  const reportStripped = (url: string, start: number) => {
-    if (reportedStripped || logger === undefined || start < 0) return;
-    const path = url.slice(start + 1).split(/[?/]/, 2);
-    let group: string;
+export class PeerAnswer {
+  constructor(
+    readonly status: number,
+    /** The body, one line of text; `undefined` for none. */
+    readonly text: string | undefined,
+    readonly headers?: Readonly<Record<string, string>>,
+    readonly outside = false,
+  ) {}
+}
+
+/** A `PUT` or `DELETE` to carry out once its body is read. */
+export class PeerWrite {
+  constructor(
+    readonly method: "PUT" | "DELETE",
+    readonly group: Group,
+    readonly key: string,
+  ) {}
+}
+
+/** What {@linkcode PeerRouter.route} makes of a request. */
+export type Routed =
+  | ByteView
+  | Promise<ByteView>
+  | PeerAnswer
+  | PeerWrite;
+
+/** How the router reads a request of a server's own kind. */
+export interface RequestAccess<R> {
+  /** A request header, lower-case name; null or undefined when absent. */
+  header(req: R, name: string): string | null | undefined;
+  /** The request's abort signal, read on a miss only. */
+  signal(req: R): AbortSignal;
+}
+
+/** What the router is made with beyond {@linkcode PeerHandlerOptions}. */
+export interface PeerRouterOptions extends PeerHandlerOptions {
+  /** Whether the node is shutting down: every request is then answered 503. */
+  closed?: () => boolean;
+}
+
+const CLOSED = "this node is shutting down";
+const CLOSED_HEADERS = { "retry-after": "1" };
+
+/** The request's signal, read only when a getter runs. */
+class LazySignal<R> {
+  readonly #req: R;
+  readonly #access: RequestAccess<R>;
+  constructor(req: R, access: RequestAccess<R>) {
+    this.#req = req;
+    this.#access = access;
+  }
+  get signal(): AbortSignal {
+    return this.#access.signal(this.#req);
+  }
+}
+
+/** A getter that threw or rejected: `500` with its message. */
+export function getterFailure(err: unknown): PeerAnswer {
+  return new PeerAnswer(500, (err as Error)?.message ?? String(err));
+}
+
+/** A bug of ours or the server's: `500`, said so. */
+export function internalFailure(err: unknown): PeerAnswer {
+  return new PeerAnswer(
+    500,
+    `internal error: ${(err as Error)?.message ?? err}`,
+  );
+}
+
+/**
+ * The peer protocol without a server: what a request (method, raw URL,
+ * headers) asks for, every check included. Both `pool.handler` (web
+ * `Request`/`Response`) and `nodeListener` (`node:http`) are built on one,
+ * so they cannot answer differently.
+ */
+export class PeerRouter {
+  readonly basePath: string;
+  /** Whether answers carry mailgun's `expire` always (see {@linkcode hitBody}). */
+  readonly mailgun: boolean;
+  /** The largest `PUT` body accepted, in bytes. */
+  readonly maxSetBytes: number;
+  readonly #registry: Registry;
+  readonly #logger: Logger | undefined;
+  readonly #ring: (() => string) | undefined;
+  readonly #closed: () => boolean;
+  readonly #notFound: PeerAnswer;
+  readonly #closedOutside = new PeerAnswer(
+    503,
+    CLOSED,
+    CLOSED_HEADERS,
+    true,
+  );
+  readonly #closedInside = new PeerAnswer(503, CLOSED, CLOSED_HEADERS);
+  #reportedStripped = false;
+  readonly #reportedGroups = new Set<string>();
+  readonly #reportedRings = new Set<string>();
+
+  constructor(
+    basePath: string,
+    registry: Registry,
+    options: PeerRouterOptions = {},
+  ) {
+    this.basePath = basePath;
+    this.mailgun = options.mailgun === true;
+    this.maxSetBytes = options.maxSetBytes ?? 64 << 20;
+    this.#registry = registry;
+    this.#logger = options.logger;
+    this.#ring = options.ring;
+    this.#closed = options.closed ?? (() => false);
+    this.#notFound = new PeerAnswer(
+      404,
+      `not found: this handler serves ${basePath}{group}/{key}`,
+      undefined,
+      true,
+    );
+  }
+
+  /**
+   * What `method` on `url` (absolute, or the raw request target: its path
+   * still percent-encoded) asks for. Never throws. A cached value comes back
+   * as the view itself, a load as a promise (rejected by the getter's
+   * failure: answer it with {@linkcode getterFailure}).
+   */
+  route<R>(
+    req: R,
+    method: string,
+    url: string,
+    access: RequestAccess<R>,
+  ): Routed {
     try {
-      group = decodePart(path[0], "group name", mailgun);
-    } catch {
-      return;
+      return this.#route(req, method, url, access);
+    } catch (err) {
+      return internalFailure(err);
     }
-    if (path.length < 2 || registry.get(group) === undefined) return;
-    reportedStripped = true;
-    logger.warn(
-      `groupcache: a request for ${
-        url.slice(start).split("?")[0]
-      } arrived without the base path ${basePath}: the server or framework ` +
-        "in front of pool.handler stripped it (Hono's app.mount does), so " +
-        "every peer request is refused and loaded locally. Hand the handler " +
-        `the request unchanged: app.all("${basePath}*", (c) => ` +
-        "pool.handler(c.req.raw))",
-    );
-  };
-  const checkRing = (theirs: string) => {
-    const ours = ring!();
-    if (theirs === ours || !firstTime(reportedRings, `${theirs} ${ours}`)) {
-      return;
-    }
-    logger!.warn(
-      `groupcache: peer rings disagree: a peer placed a key with ring ${
-        describeRing(theirs)
-      }, this node's ring is ${describeRing(ours)}; nodes then ask owners ` +
-        "that do not think they own the key, and keys load on several " +
-        "nodes. Give every node the same peer list (same URLs, replicas " +
-        "and ring), or let discovery (dnsPeers, etcdPeers) set it",
-    );
-  };
-  const serve = (req: Request): Response | Promise<Response> => {
-    const url = req.url;
-    // The raw path, still percent-encoded: req.url is absolute.
-    const scheme = url.indexOf("://");
+  }
+
+  #route<R>(
+    req: R,
+    method: string,
+    url: string,
+    access: RequestAccess<R>,
+  ): Routed {
+    const basePath = this.basePath;
+    // The raw path, still percent-encoded, when url is absolute.
+    const scheme = url.charCodeAt(0) === 47 ? -1 : url.indexOf("://");
     const start = scheme < 0 ? 0 : url.indexOf("/", scheme + 3);
     if (start < 0 || !url.startsWith(basePath, start)) {
-      reportStripped(url, start);
-      return textResponse(
-        404,
-        `not found: this handler serves ${basePath}{group}/{key}`,
-      );
+      if (this.#closed()) return this.#closedOutside;
+      this.#reportStripped(url, start);
+      return this.#notFound;
     }
+    if (this.#closed()) return this.#closedInside;
     // Deno puts the Host header into req.url: one with a path in it would
     // route this request to a key its request line never named.
-    const host = req.headers.get("host");
-    if (host !== null && NOT_HOST.test(host)) {
-      return textResponse(
+    const host = access.header(req, "host");
+    if (typeof host === "string" && NOT_HOST.test(host)) {
+      return new PeerAnswer(
         400,
         "bad request: the Host header is not a plain host[:port]",
       );
@@ -202,7 +259,7 @@ export function peerHandler(
     if (end < 0) end = url.length;
     const rest = url.slice(start + basePath.length, end);
     if (NOT_PATH.test(rest)) {
-      return textResponse(
+      return new PeerAnswer(
         400,
         "bad request: the path has raw characters a peer would have " +
           "percent-encoded",
@@ -210,13 +267,13 @@ export function peerHandler(
     }
     const slash = rest.indexOf("/");
     if (slash < 0) {
-      return textResponse(400, `bad request: want ${basePath}{group}/{key}`);
+      return new PeerAnswer(400, `bad request: want ${basePath}{group}/{key}`);
     }
-    const write = req.method === "PUT" || req.method === "DELETE";
-    if (!write && req.method !== "GET" && req.method !== "HEAD") {
-      return textResponse(
+    const write = method === "PUT" || method === "DELETE";
+    if (!write && method !== "GET" && method !== "HEAD") {
+      return new PeerAnswer(
         405,
-        `method ${req.method} not allowed: peers use GET (PUT and DELETE ` +
+        `method ${method} not allowed: peers use GET (PUT and DELETE ` +
           "for mailgun's set and remove)",
         { allow: "GET, HEAD, PUT, DELETE" },
       );
@@ -224,101 +281,199 @@ export function peerHandler(
     let groupName: string;
     let key: string;
     try {
-      groupName = decodePart(rest.slice(0, slash), "group name", mailgun);
-      key = decodePart(rest.slice(slash + 1), "key", mailgun);
+      groupName = decodePart(rest.slice(0, slash), "group name", this.mailgun);
+      key = decodePart(rest.slice(slash + 1), "key", this.mailgun);
     } catch (err) {
-      return textResponse(400, `bad request: ${(err as Error).message}`);
+      return new PeerAnswer(400, `bad request: ${(err as Error).message}`);
     }
     if (key === "") {
       // Also what Bun makes of a key "." (it resolves dot segments first).
-      return textResponse(
+      return new PeerAnswer(
         400,
         'bad request: empty key (keys "" "." ".." cannot be served)',
       );
     }
-    if (ring !== undefined && logger !== undefined) {
-      const theirs = req.headers.get(RING_HEADER);
-      if (theirs !== null) checkRing(theirs);
+    if (this.#ring !== undefined && this.#logger !== undefined) {
+      const theirs = access.header(req, RING_HEADER);
+      if (typeof theirs === "string") this.#checkRing(theirs);
     }
-    const group = registry.get(groupName);
+    const group = this.#registry.get(groupName);
     if (group === undefined) {
-      if (logger !== undefined && firstTime(reportedGroups, groupName)) {
-        logger.warn(
+      if (
+        this.#logger !== undefined &&
+        firstTime(this.#reportedGroups, groupName)
+      ) {
+        this.#logger.warn(
           `groupcache: a peer asked for group ${
             JSON.stringify(groupName)
           }, which this node does not have: it answered 404 and the peer ` +
             "loads the key itself. Make the group on every node",
         );
       }
-      return textResponse(404, `no such group: ${groupName}`);
+      return new PeerAnswer(404, `no such group: ${groupName}`);
     }
-    if (write) return serveWrite(req, group, key, maxSetBytes);
-    let found: ByteView | Promise<ByteView>;
+    if (write) return new PeerWrite(method, group, key);
     try {
-      // The peer's signal, read on a miss only: Deno makes it on first read.
-      const from = {
-        get signal() {
-          return req.signal;
-        },
-      };
-      found = group.lookupOrLoad(key, from, false);
+      return group.lookupOrLoad(key, new LazySignal(req, access), false);
     } catch (err) {
-      return getterError(err);
+      return getterFailure(err);
     }
-    if (found instanceof ByteView) return ok(found);
-    return found.then(ok, getterError);
-  };
+  }
+
+  /**
+   * Carries out a write: `DELETE` drops the key from this node's caches;
+   * `PUT` stores the `SetRequest` in `body` (`undefined`: the body was over
+   * {@linkcode PeerRouter.maxSetBytes}) as the body's key (the URL's group
+   * is used, the URL's key and the body's group are not, as mailgun does).
+   * Both answer `200` with no body.
+   */
+  write(write: PeerWrite, body: Uint8Array | undefined): PeerAnswer {
+    if (write.method === "DELETE") {
+      write.group.removeForPeer(write.key);
+      return WRITTEN;
+    }
+    if (body === undefined) {
+      return new PeerAnswer(
+        413,
+        `set body larger than this node accepts (${this.maxSetBytes} bytes)`,
+      );
+    }
+    let set;
+    try {
+      set = decodeSetRequest(body);
+    } catch (err) {
+      if (!(err instanceof ProtobufError)) throw err;
+      return new PeerAnswer(
+        400,
+        `bad request: malformed SetRequest: ${err.message}`,
+      );
+    }
+    const expire = set.expire === undefined || set.expire === 0n
+      ? 0
+      : msFromUnixNanos(set.expire);
+    write.group.setForPeer(
+      set.key,
+      new ByteView(set.value ?? new Uint8Array(0), expire),
+    );
+    return WRITTEN;
+  }
+
+  /** A request for {group}/{key} of a group of ours, but without the base
+   * path: something in front of the handler stripped it. */
+  #reportStripped(url: string, start: number): void {
+    const logger = this.#logger;
+    if (this.#reportedStripped || logger === undefined || start < 0) return;
+    const path = url.slice(start + 1).split(/[?/]/, 2);
+    let group: string;
+    try {
+      group = decodePart(path[0], "group name", this.mailgun);
+    } catch {
+      return;
+    }
+    if (path.length < 2 || this.#registry.get(group) === undefined) return;
+    this.#reportedStripped = true;
+    logger.warn(
+      `groupcache: a request for ${
+        url.slice(start).split("?")[0]
+      } arrived without the base path ${this.basePath}: the server or ` +
+        "framework in front of pool.handler stripped it (Hono's app.mount " +
+        "does), so every peer request is refused and loaded locally. Hand " +
+        `the handler the request unchanged: app.all("${this.basePath}*", ` +
+        "(c) => pool.handler(c.req.raw))",
+    );
+  }
+
+  #checkRing(theirs: string): void {
+    const ours = this.#ring!();
+    if (
+      theirs === ours || !firstTime(this.#reportedRings, `${theirs} ${ours}`)
+    ) {
+      return;
+    }
+    this.#logger!.warn(
+      `groupcache: peer rings disagree: a peer placed a key with ring ${
+        describeRing(theirs)
+      }, this node's ring is ${describeRing(ours)}; nodes then ask owners ` +
+        "that do not think they own the key, and keys load on several " +
+        "nodes. Give every node the same peer list (same URLs, replicas " +
+        "and ring), or let discovery (dnsPeers, etcdPeers) set it",
+    );
+  }
+}
+
+const WRITTEN = new PeerAnswer(200, undefined);
+
+const PROTOBUF_HEADERS = { "content-type": "application/x-protobuf" };
+const OK_INIT: ResponseInit = { status: 200, headers: PROTOBUF_HEADERS };
+
+/** A web `Response` of an answer that is not a value. */
+function answerResponse(answer: PeerAnswer): Response {
+  if (answer.text === undefined) {
+    return new Response(null, { status: answer.status });
+  }
+  const headers = new Headers(answer.headers);
+  headers.set("content-type", "text/plain; charset=utf-8");
+  return new Response(answer.text + "\n", { status: answer.status, headers });
+}
+
+const WEB_ACCESS: RequestAccess<Request> = {
+  header: (req, name) => req.headers.get(name),
+  // Deno makes a request's signal on first read.
+  signal: (req) => req.signal,
+};
+
+/**
+ * The web handler of `router`: `(req: Request) => Promise<Response>`, for
+ * `Deno.serve`, `Bun.serve` and any server of web `Request`/`Response`. It
+ * never throws: bad paths get `400`/`404`, getter errors `500`; a cached
+ * value is answered with an already-settled promise (no await hops).
+ */
+export function webHandler(
+  router: PeerRouter,
+): (req: Request) => Promise<Response> {
+  const mailgun = router.mailgun;
+  const ok = (view: ByteView) => new Response(hitBody(view, mailgun), OK_INIT);
+  const failed = (err: unknown) => answerResponse(getterFailure(err));
+  const internal = (err: unknown) => answerResponse(internalFailure(err));
   return (req) => {
     try {
-      const res = serve(req);
-      return res instanceof Response
-        ? Promise.resolve(res)
-        : res.catch(internalError);
+      const routed = router.route(req, req.method, req.url, WEB_ACCESS);
+      if (routed instanceof ByteView) return Promise.resolve(ok(routed));
+      if (routed instanceof PeerAnswer) {
+        return Promise.resolve(answerResponse(routed));
+      }
+      if (routed instanceof PeerWrite) return writeWeb(router, req, routed);
+      return routed.then(ok, failed).catch(internal);
     } catch (err) {
-      return Promise.resolve(internalError(err));
+      return Promise.resolve(internal(err));
     }
   };
 }
 
-/**
- * mailgun's writes: `DELETE {group}/{key}` drops the key from this node's
- * caches; `PUT {group}/{key}` with a `SetRequest` body stores the body's
- * value as the body's key (the URL's group is used, the URL's key and the
- * body's group are not, as mailgun does). Both answer `200` with no body.
- */
-async function serveWrite(
+/** A write's body read from a web request, then carried out. */
+async function writeWeb(
+  router: PeerRouter,
   req: Request,
-  group: Group,
-  key: string,
-  maxSetBytes: number,
+  write: PeerWrite,
 ): Promise<Response> {
-  if (req.method === "DELETE") {
-    group.removeForPeer(key);
-    return new Response(null, { status: 200 });
-  }
-  const body = await readBody(req, maxSetBytes, false);
-  if (body === undefined) {
-    return textResponse(
-      413,
-      `set body larger than this node accepts (${maxSetBytes} bytes)`,
-    );
-  }
-  let set;
   try {
-    set = decodeSetRequest(body);
+    const body = write.method === "PUT"
+      ? await readBody(req, router.maxSetBytes, false)
+      : undefined;
+    return answerResponse(router.write(write, body));
   } catch (err) {
-    if (!(err instanceof ProtobufError)) throw err;
-    return textResponse(
-      400,
-      `bad request: malformed SetRequest: ${err.message}`,
-    );
+    return answerResponse(internalFailure(err));
   }
-  const expire = set.expire === undefined || set.expire === 0n
-    ? 0
-    : msFromUnixNanos(set.expire);
-  group.setForPeer(
-    set.key,
-    new ByteView(set.value ?? new Uint8Array(0), expire),
-  );
-  return new Response(null, { status: 200 });
+}
+
+/**
+ * The handler that serves `registry`'s groups under `basePath` (a
+ * {@linkcode webHandler} of a new {@linkcode PeerRouter}).
+ */
+export function peerHandler(
+  basePath: string,
+  registry: Registry,
+  options: PeerRouterOptions = {},
+): (req: Request) => Promise<Response> {
+  return webHandler(new PeerRouter(basePath, registry, options));
 }

@@ -18,13 +18,15 @@ import { HashRing } from "./hash_ring.ts";
 import { MailgunRing } from "./mailgun_ring.ts";
 import {
   type FetchLike,
+  fetchTransport,
   type HttpClientOptions,
   HttpPeer,
   type PeerFetch,
+  type PeerTransport,
   REQUEST_HEADERS,
   RING_HEADER,
 } from "./http_client.ts";
-import { peerHandler } from "./http_handler.ts";
+import { PeerRouter, webHandler } from "./http_handler.ts";
 import { closeRegistered } from "./closers.ts";
 import { type Logger, loggerOption } from "./logger.ts";
 import { peerFetchTimes, prometheusText } from "./metrics.ts";
@@ -56,6 +58,13 @@ export interface HttpPoolOptions {
   hash?: (data: string) => number;
   /** The `fetch` used to ask peers (inject one to wire nodes without sockets). */
   fetch?: (input: string, init: RequestInit) => Promise<Response>;
+  /**
+   * How to reach peers instead of `fetch`, e.g. `nodeTransport()` of
+   * `@x/groupcache/node` (`node:http` with keep-alive). Every limit of the
+   * pool applies the same: `timeoutMs`, `maxResponseBytes`, no redirect
+   * followed, no compressed body accepted. Not with `fetch`.
+   */
+  transport?: PeerTransport;
   /**
    * How long one peer fetch may take, in milliseconds; a peer that lets one
    * pass unanswered is marked down (its keys load locally until it answers
@@ -101,15 +110,17 @@ function ringFingerprint(
   return `${hex}/${peers.length}`;
 }
 
-/** What the handler of a closed pool answers. */
-function closedAnswer(): Response {
-  return new Response("this node is shutting down\n", {
-    status: 503,
-    headers: {
-      "content-type": "text/plain; charset=utf-8",
-      "retry-after": "1",
-    },
-  });
+// Each pool's router, for servers other than the web handler (node.ts).
+const routers = new WeakMap<HttpPool, PeerRouter>();
+
+/**
+ * The router behind `pool.handler`: what a server of its own kind (such as
+ * `node:http`, see node.ts) answers peers with, so it answers as the handler.
+ */
+export function peerRouter(pool: HttpPool): PeerRouter {
+  const router = routers.get(pool);
+  if (router === undefined) throw new TypeError("not an HttpPool");
+  return router;
 }
 
 /** Checks a peer's base URL; throws a {@linkcode ConfigError} that says how to write it. */
@@ -312,6 +323,18 @@ export class HttpPool implements PeerPicker {
     if (typeof hash !== "function") {
       throw new ConfigError("hash must be a function (data: string) => number");
     }
+    if (options.transport !== undefined) {
+      if (typeof options.transport !== "function") {
+        throw new ConfigError(
+          "transport must be a function (url, request) => Promise<PeerReply>",
+        );
+      }
+      if (options.fetch !== undefined) {
+        throw new ConfigError(
+          "give fetch or transport, not both: the transport sends every request",
+        );
+      }
+    }
     if (typeof fetch !== "function") {
       throw new ConfigError(
         "fetch must be a function; this runtime has no global fetch, pass one",
@@ -370,7 +393,7 @@ export class HttpPool implements PeerPicker {
     this.#fingerprint = ringFingerprint(this.#ringKind, replicas, []);
     this.#client = {
       basePath,
-      fetch: this.#fetch,
+      transport: options.transport ?? fetchTransport(this.#fetch),
       deadlines: this.#deadlines,
       maxResponseBytes,
       observe: peerFetchTimes(this).observe,
@@ -391,16 +414,15 @@ export class HttpPool implements PeerPicker {
         );
       },
     };
-    const serve = peerHandler(basePath, registry, {
+    const router = new PeerRouter(basePath, registry, {
       mailgun: ring === "mailgun",
       maxSetBytes: maxResponseBytes,
       logger,
       ring: () => this.#fingerprint,
+      closed: () => this.#closing !== undefined,
     });
-    this.handler = (req) =>
-      this.#closing === undefined
-        ? serve(req)
-        : Promise.resolve(closedAnswer());
+    routers.set(this, router);
+    this.handler = webHandler(router);
   }
 
   #requestHeaders(): Record<string, string> {

@@ -33,6 +33,7 @@ import {
   encodeGetResponse,
   Group,
   HttpPool,
+  type HttpPoolOptions,
   type PeerError,
   Registry,
 } from "../../mod.ts";
@@ -276,7 +277,7 @@ export type Flood = "bomb:" | "bomb-chunked:" | "smuggle:";
 export async function askMeasured(
   peer: HostilePeer,
   kind: Flood,
-  options: { maxResponseBytes?: number; timeoutMs?: number } = {},
+  options: HttpPoolOptions = {},
 ): Promise<AskCost> {
   const self = "http://127.0.0.1:9"; // only asks
   const pool = new HttpPool(self, { registry: new Registry(), ...options });
@@ -312,8 +313,10 @@ export async function askMeasured(
   };
 }
 
+// Run as a script (in a bundle, import.meta.url is the bundle's: not then).
 if (
   process.argv[1] !== undefined &&
+  import.meta.url.endsWith("/hostile_peer.ts") &&
   fileURLToPath(import.meta.url) === process.argv[1]
 ) {
   const peer = await startHostilePeer();

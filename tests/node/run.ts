@@ -3,7 +3,8 @@
 // and examples/thumbnails.ts with the Bun that `npm install` brings, into
 // tests/.out/node/*.bundle.mjs, and runs `node tests/.out/node/run.bundle.mjs`.
 // In one node:test run: the library's own runtime-neutral tests, unchanged,
-// and the seed's scenario between two Node processes of the example, served
+// the native node:http listener and transport (node_native_test.ts), and
+// the seed's scenario between two Node processes of the example, served
 // by @hono/node-server.
 import { dirname, join } from "node:path";
 import process from "node:process";
@@ -18,6 +19,9 @@ import "../group_test.ts";
 import "../http_pool_test.ts";
 import "../lru_test.ts";
 import "../memory_bound_test.ts";
+// @x/groupcache/node: its listener and transport over real sockets, with the
+// hostile-peer and Go interop suites.
+import "../node_native_test.ts";
 import "../peer_health_test.ts";
 import "../sink_test.ts";
 import "../slab_store_test.ts";
