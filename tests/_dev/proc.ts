@@ -10,6 +10,7 @@ import {
   spawnSync,
   type SpawnSyncReturns,
 } from "node:child_process";
+import { readFileSync } from "node:fs";
 import process from "node:process";
 
 /** Every child started here that has not exited yet, and its exit. */
@@ -35,6 +36,28 @@ function signal(
   try {
     process.kill(child.pid!, sig);
   } catch { /* gone meanwhile */ }
+}
+
+/**
+ * Waits (up to 1 s, blocking) until the kernel shows `pid` stopped: a test
+ * that pauses a peer and asks it at once must not race the stop (a paused Go
+ * node answered once in about 70 runs).
+ */
+function untilStopped(pid: number): void {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let waited = 0; waited < 1_000; waited++) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    } catch {
+      return; // gone, or no /proc: nothing to wait for
+    }
+    // "pid (comm) S ...": the state follows the last ")".
+    const state = stat.slice(stat.lastIndexOf(")") + 2)[0];
+    if (state === "T" || state === "t") return;
+    Atomics.wait(pause, 0, 0, 1);
+  }
+  throw new Error(`process ${pid} did not stop within 1 s of SIGSTOP`);
 }
 
 function killAll(): void {
@@ -208,7 +231,10 @@ export function startServer(
         pid: child.pid!,
         stderr: () => stderr,
         output: () => output,
-        pause: () => signal(child, "SIGSTOP"),
+        pause: () => {
+          signal(child, "SIGSTOP");
+          untilStopped(child.pid!);
+        },
         resume: () => signal(child, "SIGCONT"),
         stop: (graceMs = 3000) => stop(child, exited, graceMs),
       });
