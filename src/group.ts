@@ -259,6 +259,13 @@ const DEFAULT_LOAD_TIMEOUT_MS = 30_000;
 const NO_SIGNAL = new AbortController().signal;
 
 /**
+ * The largest value a cache holds: the slab store keeps lengths and offsets
+ * in 32-bit slots. A larger one is handed back uncached, as one larger than
+ * the budget is.
+ */
+const MAX_CACHED_VALUE = 2 ** 31 - (1 << 16);
+
+/**
  * A cache namespace: values loaded by one getter, spread over the peers.
  *
  * `get` looks in the main cache (keys this node owns) and the hot cache
@@ -858,12 +865,13 @@ export class Group {
    * Adds to one cache (unless the value already expired), then evicts until
    * both fit: hot first while hot > main/8. A value larger than the whole
    * budget is not cached: it could only stay by evicting everything, and
-   * then not even fit (Go evicts the whole cache for it).
+   * then not even fit (Go evicts the whole cache for it); nor is one
+   * larger than `MAX_CACHED_VALUE` (2 GiB less 64 KiB), whatever the budget.
    */
   #populateCache(key: string, value: ByteView, cache: ByteCache): void {
     if (this.cacheBytes <= 0) return;
     const size = entrySize(key, value.length, this.#entryOverhead);
-    if (size > this.cacheBytes) return;
+    if (size > this.cacheBytes || value.length > MAX_CACHED_VALUE) return;
     if (value.expire !== 0 && this.#now() >= value.expire) return;
     cache.add(key, value);
     for (;;) {

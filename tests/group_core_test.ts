@@ -447,6 +447,22 @@ describe("Values larger than the budget", () => {
     await group.get("big");
     assert.equal(group.stats.localLoads, 2_002); // not cached: loaded again
   });
+
+  it("hands back a value of 2 GiB uncached even when the budget is larger", async () => {
+    // The store keeps lengths in 32-bit slots. The zeroed pages of an
+    // untouched 2 GiB array cost no memory; caching would copy them all.
+    const huge = new ByteView(new Uint8Array(2 ** 31 + 8));
+    const group = new Group(
+      "huge",
+      2 ** 33,
+      (key) => key === "huge" ? huge : "small",
+      { registry: new Registry() },
+    );
+    assert.equal(await group.get("huge"), huge);
+    assert.equal(group.cacheStats("main").items, 0);
+    assert.equal((await group.get("s")).toString(), "small");
+    assert.equal(group.cacheStats("main").items, 1);
+  });
 });
 
 /** A full garbage collection on Deno, Bun or Node. */
