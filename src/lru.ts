@@ -271,12 +271,7 @@ export class LruCache<K, V> {
     this.#values[fresh] = value;
     this.#index(key, fresh);
     this.#size++;
-    const links = this.#links;
-    const newest = links[1];
-    links[2 * newest] = fresh;
-    links[2 * fresh] = 0;
-    links[2 * fresh + 1] = newest;
-    links[1] = fresh;
+    this.#linkNewest(fresh);
     return undefined;
   }
 
@@ -484,12 +479,7 @@ export class LruCache<K, V> {
     this.#values[fresh] = value;
     this.#put(fresh, h);
     this.#size++;
-    const links = this.#links;
-    const newest = links[1];
-    links[2 * newest] = fresh;
-    links[2 * fresh] = 0;
-    links[2 * fresh + 1] = newest;
-    links[1] = fresh;
+    this.#linkNewest(fresh);
     return undefined;
   }
 
@@ -504,6 +494,16 @@ export class LruCache<K, V> {
   }
 
   /** Makes `slot` the newest entry. */
+  /** Links a fresh slot in as the newest entry. */
+  #linkNewest(fresh: number): void {
+    const links = this.#links;
+    const newest = links[1];
+    links[2 * newest] = fresh;
+    links[2 * fresh] = 0;
+    links[2 * fresh + 1] = newest;
+    links[1] = fresh;
+  }
+
   #touch(slot: number): void {
     const links = this.#links;
     const newest = links[1];
