@@ -19,12 +19,11 @@
 //        bun bench/memory_bench.ts [--quick] [--rounds N] [--n N]
 // Writes bench/results/memory_<runtime>.md.
 import process from "node:process";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { ByteView, Group, LruCache, Registry } from "../mod.ts";
 import { buildGo, goAvailable } from "../tests/_dev/go.ts";
 import { runtimeCommand } from "../tests/_dev/runtimes.ts";
 import { runSync } from "../tests/_dev/proc.ts";
+import { collector, liveBytes } from "../tests/_dev/memory.ts";
 import {
   fmt,
   markdownTable,
@@ -45,29 +44,6 @@ interface Sample {
   evictions: number;
 }
 
-function collector(): () => void {
-  const bun = (globalThis as { Bun?: { gc(force: boolean): void } }).Bun;
-  if (bun !== undefined) return () => bun.gc(true);
-  setFlagsFromString("--expose-gc");
-  const gc = runInNewContext("gc") as () => void;
-  return () => {
-    gc();
-    gc();
-  };
-}
-
-/**
- * Live bytes: the JS heap plus what is held outside it (backing stores). On
- * Bun `heapUsed` already counts array buffers' memory (JSC's "extra memory"),
- * and `external` counts it again.
- */
-function live(gc: () => void): number {
-  gc();
-  const m = process.memoryUsage();
-  const bun = (globalThis as { Bun?: unknown }).Bun !== undefined;
-  return bun ? m.heapUsed : m.heapUsed + m.external;
-}
-
 /** The child: fills one group and prints a Sample as JSON. */
 async function child(n: number, size: number, cacheBytes: number) {
   const gc = collector();
@@ -82,10 +58,10 @@ async function child(n: number, size: number, cacheBytes: number) {
     },
     { registry: new Registry() },
   );
-  const liveBefore = live(gc);
+  const liveBefore = liveBytes(gc);
   const rssBefore = process.memoryUsage.rss();
   for (let i = 0; i < n; i++) await group.get(`key:${i}`);
-  const liveAfter = live(gc);
+  const liveAfter = liveBytes(gc);
   const rssAfter = process.memoryUsage.rss();
   const { bytes, items, evictions } = group.cacheStats("main");
   keys.length = 0;
@@ -111,7 +87,7 @@ async function part(name: string, n: number) {
   if (name !== "key strings") {
     for (let i = 0; i < n; i++) keys.push(`key:${i}`);
   }
-  const before = live(gc);
+  const before = liveBytes(gc);
   // deno-lint-ignore no-explicit-any
   let held: any;
   if (name === "key strings") {
@@ -131,7 +107,7 @@ async function part(name: string, n: number) {
     const slab = new ArrayBuffer(n * 100);
     for (let i = 0; i < n; i++) held.push(new Uint8Array(slab, i * 100, 100));
   } else throw new Error(`no part ${name}`);
-  const after = live(gc);
+  const after = liveBytes(gc);
   console.log(JSON.stringify({ name, perItem: (after - before) / n }));
   await Promise.resolve(held);
 }

@@ -3,8 +3,6 @@
 // one Get path shared by local callers and peers.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import process from "node:process";
 import {
   ByteView,
@@ -19,6 +17,7 @@ import {
   SinkNotSetError,
 } from "../mod.ts";
 import { keyOwnedByTheOther, makeCluster } from "./_dev/cluster.ts";
+import { collector } from "./_dev/memory.ts";
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 
@@ -464,14 +463,6 @@ describe("Values larger than the budget", () => {
     assert.equal(group.cacheStats("main").items, 1);
   });
 });
-
-/** A full garbage collection on Deno, Bun or Node. */
-function collector(): () => void {
-  const bun = (globalThis as { Bun?: { gc(force: boolean): void } }).Bun;
-  if (bun !== undefined) return () => bun.gc(true);
-  setFlagsFromString("--expose-gc");
-  return runInNewContext("gc");
-}
 
 function heapUsed(): number {
   return process.memoryUsage().heapUsed;

@@ -1,34 +1,16 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import process from "node:process";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { ConfigError, ENTRY_OVERHEAD, Group, Registry } from "../mod.ts";
-
-/** A full garbage collection on Deno, Bun or Node. */
-function collector(): () => void {
-  const bun = (globalThis as { Bun?: { gc(force: boolean): void } }).Bun;
-  if (bun !== undefined) return () => bun.gc(true);
-  setFlagsFromString("--expose-gc");
-  const gc = runInNewContext("gc") as () => void;
-  return () => {
-    gc();
-    gc();
-  };
-}
+import { collector, liveBytes } from "./_dev/memory.ts";
 
 /**
- * Live bytes: on Bun heapUsed counts array buffers, on V8 external does.
- * Collected twice around a turn of the event loop, so that buffers freed
- * by the first collection are gone.
+ * Live bytes, collected around a turn of the event loop too, so that
+ * buffers freed by the first collection are gone.
  */
 async function live(gc: () => void): Promise<number> {
   gc();
   await new Promise((resolve) => setTimeout(resolve, 10));
-  gc();
-  const m = process.memoryUsage();
-  const bun = (globalThis as { Bun?: unknown }).Bun !== undefined;
-  return bun ? m.heapUsed : m.heapUsed + m.external;
+  return liveBytes(gc);
 }
 
 const utf8 = (s: string) => new TextEncoder().encode(s).length;
