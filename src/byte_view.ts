@@ -13,6 +13,18 @@ const decoder = new TextDecoder();
 const EMPTY = new Uint8Array(0);
 
 let writeViewInto: (view: ByteView, dest: Uint8Array, at: number) => void;
+let bytesOfView: (view: ByteView) => Uint8Array | undefined;
+
+/**
+ * The array `view` holds, not a copy (`undefined` for a view of a string
+ * not yet encoded): how a hit is served from the cache's bytes without
+ * copying them. Callers must not write to it. Not exported from mod.ts.
+ *
+ * @internal
+ */
+export function viewBytes(view: ByteView): Uint8Array | undefined {
+  return bytesOfView(view);
+}
 
 /**
  * Writes `view`'s bytes into `dest` from offset `at` (room for them must be
@@ -79,6 +91,7 @@ export function utf8Length(s: string): number {
  */
 export class ByteView {
   static {
+    bytesOfView = (view) => view.#bytes;
     writeViewInto = (view, dest, at) => {
       const bytes = view.#bytes;
       if (bytes !== undefined) {

@@ -15,14 +15,26 @@
  * slab, and moving copies at most 3 bytes per byte freed.
  *
  * Each record in a slab is `[header: int32][expiry: float64, only if the
- * value has one][value][padding to 4]`; the header is the entry's id while it
- * lives and minus the record's size once it is freed, which is how a move
- * walks a slab.
+ * value has one][0x0a varint(length)][value][0x18 varint64(expiry in Unix
+ * ns)][padding to 4]`; the header is the entry's id while it lives and minus
+ * the record's size once it is freed, which is how a move walks a slab. The
+ * bytes around the value are the protobuf `GetResponse{value, expire}` a
+ * peer answers with, so that a hit is served as a view of the record, not
+ * encoded and copied per request (see `hitBody` in src/protobuf.ts; the
+ * expiry's room is 11 bytes, a varint64's largest, as its size varies).
+ * Readers' views cover the value only.
  *
  * @module
  */
 
 import { type ByteView, writeView } from "./byte_view.ts";
+import {
+  markFramed,
+  unixNanosFromMs,
+  varintSize,
+  writeVarint,
+  writeVarint64,
+} from "./protobuf.ts";
 
 /** Bytes in a shared slab. */
 export const SLAB_BYTES = 256 << 10;
@@ -32,13 +44,30 @@ const OWN_BUFFER = SLAB_BYTES >> 3;
 const MOVE_BELOW = 0.75;
 const NONE = -1;
 
+/** Room after a value without an expiry: `0x18 0x00`, mailgun's "never". */
+const SUFFIX = 2;
+/** Room after a value with one: `0x18` and a varint64 of up to 10 bytes. */
+const EXPIRY_SUFFIX = 11;
+
+/** Bytes of `0x0a varint(length)`, the protobuf header before a value. */
+function headerSize(length: number): number {
+  return length < 0x80 ? 2 : length < 0x4000 ? 3 : 1 + varintSize(length);
+}
+
 /**
  * Bytes a record takes in a slab: header, expiry (8 bytes, only when the
- * value has one), value, padding to 4. `shape` is a length, or `~length`
- * for a value with an expiry.
+ * value has one), framed value, padding to 4. `shape` is a length, or
+ * `~length` for a value with an expiry.
  */
 function recordSize(shape: number): number {
-  return shape >= 0 ? (4 + shape + 3) & ~3 : (12 + ~shape + 3) & ~3;
+  if (shape >= 0) return (4 + headerSize(shape) + shape + SUFFIX + 3) & ~3;
+  const length = ~shape;
+  return (12 + headerSize(length) + length + EXPIRY_SUFFIX + 3) & ~3;
+}
+
+/** Where a record's value starts, from the record's offset. */
+function valueStart(at: number, shape: number): number {
+  return shape >= 0 ? at + 4 + headerSize(shape) : at + 12 + headerSize(~shape);
 }
 
 /**
@@ -96,12 +125,20 @@ export class SlabStore {
     this.#at[id] = at;
     this.#shape[id] = shape;
     this.#words[slab]![at >> 2] = id;
+    const bytes = this.#bytes[slab]!;
     let start = at + 4;
     if (expire !== 0) {
       this.#data[slab]!.setFloat64(start, expire, true);
       start += 8;
     }
-    writeView(value, this.#bytes[slab]!, start);
+    bytes[start] = 0x0a;
+    start = writeVarint(bytes, start + 1, length);
+    writeView(value, bytes, start);
+    bytes[start + length] = 0x18;
+    // 0 for never is already there: nothing was written here before.
+    if (expire !== 0) {
+      writeVarint64(bytes, start + length + 1, unixNanosFromMs(expire));
+    }
     this.#checkSealed();
     return id;
   }
@@ -110,9 +147,11 @@ export class SlabStore {
   bytes(id: number): Uint8Array<ArrayBuffer> {
     const buf = this.#bytes[this.#slabOf[id]]!;
     const shape = this.#shape[id];
-    return shape >= 0
-      ? new Uint8Array(buf.buffer, this.#at[id] + 4, shape)
-      : new Uint8Array(buf.buffer, this.#at[id] + 12, ~shape);
+    return new Uint8Array(
+      buf.buffer,
+      valueStart(this.#at[id], shape),
+      shape >= 0 ? shape : ~shape,
+    );
   }
 
   /** When `id`'s value expires (Unix milliseconds; 0: never). */
@@ -207,6 +246,7 @@ export class SlabStore {
 
   #newSlab(size: number): number {
     const bytes = new Uint8Array(size);
+    markFramed(bytes.buffer);
     const slab = this.#freeSlabs.length > 0
       ? this.#freeSlabs.pop()!
       : this.#bytes.length;

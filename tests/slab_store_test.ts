@@ -16,8 +16,16 @@ function put(store: SlabStore, bytes: Uint8Array, expire = 0): number {
   return store.put(new ByteView(bytes, expire));
 }
 
-/** Record bytes in a slab: a 4-byte header, the value, padding to 4 (no expiry). */
-const recordSize = (length: number) => (4 + length + 3) & ~3;
+/** The bytes of `n` as a protobuf varint. */
+const varintBytes = (n: number) =>
+  n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : 4;
+
+/**
+ * Record bytes in a slab (no expiry): a 4-byte header, `0x0a varint(length)`,
+ * the value, `0x18 0x00`, padding to 4.
+ */
+const recordSize = (length: number) =>
+  (4 + 1 + varintBytes(length) + length + 2 + 3) & ~3;
 
 describe("SlabStore", () => {
   it("gives back what was put, with its expiry, and reuses ids", () => {

@@ -15,6 +15,7 @@ import { describeSeedScenario } from "../_dev/thumbnail_nodes.ts";
 import "../byte_view_test.ts";
 import "../discovery_test.ts";
 import "../dns_test.ts"; // dnsPeers, the Node-specific entry point, on Node
+import "../framed_hit_test.ts";
 import "../group_test.ts";
 import "../http_pool_test.ts";
 import "../lru_test.ts";

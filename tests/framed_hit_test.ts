@@ -1,0 +1,214 @@
+// A hit is served as a view of the cache's bytes, already framed as the
+// GetResponse (src/slab_store.ts writes the framing, hitBody in
+// src/protobuf.ts finds it): the answer must be byte for byte what encoding
+// writes, and the zero-copy path must really be taken for cached values.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { ByteView, viewBytes } from "../src/byte_view.ts";
+import { ByteCache } from "../src/cache.ts";
+import {
+  encodeGetResponseMessage,
+  hitBody,
+  markFramed,
+  unixNanosFromMs,
+} from "../src/protobuf.ts";
+import { SLAB_BYTES, SlabStore } from "../src/slab_store.ts";
+import { HttpPool, Registry } from "../mod.ts";
+
+/** What hitBody must answer: the encoder's bytes. */
+function encoded(view: ByteView, mailgun: boolean): Uint8Array {
+  const expire = view.expire;
+  return encodeGetResponseMessage({
+    value: view,
+    expire: mailgun || expire !== 0 ? unixNanosFromMs(expire) : undefined,
+  });
+}
+
+/** Asserts that `body` is a view of `view`'s own bytes, not a copy. */
+function assertInPlace(body: Uint8Array, view: ByteView): void {
+  const bytes = viewBytes(view)!;
+  assert.equal(body.buffer, bytes.buffer, "served from the cache's buffer");
+  assert.ok(
+    body.byteOffset < bytes.byteOffset &&
+      body.byteOffset + body.length >= bytes.byteOffset + bytes.length,
+    "around the value",
+  );
+}
+
+function valueOf(n: number, length: number): Uint8Array {
+  const v = new Uint8Array(length);
+  for (let i = 0; i < length; i++) v[i] = (n * 31 + i) & 0xff;
+  return v;
+}
+
+// Across varint boundaries of the header, and past the size (an eighth of a
+// slab) from which a value gets a buffer of its own.
+const LENGTHS = [0, 1, 100, 127, 128, 16383, 16384, 40_000, SLAB_BYTES + 1];
+const EXPIRES = [
+  0,
+  1_700_000_000_123, // a date: a 9-byte varint
+  1_700_000_000_123.456789, // with a fraction of a millisecond
+  1, // a short varint
+  -5, // negative: 10 bytes, two's complement
+  1e13, // past int64's nanoseconds: wraps as the encoder does
+];
+
+describe("hitBody serves cached values framed in place", () => {
+  for (const kind of ["bytes", "string"] as const) {
+    it(`answers what encoding writes, without a copy (${kind} values)`, () => {
+      const cache = new ByteCache(() => -Infinity, () => {}, 0, 1 << 20);
+      let n = 0;
+      for (const length of LENGTHS) {
+        for (const expire of EXPIRES) {
+          const key = `k${n++}`;
+          const bytes = valueOf(n, length);
+          const value = kind === "bytes"
+            ? new ByteView(bytes, expire)
+            : new ByteView(
+              "é".repeat(length >> 1) + "x".repeat(length & 1),
+              expire,
+            );
+          cache.add(key, value);
+          const view = cache.get(key)!;
+          assert.equal(view.expire, expire);
+          assert.ok(view.equals(value));
+          for (const mailgun of [false, true]) {
+            const what =
+              `${kind} ${length} B, expire ${expire}, mailgun ${mailgun}`;
+            const body = hitBody(view, mailgun);
+            assert.deepEqual(body, encoded(view, mailgun), what);
+            assertInPlace(body, view);
+          }
+        }
+      }
+    });
+  }
+
+  it("still serves in place after a value moved to another slab", () => {
+    const store = new SlabStore();
+    const n = Math.floor(SLAB_BYTES / 112);
+    const first: number[] = [];
+    for (let i = 0; i < n; i++) {
+      first.push(store.put(new ByteView(valueOf(i, 100), i === 0 ? 5 : 0)));
+    }
+    const keeper = first[0];
+    const before = new ByteView(store.bytes(keeper), store.expire(keeper));
+    for (let i = 0; i < n; i++) store.put(new ByteView(valueOf(i, 100))); // seals it
+    for (const id of first.slice(1)) store.free(id);
+    const view = new ByteView(store.bytes(keeper), store.expire(keeper));
+    assert.notEqual(
+      viewBytes(view)!.buffer,
+      viewBytes(before)!.buffer,
+      "moved",
+    );
+    for (const mailgun of [false, true]) {
+      const body = hitBody(view, mailgun);
+      assert.deepEqual(body, encoded(view, mailgun));
+      assertInPlace(body, view);
+      // The view handed out before the move still serves the same bytes.
+      assert.deepEqual(hitBody(before, mailgun), body);
+    }
+  });
+});
+
+describe("hitBody encodes anything else", () => {
+  it("a view of the caller's own bytes or of a string", () => {
+    const framedLike = new Uint8Array([0x0a, 3, 1, 2, 3, 0x18, 0]);
+    for (
+      const view of [
+        new ByteView(framedLike.subarray(2, 5)), // not the cache's: not trusted
+        new ByteView(framedLike.subarray(2, 5), 7),
+        new ByteView("abc"),
+        new ByteView(""),
+        new ByteView(new Uint8Array(0)),
+      ]
+    ) {
+      for (const mailgun of [false, true]) {
+        const body = hitBody(view, mailgun);
+        assert.deepEqual(body, encoded(view, mailgun));
+        assert.notEqual(body.buffer, framedLike.buffer);
+      }
+    }
+  });
+
+  it("a cache-like buffer whose bytes around the view differ from the framing", () => {
+    // Marked as the cache's, so that only the byte-for-byte check decides.
+    const cases: [number[], number, number, number, boolean, boolean][] = [
+      // bytes, value start, value end, expire, mailgun, in place?
+      [[0x0a, 3, 1, 2, 3, 0x18, 5], 2, 5, 0, true, false], // suffix says 5, not 0
+      [[0x0a, 3, 1, 2, 3, 0x18, 0], 2, 5, 0, true, true],
+      [[0x0a, 3, 1, 2, 3, 0x19, 0], 2, 5, 0, true, false], // another tag
+      [[0x0a, 3, 1, 2, 3], 2, 5, 0, true, false], // no room for the suffix
+      [[0x0a, 3, 1, 2, 3], 2, 5, 0, false, true],
+      [[0x0a, 4, 1, 2, 3, 4], 2, 5, 0, false, false], // another length
+      [[0x0b, 3, 1, 2, 3], 2, 5, 0, false, false], // another tag
+      [[3, 1, 2, 3], 1, 4, 0, false, false], // no room for the header
+      [[0x0a, 3, 1, 2, 3, 0x18, 0x90, 0x4e], 2, 5, 0.01, false, true], // 10,000 ns
+      [[0x0a, 3, 1, 2, 3, 0x18, 0x90, 0x4f], 2, 5, 0.01, false, false],
+      [[0x0a, 3, 1, 2, 3, 0x18, 0x90, 0x4e], 2, 5, 0.02, true, false],
+      [[0x0a, 3, 1, 2, 3, 0x18, 0x90], 2, 5, 0.01, false, false], // cut short
+    ];
+    for (const [bytes, start, end, expire, mailgun, inPlace] of cases) {
+      const buffer = new Uint8Array(bytes);
+      markFramed(buffer.buffer);
+      const view = new ByteView(buffer.subarray(start, end), expire);
+      const body = hitBody(view, mailgun);
+      const what =
+        `${bytes} [${start}, ${end}) expire ${expire} mailgun ${mailgun}`;
+      assert.deepEqual(body, encoded(view, mailgun), what);
+      assert.equal(body.buffer === buffer.buffer, inPlace, what);
+    }
+  });
+
+  it("a slice of a cached value", () => {
+    const cache = new ByteCache(() => 0, () => {}, 0, 1 << 20);
+    cache.add("k", new ByteView(valueOf(1, 300)));
+    const view = cache.get("k")!;
+    for (const part of [view.slice(1), view.slice(0, 299), view.slice(5, 10)]) {
+      for (const mailgun of [false, true]) {
+        assert.deepEqual(hitBody(part, mailgun), encoded(part, mailgun));
+      }
+    }
+  });
+});
+
+describe("pool.handler answers hits with the framed bytes", () => {
+  for (const ring of ["golang", "mailgun"] as const) {
+    it(`${ring}: the body is the encoding, hit after hit, and the cache is unchanged`, async () => {
+      const registry = new Registry();
+      const pool = new HttpPool("http://a.test", { registry, ring });
+      const values = new Map<string, [Uint8Array, number]>([
+        ["plain", [valueOf(1, 1024), 0]],
+        ["empty", [new Uint8Array(0), 0]],
+        ["expiring", [valueOf(2, 200), Date.now() + 3_600_000]],
+        ["big", [valueOf(3, 100_000), 0]],
+      ]);
+      const g = pool.newGroup("g", 1 << 24, (key) => {
+        const [bytes, expire] = values.get(key)!;
+        return new ByteView(bytes.slice(), expire);
+      });
+      try {
+        for (let round = 0; round < 3; round++) {
+          for (const [key, [bytes, expire]] of values) {
+            const res = await pool.handler(
+              new Request(`http://a.test/_groupcache/g/${key}`),
+            );
+            assert.equal(res.status, 200);
+            const body = new Uint8Array(await res.arrayBuffer());
+            const want = encodeGetResponseMessage({
+              value: bytes,
+              expire: ring === "mailgun" || expire !== 0
+                ? unixNanosFromMs(expire)
+                : undefined,
+            });
+            assert.deepEqual(body, want, `${key}, round ${round}`);
+            assert.deepEqual((await g.get(key)).toBytes(), bytes);
+          }
+        }
+        assert.equal(g.cacheStats("main").items, values.size);
+      } finally {
+        await pool.close();
+      }
+    });
+  }
+});
