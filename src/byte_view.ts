@@ -12,29 +12,6 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const EMPTY = new Uint8Array(0);
 
-let writeViewInto: (view: ByteView, dest: Uint8Array, at: number) => void;
-let bytesOfView: (view: ByteView) => Uint8Array | undefined;
-
-/**
- * The array `view` holds, not a copy (`undefined` for a view of a string
- * not yet encoded): how a hit is served from the cache's bytes without
- * copying them. Callers must not write to it. Not exported from mod.ts.
- *
- * @internal
- */
-export function viewBytes(view: ByteView): Uint8Array | undefined {
-  return bytesOfView(view);
-}
-
-/**
- * Writes `view`'s bytes into `dest` from offset `at` (room for them must be
- * there), without making them first for a string view: how a cache copies a
- * value in. Not exported from mod.ts.
- */
-export function writeView(view: ByteView, dest: Uint8Array, at: number): void {
-  writeViewInto(view, dest, at);
-}
-
 /**
  * The number of bytes `s` takes as UTF-8 (lone surrogates count as the three
  * bytes of U+FFFD, as `TextEncoder` writes them), without allocating.
@@ -85,30 +62,12 @@ export function utf8Length(s: string): number {
  *
  * const two = new Uint8Array(2);
  * assert.equal(v.copyTo(two), 2); // as many as fit
+ * assert.equal(v.copyTo(two, 1), 1); // from an offset in the destination
  * assert.equal(v.readAt(two, 5), 1); // Go's ReadAt: from an offset
  * assert.equal(two[0], 0x6f);
  * ```
  */
 export class ByteView {
-  static {
-    bytesOfView = (view) => view.#bytes;
-    writeViewInto = (view, dest, at) => {
-      const bytes = view.#bytes;
-      if (bytes !== undefined) {
-        dest.set(bytes, at);
-        return;
-      }
-      const s = view.#string!;
-      if (s.length === view.#length && s.length <= 64) {
-        // ASCII (as many bytes as UTF-16 units) and short: a loop beats
-        // making a subarray for encodeInto.
-        for (let i = 0; i < s.length; i++) dest[at + i] = s.charCodeAt(i);
-        return;
-      }
-      encoder.encodeInto(s, dest.subarray(at, at + view.#length));
-    };
-  }
-
   #expire: number;
   #bytes: Uint8Array | undefined;
   #string: string | undefined; // the source string, or a cached decoding
@@ -278,16 +237,32 @@ export class ByteView {
   }
 
   /**
-   * Copies as many bytes as fit into `dest` and returns how many it copied.
+   * Copies as many bytes as fit into `dest`, from `offset` in it (default
+   * 0), and returns how many it copied. An offset outside `0..dest.length`
+   * throws a `RangeError`.
    */
-  copyTo(dest: Uint8Array): number {
-    if (this.#bytes === undefined && dest.length >= this.#length) {
-      // A string view that fits: encoded straight into dest, no bytes made.
-      return encoder.encodeInto(this.#string!, dest).written;
+  copyTo(dest: Uint8Array, offset = 0): number {
+    if (!Number.isInteger(offset) || offset < 0 || offset > dest.length) {
+      throw new RangeError(
+        `copyTo offset ${offset} is outside the destination (0..${dest.length})`,
+      );
+    }
+    const room = dest.length - offset;
+    const s = this.#string;
+    if (this.#bytes === undefined && room >= this.#length) {
+      // A string view that fits: written straight into dest, no bytes made.
+      if (s!.length === this.#length && s!.length <= 64) {
+        // ASCII (one byte per UTF-16 unit) and short: a loop beats making
+        // a subarray for encodeInto.
+        for (let i = 0; i < s!.length; i++) dest[offset + i] = s!.charCodeAt(i);
+        return s!.length;
+      }
+      return encoder.encodeInto(s!, offset === 0 ? dest : dest.subarray(offset))
+        .written;
     }
     const src = this.#data;
-    const n = Math.min(src.length, dest.length);
-    dest.set(n === src.length ? src : src.subarray(0, n));
+    const n = Math.min(src.length, room);
+    dest.set(n === src.length ? src : src.subarray(0, n), offset);
     return n;
   }
 

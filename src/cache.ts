@@ -9,6 +9,7 @@
 
 import { ByteView, utf8Length } from "./byte_view.ts";
 import { LruCache } from "./lru.ts";
+import { markFramed } from "./protobuf.ts";
 import { SlabStore } from "./slab_store.ts";
 
 /** Go's `CacheStats`, for one of a group's caches. */
@@ -132,7 +133,9 @@ export class ByteCache {
     const slot = id & this.#viewMask;
     const ids = this.#viewIds;
     if (ids.length !== 0 && ids[slot] === id) return this.#views[slot]!;
-    const view = new ByteView(store.bytes(id), expire);
+    const bytes = store.bytes(id);
+    const view = new ByteView(bytes, expire);
+    markFramed(view, bytes); // a peer is answered with the frame around it
     if (ids.length === 0) {
       this.#viewIds = new Int32Array(this.#viewMask + 1).fill(-1);
     }

@@ -23,7 +23,7 @@
  * @module
  */
 
-import { type ByteView, viewBytes } from "./byte_view.ts";
+import type { ByteView } from "./byte_view.ts";
 import { ProtobufError } from "./errors.ts";
 
 /** A decoded `GetResponse`: the value, and mailgun's expiry when sent. */
@@ -449,21 +449,31 @@ function wrongType(
 }
 
 /**
- * Buffers whose values sit framed as `GetResponse`s (the cache's slabs, see
- * src/slab_store.ts). Only these are served in place: a caller's own buffer
- * may hold framing-like bytes around a view that it rewrites later, while a
- * response still reads them.
+ * The cache's views, each with the bytes it views: bytes that sit framed as
+ * their `GetResponse` in a buffer written once and never changed (the cache's
+ * slabs, see src/slab_store.ts). Only these are served in place: a caller's
+ * own buffer may hold framing-like bytes around a view that it rewrites
+ * later, while a response still reads them.
  */
-const framed = new WeakSet<ArrayBuffer>();
+const framed = new WeakMap<ByteView, Uint8Array>();
 
 /**
- * Marks `buffer` as one whose bytes are written once and never changed,
- * values in it framed as `GetResponse`s.
+ * Records that `view` views `bytes`, framed in a buffer whose bytes are
+ * written once and never changed.
  *
  * @internal
  */
-export function markFramed(buffer: ArrayBuffer): void {
-  framed.add(buffer);
+export function markFramed(view: ByteView, bytes: Uint8Array): void {
+  framed.set(view, bytes);
+}
+
+/**
+ * The bytes {@linkcode markFramed} recorded for `view`, if any.
+ *
+ * @internal
+ */
+export function framedBytes(view: ByteView): Uint8Array | undefined {
+  return framed.get(view);
 }
 
 /**
@@ -481,7 +491,7 @@ export function hitBody(
   mailgun: boolean,
 ): Uint8Array<ArrayBuffer> {
   const expire = view.expire;
-  const bytes = viewBytes(view);
+  const bytes = framedBytes(view);
   if (bytes !== undefined) {
     const body = framedBody(bytes, expire, mailgun);
     if (body !== undefined) return body;
@@ -493,7 +503,7 @@ export function hitBody(
 }
 
 /**
- * The bytes of a marked buffer that surround `value` as its `GetResponse`
+ * The bytes of a cache's buffer that surround `value` as its `GetResponse`
  * would, checked byte for byte; `undefined` when they are not there.
  */
 function framedBody(
@@ -502,7 +512,6 @@ function framedBody(
   mailgun: boolean,
 ): Uint8Array<ArrayBuffer> | undefined {
   const buffer = value.buffer;
-  if (!framed.has(buffer as ArrayBuffer)) return undefined;
   const n = value.length;
   const start = value.byteOffset - 1 - varintSize(n);
   const ns = expire !== 0 ? unixNanosFromMs(expire) : undefined;

@@ -27,9 +27,8 @@
  * @module
  */
 
-import { type ByteView, writeView } from "./byte_view.ts";
+import type { ByteView } from "./byte_view.ts";
 import {
-  markFramed,
   unixNanosFromMs,
   varintSize,
   writeVarint,
@@ -133,7 +132,7 @@ export class SlabStore {
     }
     bytes[start] = 0x0a;
     start = writeVarint(bytes, start + 1, length);
-    writeView(value, bytes, start);
+    value.copyTo(bytes, start);
     bytes[start + length] = 0x18;
     // 0 for never is already there: nothing was written here before.
     if (expire !== 0) {
@@ -246,7 +245,6 @@ export class SlabStore {
 
   #newSlab(size: number): number {
     const bytes = new Uint8Array(size);
-    markFramed(bytes.buffer);
     const slab = this.#freeSlabs.length > 0
       ? this.#freeSlabs.pop()!
       : this.#bytes.length;

@@ -460,6 +460,49 @@ describe("ByteView.copyTo", () => {
       assert.equal(make("").copyTo(dest), 0);
       assert.deepEqual(dest, Uint8Array.of(7, 7));
     });
+
+    it(`of a view made from ${name} copies from an offset, as many as fit`, () => {
+      // Short ASCII, non-ASCII, and long text: each way a string is written.
+      for (const text of ["abc", "héllo ü", "x".repeat(70), "é".repeat(70)]) {
+        const bytes = encode(text);
+        for (const offset of [0, 1, 3]) {
+          for (const room of [bytes.length, bytes.length - 1, 0]) {
+            const dest = new Uint8Array(offset + room + 2).fill(0xee);
+            const view = make(text);
+            const n = view.copyTo(dest.subarray(0, offset + room), offset);
+            const what = `${
+              JSON.stringify(text)
+            } offset ${offset} room ${room}`;
+            assert.equal(n, Math.min(room, bytes.length), what);
+            const want = new Uint8Array(dest.length).fill(0xee);
+            want.set(bytes.subarray(0, n), offset);
+            assert.deepEqual(
+              dest.subarray(0, offset),
+              want.subarray(0, offset),
+            );
+            assert.deepEqual(
+              dest.subarray(offset + n),
+              want.subarray(offset + n),
+              what,
+            );
+            assert.deepEqual(
+              dest.subarray(offset, offset + n),
+              bytes.subarray(0, n),
+              what,
+            );
+          }
+        }
+      }
+    });
+
+    it(`of a view made from ${name} refuses an offset outside the destination`, () => {
+      for (const offset of [-1, 4, 1.5, NaN]) {
+        assert.throws(
+          () => make("abc").copyTo(new Uint8Array(3), offset),
+          RangeError,
+        );
+      }
+    });
   }
 });
 

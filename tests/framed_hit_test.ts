@@ -4,10 +4,11 @@
 // writes, and the zero-copy path must really be taken for cached values.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { ByteView, viewBytes } from "../src/byte_view.ts";
+import { ByteView } from "../src/byte_view.ts";
 import { ByteCache } from "../src/cache.ts";
 import {
   encodeGetResponseMessage,
+  framedBytes,
   hitBody,
   markFramed,
   unixNanosFromMs,
@@ -26,7 +27,7 @@ function encoded(view: ByteView, mailgun: boolean): Uint8Array {
 
 /** Asserts that `body` is a view of `view`'s own bytes, not a copy. */
 function assertInPlace(body: Uint8Array, view: ByteView): void {
-  const bytes = viewBytes(view)!;
+  const bytes = framedBytes(view)!;
   assert.equal(body.buffer, bytes.buffer, "served from the cache's buffer");
   assert.ok(
     body.byteOffset < bytes.byteOffset &&
@@ -92,13 +93,20 @@ describe("hitBody serves cached values framed in place", () => {
       first.push(store.put(new ByteView(valueOf(i, 100), i === 0 ? 5 : 0)));
     }
     const keeper = first[0];
-    const before = new ByteView(store.bytes(keeper), store.expire(keeper));
+    // Views made as the cache makes them.
+    const viewOf = (id: number) => {
+      const bytes = store.bytes(id);
+      const view = new ByteView(bytes, store.expire(id));
+      markFramed(view, bytes);
+      return view;
+    };
+    const before = viewOf(keeper);
     for (let i = 0; i < n; i++) store.put(new ByteView(valueOf(i, 100))); // seals it
     for (const id of first.slice(1)) store.free(id);
-    const view = new ByteView(store.bytes(keeper), store.expire(keeper));
+    const view = viewOf(keeper);
     assert.notEqual(
-      viewBytes(view)!.buffer,
-      viewBytes(before)!.buffer,
+      framedBytes(view)!.buffer,
+      framedBytes(before)!.buffer,
       "moved",
     );
     for (const mailgun of [false, true]) {
@@ -150,8 +158,9 @@ describe("hitBody encodes anything else", () => {
     ];
     for (const [bytes, start, end, expire, mailgun, inPlace] of cases) {
       const buffer = new Uint8Array(bytes);
-      markFramed(buffer.buffer);
-      const view = new ByteView(buffer.subarray(start, end), expire);
+      const value = buffer.subarray(start, end);
+      const view = new ByteView(value, expire);
+      markFramed(view, value);
       const body = hitBody(view, mailgun);
       const what =
         `${bytes} [${start}, ${end}) expire ${expire} mailgun ${mailgun}`;
