@@ -23,7 +23,7 @@
 // request's CPU (bare ÷ ours ≥ 0.83×), sequential and at 64 callers.
 //
 // groupcache-js (github sameer-m-dev/groupcache-js) is not measured here:
-// it is not on npm, and the cluster benchmark builds it (see bench/README.md).
+// it is not on npm, and no copy of it can be had here (npm and Debian only).
 //
 // Usage: deno run -A bench/node_bench.ts [--quick] [--rounds N] [--seconds S]
 // Bundles itself with Bun into bench/.out/ for Node (which cannot run
@@ -453,8 +453,8 @@ async function orchestrate(): Promise<void> {
       ]),
     ),
     "",
-    "groupcache-js is not in this table: it is not on npm; the cluster " +
-    "benchmark builds it from a snapshot." +
+    "groupcache-js is not in this table: it is not on npm, and no copy of " +
+    "it could be had on the machine that ran this (npm and Debian only)." +
     (retries > 0
       ? ` ${retries} wrk run(s) had requests time out (over 2 s, on a ` +
         "loaded machine) and were run again."
