@@ -1,14 +1,15 @@
 // Peer serving: HttpPool.handler (src/http_pool.ts) on the runtime's own
-// server against stock Go groupcache (NewHTTPPool on http.DefaultServeMux),
-// with the same wrk load, in the same run.
+// server against stock Go groupcache (NewHTTPPool on http.DefaultServeMux)
+// and against the same runtime's server answering the same bytes as a fixed
+// body (its floor), with the same wrk load, in the same run.
 //
-// Each server runs in a process of its own: ours is bench/serve_child.ts
-// (Deno.serve under Deno, Bun.serve under Bun), Go's is bench/go/server. Both
-// serve group "bench" with key "k" cached (1 KiB value, a 1,027-byte
-// GetResponse); both bodies are checked to be identical before the load.
-// Each round runs `wrk -t1 -c64 -d5s --latency URL/_groupcache/bench/k`
-// against ours and Go's, alternating which goes first, after one warm-up run
-// each; requests/s and p99 are wrk's.
+// Each server runs in a process of its own: ours and the fixed body are
+// bench/serve_child.ts (Deno.serve under Deno, Bun.serve under Bun), Go's is
+// bench/go/server. They serve group "bench" with key "k" cached (1 KiB value,
+// a 1,027-byte GetResponse); the bodies are checked to be identical before
+// the load. Each round runs `wrk -t1 -c64 -d5s --latency
+// URL/_groupcache/bench/k` against each, rotating which goes first, after one
+// warm-up run each; requests/s and p99 are wrk's.
 //
 // CPU placement (the machine has two cores, shared by wrk and the server):
 // - "pinned", the fair setup and the one the targets are judged on: the
@@ -53,6 +54,8 @@ const CONNECTIONS = 64;
 const PATH = "/_groupcache/bench/k";
 const info = runtimeInfo();
 const NEEDED = info.runtime === "bun" ? 1.2 : 1.0;
+/** Ours ÷ the runtime's fixed-body server, in requests/s (issue 12). */
+const NEEDED_FIXED = 0.92;
 
 if (!goAvailable()) {
   throw new Error(
@@ -103,19 +106,24 @@ interface Run extends WrkResult {
 }
 
 async function startContenders(mode: Mode): Promise<Contender[]> {
-  const port = await freePort();
-  const [cmd, cmdArgs] = runtimeCommand(benchPath("./serve_child.ts"), [
-    String(port),
-  ]);
-  const ours = await startServer(...pinned(mode.serverCpus, cmd, cmdArgs));
+  const child = async (fixed: boolean) => {
+    const port = await freePort();
+    const [cmd, cmdArgs] = runtimeCommand(benchPath("./serve_child.ts"), [
+      String(port),
+      ...(fixed ? ["fixed"] : []),
+    ]);
+    return await startServer(...pinned(mode.serverCpus, cmd, cmdArgs));
+  };
+  const ours = await child(false);
   const go = await startServer(
     ...pinned(mode.serverCpus, goBinary, ["-addr", "127.0.0.1:0"]),
   );
+  const fixed = await child(true);
   const goPort = go.address.slice(go.address.lastIndexOf(":") + 1);
+  const server = info.runtime === "bun" ? "Bun.serve" : "Deno.serve";
   return [
     {
-      name: `HttpPool.handler on ${info.runtime === "bun" ? "Bun" : "Deno"}` +
-        `.serve (ours)`,
+      name: `HttpPool.handler on ${server} (ours)`,
       ours: true,
       server: ours,
       url: `http://127.0.0.1:${ours.address}${PATH}`,
@@ -126,6 +134,13 @@ async function startContenders(mode: Mode): Promise<Contender[]> {
       ours: false,
       server: go,
       url: `http://127.0.0.1:${goPort}${PATH}`,
+      runs: [],
+    },
+    {
+      name: `the same bytes as a fixed body on ${server} (the floor)`,
+      ours: false,
+      server: fixed,
+      url: `http://127.0.0.1:${fixed.address}${PATH}`,
       runs: [],
     },
   ];
@@ -141,10 +156,15 @@ async function body(url: string): Promise<Uint8Array> {
 async function runMode(mode: Mode): Promise<Contender[]> {
   const contenders = await startContenders(mode);
   try {
-    const [a, b] = await Promise.all(contenders.map((c) => body(c.url)));
-    if (a.length !== 1027 || a.join() !== b.join()) {
+    const bodies = await Promise.all(contenders.map((c) => body(c.url)));
+    if (
+      bodies[0].length !== 1027 ||
+      bodies.some((b) => b.join() !== bodies[0].join())
+    ) {
       throw new Error(
-        `the servers answer differently (${a.length} and ${b.length} bytes)`,
+        `the servers answer differently (${
+          bodies.map((b) => b.length).join(", ")
+        } bytes)`,
       );
     }
     const load = (c: Contender, seconds: number): Run => {
@@ -163,7 +183,11 @@ async function runMode(mode: Mode): Promise<Contender[]> {
     };
     for (const c of contenders) load(c, WARMUP_SECONDS);
     for (let r = 0; r < ROUNDS; r++) {
-      const order = r % 2 === 0 ? contenders : [...contenders].reverse();
+      const first = r % contenders.length;
+      const order = [
+        ...contenders.slice(first),
+        ...contenders.slice(0, first),
+      ];
       for (const c of order) {
         const result = load(c, SECONDS);
         c.runs.push(result);
@@ -191,19 +215,24 @@ for (const mode of modes) {
     stats(c.runs.map((r) => r.requestsPerSec)).median
   );
   const ratio = medians[0] / medians[1];
+  const floorRatio = medians[0] / medians[2];
   const cpu = contenders.map((c) =>
     c.runs.every((r) => r.cpuUsPerRequest !== undefined)
       ? stats(c.runs.map((r) => r.cpuUsPerRequest!))
       : undefined
   );
   const cpuRatio = cpu[0] && cpu[1] ? cpu[1].median / cpu[0].median : NaN;
+  const floorCpu = cpu[0] && cpu[2] ? cpu[2].median / cpu[0].median : NaN;
   sections.push(
     "",
     `**${mode.name}**: ${mode.describe}. Ours ÷ Go = **${
       ratio.toFixed(2)
     }×** in requests/s` +
       (mode.name === "pinned" ? ` (target ≥ ${NEEDED.toFixed(1)}×)` : "") +
-      `; Go's CPU time per request ÷ ours = **${cpuRatio.toFixed(2)}×**.`,
+      `; Go's CPU time per request ÷ ours = **${cpuRatio.toFixed(2)}×**; ` +
+      `ours ÷ the fixed body = **${floorRatio.toFixed(2)}×** in requests/s` +
+      (mode.name === "pinned" ? ` (target ≥ ${NEEDED_FIXED})` : "") +
+      `; its CPU time per request ÷ ours = **${floorCpu.toFixed(2)}×**.`,
     "",
     markdownTable(
       [
@@ -213,7 +242,7 @@ for (const mode of modes) {
         "p99 latency",
         "server CPU µs/request",
         "cores busy",
-        "ours ÷ Go (req/s)",
+        "ours ÷ it (req/s)",
       ],
       contenders.map((c, i) => [
         c.name,
@@ -226,7 +255,7 @@ for (const mode of modes) {
             cpu[i]!.median / 1e6,
           2,
         ),
-        i === 0 ? `**${ratio.toFixed(2)}×**` : "1.00×",
+        i === 0 ? "—" : `**${(medians[0] / medians[i]).toFixed(2)}×**`,
       ]),
     ),
   );
@@ -249,6 +278,15 @@ for (const mode of modes) {
           "their core busy: below 1, other jobs took the rest",
       }),
       targetComment({
+        bench: "peer serving, requests/s vs the runtime's fixed body (pinned)",
+        runtime: info.runtime,
+        target: `≥ ${NEEDED_FIXED}× the same bytes as a fixed body`,
+        ratio: Number(floorRatio.toFixed(2)),
+        needed: NEEDED_FIXED,
+        note: `the fixed-body server kept ${busy[2]} of its core busy; ` +
+          `its CPU per request ÷ ours ${floorCpu.toFixed(2)}×`,
+      }),
+      targetComment({
         bench: "peer serving, server CPU µs/request (pinned)",
         runtime: info.runtime,
         target: `Go's ÷ ours ≥ ${NEEDED.toFixed(1)}×`,
@@ -261,11 +299,12 @@ for (const mode of modes) {
 }
 
 const markdown = [
-  `### Peer serving vs Go HTTPPool — ${info.summary}`,
+  `### Peer serving vs Go HTTPPool and a fixed body — ${info.summary}`,
   "",
   `\`wrk -t${THREADS} -c${CONNECTIONS} -d${SECONDS}s --latency ` +
   `URL${PATH}\` (a cached 1 KiB value, 1,027-byte body), ${ROUNDS} rounds ` +
-  `alternating ours and Go after one ${WARMUP_SECONDS} s warm-up each; ` +
+  `rotating ours, Go and the fixed body after one ${WARMUP_SECONDS} s ` +
+  `warm-up each; ` +
   `each server in its own process. min / **median** / max over the ` +
   `rounds; the ratio compares medians of requests/s. "Server CPU ` +
   `µs/request" is the server process's user + system CPU time (all ` +

@@ -3,11 +3,15 @@
 // Bun.serve under Bun) with one group "bench" whose values are 1 KiB
 // (byte i = i & 0xff, as bench/go/server), key "k" preloaded.
 //
-// Usage: deno run -A bench/serve_child.ts PORT | bun bench/serve_child.ts PORT
+// With `fixed` after the port it serves instead the same 1,027 bytes as a
+// fixed body from the same server (the runtime's floor for this answer).
+//
+// Usage: deno run -A bench/serve_child.ts PORT [fixed]
+//        bun bench/serve_child.ts PORT [fixed]
 // Prints "listening PORT" once bound; exits when its stdin closes (the
 // benchmark died) or on SIGTERM.
 import process from "node:process";
-import { Group, HttpPool, Registry } from "../mod.ts";
+import { encodeGetResponse, Group, HttpPool, Registry } from "../mod.ts";
 import { serve } from "../tests/_dev/serve.ts";
 import { args } from "./_proc.ts";
 
@@ -21,7 +25,14 @@ const group = new Group("bench", 64 << 20, (_key, dest) => {
 await group.get("k");
 
 const pool = new HttpPool(`http://127.0.0.1:${port}`, { registry });
-const served = await serve(pool.handler, port);
+const fixed = encodeGetResponse(value);
+const headers = { "content-type": "application/x-protobuf" };
+const served = await serve(
+  args()[1] === "fixed"
+    ? () => Promise.resolve(new Response(fixed, { headers }))
+    : pool.handler,
+  port,
+);
 console.log(`listening ${served.port}`);
 
 process.stdin.on("data", () => {});
