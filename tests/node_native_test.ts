@@ -26,82 +26,12 @@ import {
 import { describeHostilePeer } from "./_dev/hostile_suite.ts";
 import { describeInterop } from "./_dev/interop_suite.ts";
 import { type NodeServed, serveNode } from "./_dev/node_serve.ts";
+import { rawRequest as raw } from "./_dev/raw_get.ts";
 import { runtimeName } from "./_dev/runtimes.ts";
 
 const label = `${runtimeName()}, @x/groupcache/node`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
-
-interface RawAnswer {
-  status: number;
-  headers: Record<string, string>;
-  body: Uint8Array;
-}
-
-/**
- * One HTTP/1.1 request over node:net, the target and headers exactly as
- * given (no URL resolution), on a connection of its own.
- */
-function raw(
-  port: number,
-  method: string,
-  target: string,
-  headers: Record<string, string> = {},
-  body?: Uint8Array,
-): Promise<RawAnswer> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, "127.0.0.1", () => {
-      const lines = [`${method} ${target} HTTP/1.1`, "connection: close"];
-      if (!("host" in headers)) lines.push(`host: 127.0.0.1:${port}`);
-      for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
-      if (body) lines.push(`content-length: ${body.length}`);
-      socket.write(
-        Uint8Array.from(
-          lines.join("\r\n") + "\r\n\r\n",
-          (c) => c.charCodeAt(0) & 0xff,
-        ),
-      );
-      if (body) socket.write(body);
-    });
-    const chunks: Uint8Array[] = [];
-    socket.on("data", (c: Uint8Array) => chunks.push(c));
-    socket.on("error", reject);
-    socket.setTimeout(5_000, () => socket.destroy(new Error("timed out")));
-    socket.on("close", () => {
-      const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-      let o = 0;
-      for (const c of chunks) {
-        all.set(c, o);
-        o += c.length;
-      }
-      const latin = new TextDecoder("latin1").decode(all);
-      const end = latin.indexOf("\r\n\r\n");
-      const [status, ...lines] = latin.slice(0, end).split("\r\n");
-      const headers: Record<string, string> = {};
-      for (const line of lines) {
-        const colon = line.indexOf(":");
-        headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1)
-          .trim();
-      }
-      let body: Uint8Array = all.subarray(end + 4);
-      if (headers["transfer-encoding"] === "chunked") body = dechunk(body);
-      resolve({ status: Number(status.slice(9, 12)), headers, body });
-    });
-  });
-}
-
-/** A chunked body's bytes. */
-function dechunk(data: Uint8Array): Uint8Array {
-  const out: number[] = [];
-  for (let i = 0;;) {
-    let line = "";
-    while (data[i] !== 13) line += String.fromCharCode(data[i++]);
-    const size = parseInt(line, 16);
-    if (!size) return new Uint8Array(out);
-    out.push(...data.subarray(i + 2, i + 2 + size));
-    i += size + 4;
-  }
-}
 
 /** A key `pool` asks `peer` for. */
 function keyOf(pool: HttpPool, peer: string): string {
