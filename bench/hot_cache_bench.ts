@@ -19,11 +19,10 @@
 //        bun bench/hot_cache_bench.ts [--quick] [--rounds N]
 // Writes bench/results/hot_cache_<runtime>.md.
 import process from "node:process";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { type Group, type HotCachePolicy, HttpPool, Registry } from "../mod.ts";
 import { Doorkeeper, doorkeeperCapacity } from "../src/hot_admission.ts";
 import { seededRandom, zipfSampler } from "../tests/_dev/random.ts";
+import { collector } from "../tests/_dev/memory.ts";
 import { benchPath, flag, numberOption, targetComment } from "./_proc.ts";
 import {
   fmt,
@@ -140,22 +139,12 @@ async function scanRetention(policy: HotCachePolicy): Promise<number> {
 const retention: Record<string, number> = {};
 for (const policy of POLICIES) retention[policy] = await scanRetention(policy);
 
-function collector(): (() => void) | undefined {
-  const bun = (globalThis as { Bun?: { gc(force: boolean): void } }).Bun;
-  if (bun !== undefined) return () => bun.gc(true);
-  try {
-    setFlagsFromString("--expose-gc");
-    return runInNewContext("gc");
-  } catch {
-    return undefined;
-  }
-}
 const gc = collector();
-gc?.();
+gc();
 const heapBefore = process.memoryUsage().heapUsed;
 const door = new Doorkeeper(doorkeeperCapacity(BUDGET * 64));
 for (let i = 0; i < door.capacity; i++) door.admit(`item:${i * 7919}:v2`);
-gc?.();
+gc();
 const doorBytes = process.memoryUsage().heapUsed - heapBefore;
 const doorShare = doorBytes / (BUDGET * 64);
 
@@ -210,11 +199,8 @@ ${POLICIES.map((p) => `"${p}" ${fmt(retention[p] * 100)} %`).join(", ")}.
 
 The "popular" policy's window when full (${fmt(door.capacity)} keys for a
 ${fmt((BUDGET * 64) / 2 ** 20)} MiB budget): ${
-  gc
-    ? `${fmt(doorBytes / 2 ** 20)} MiB of heap, ${fmt(doorShare * 100)} %` +
-      " of the budget"
-    : "not measured (no gc() on this runtime)"
-}.
+  fmt(doorBytes / 2 ** 20)
+} MiB of heap, ${fmt(doorShare * 100)} % of the budget.
 
 ${
   targetComment({
@@ -255,16 +241,14 @@ ${
   })
 }
 ${
-  gc
-    ? targetComment({
-      bench: "hot cache: policy bookkeeping memory",
-      runtime: info.runtime,
-      target: "≤ 5 % of the budget",
-      ratio: 0.05 / doorShare,
-      needed: 1,
-      note: `${fmt(doorShare * 100)} %`,
-    })
-    : ""
+  targetComment({
+    bench: "hot cache: policy bookkeeping memory",
+    runtime: info.runtime,
+    target: "≤ 5 % of the budget",
+    ratio: 0.05 / doorShare,
+    needed: 1,
+    note: `${fmt(doorShare * 100)} %`,
+  })
 }`;
 writeMarkdownSection(
   benchPath(`results/hot_cache_${info.runtime}.md`),

@@ -27,8 +27,6 @@
 import { numberOption, targetComment } from "./_proc.ts";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { LRUCache as IsaacsLru } from "lru-cache";
 import { LRUCache as MnemonistLru } from "mnemonist";
 import { lru as tinyLru } from "tiny-lru";
@@ -44,6 +42,7 @@ import {
   writeMarkdownSection,
 } from "./_util.ts";
 import { seededRandom } from "../tests/_dev/random.ts";
+import { collector } from "../tests/_dev/memory.ts";
 
 const CAPACITY = 100_000;
 const OPERATIONS = 1_000_000;
@@ -205,12 +204,7 @@ const contenders: Contender[] = [
 const keysOf = contenders.map(() => makeKeys());
 
 /** A full garbage collection (Bun's, or V8's exposed by a flag). */
-const collectGarbage: () => void = (() => {
-  const bun = (globalThis as { Bun?: { gc(force: boolean): void } }).Bun;
-  if (bun !== undefined) return () => bun.gc(true);
-  setFlagsFromString("--expose-gc");
-  return runInNewContext("gc");
-})();
+const collectGarbage = collector();
 
 /**
  * Bytes the engine holds for live objects, typed arrays' storage included:
