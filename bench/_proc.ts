@@ -47,6 +47,49 @@ export function canPin(): boolean {
   return tasksetChecked;
 }
 
+/** Where a wrk benchmark runs its servers and wrk on a two-core machine. */
+export interface CpuMode {
+  /** "pinned" (the fair setup, what targets are judged on) or "stock". */
+  name: "pinned" | "stock";
+  /** The servers' CPUs ("0"), or undefined for wherever the kernel puts them. */
+  serverCpus: string | undefined;
+  /** wrk's CPUs ("1"), or undefined. */
+  wrkCpus: string | undefined;
+  /** The setup, in words, for the results. */
+  describe: string;
+}
+
+/**
+ * The setups a wrk benchmark runs: "pinned" (servers on CPU 0, wrk on CPU 1)
+ * when `taskset` and two CPUs are there, and "stock" (nothing pinned) unless
+ * `quick` and pinned runs are possible.
+ */
+export function cpuModes(
+  quick: boolean,
+  describe: { pinned: string; stock: string },
+): CpuMode[] {
+  const modes: CpuMode[] = [];
+  if (canPin()) {
+    modes.push({
+      name: "pinned",
+      serverCpus: "0",
+      wrkCpus: "1",
+      describe: describe.pinned,
+    });
+  } else {
+    console.error("taskset or a second CPU is missing: no pinned runs.");
+  }
+  if (!quick || modes.length === 0) {
+    modes.push({
+      name: "stock",
+      serverCpus: undefined,
+      wrkCpus: undefined,
+      describe: describe.stock,
+    });
+  }
+  return modes;
+}
+
 /** `[cmd, args]` run on the CPUs `cpus` (e.g. "0"), or as is when undefined. */
 export function pinned(
   cpus: string | undefined,

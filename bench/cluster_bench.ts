@@ -51,7 +51,8 @@ import { hasCommand, type Server, startServer } from "../tests/_dev/proc.ts";
 import { findBun, findDeno } from "../tests/_dev/runtimes.ts";
 import {
   benchPath,
-  canPin,
+  type CpuMode,
+  cpuModes,
   cpuSeconds,
   flag,
   numberOption,
@@ -181,13 +182,6 @@ const modesWanted = listOption("modes");
 function listOption(name: string): string[] | undefined {
   const i = Deno.args.indexOf(`--${name}`);
   return i < 0 ? undefined : (Deno.args[i + 1] ?? "").split(",");
-}
-
-interface Mode {
-  name: string;
-  nodeCpus: string | undefined;
-  wrkCpus: string | undefined;
-  describe: string;
 }
 
 /** What one measured wrk run, and the nodes meanwhile, did. */
@@ -343,13 +337,13 @@ function busySeconds(cpus: string | undefined): number {
 }
 
 /** Starts a cluster of `kind`, warms it up, measures one run, stops it. */
-async function round(kind: Kind, ports: number[], mode: Mode): Promise<Run> {
+async function round(kind: Kind, ports: number[], mode: CpuMode): Promise<Run> {
   const peers = ports.map((p) => `http://127.0.0.1:${p}`);
   const servers: Server[] = [];
   try {
     const started = await Promise.allSettled(ports.map((port) => {
       const [cmd, args] = kind.command(port, peers);
-      return startServer(...pinned(mode.nodeCpus, cmd, args), {
+      return startServer(...pinned(mode.serverCpus, cmd, args), {
         cwd: root,
         name: `${kind.name} node on :${port}`,
         timeoutMs: 30_000,
@@ -364,9 +358,9 @@ async function round(kind: Kind, ports: number[], mode: Mode): Promise<Run> {
     wrk(ports, WARMUP_SECONDS, mode.wrkCpus, true);
     const before = await Promise.all(ports.map(nodeStats));
     const cpu0 = servers.map((s) => cpuSeconds(s.pid) ?? NaN);
-    const busy0 = busySeconds(mode.nodeCpus);
+    const busy0 = busySeconds(mode.serverCpus);
     const w = wrk(ports, SECONDS, mode.wrkCpus);
-    const busy1 = busySeconds(mode.nodeCpus);
+    const busy1 = busySeconds(mode.serverCpus);
     const cpu1 = servers.map((s) => cpuSeconds(s.pid) ?? NaN);
     const after = await Promise.all(ports.map(nodeStats));
     const sum = (f: (s: NodeStats) => number) =>
@@ -405,26 +399,11 @@ if (!hasCommand("/usr/bin/time")) {
 }
 for (const kind of kinds) kind.prepare();
 
-const modes: Mode[] = [];
-if (canPin()) {
-  modes.push({
-    name: "pinned",
-    nodeCpus: "0",
-    wrkCpus: "1",
-    describe: "all three nodes on CPU 0 (Go: GOMAXPROCS=1), wrk on CPU 1",
-  });
-} else {
-  console.error("taskset or a second CPU is missing: no pinned runs.");
-}
-if (!QUICK || modes.length === 0) {
-  modes.push({
-    name: "stock",
-    nodeCpus: undefined,
-    wrkCpus: undefined,
-    describe: "nothing pinned (Go: default GOMAXPROCS), wrk and the three " +
-      "nodes share both cores",
-  });
-}
+const modes = cpuModes(QUICK, {
+  pinned: "all three nodes on CPU 0 (Go: GOMAXPROCS=1), wrk on CPU 1",
+  stock: "nothing pinned (Go: default GOMAXPROCS), wrk and the three " +
+    "nodes share both cores",
+});
 
 const range = (s: Stats, unit = "", digits = 3) =>
   `${fmt(s.min, digits)}${unit} / **${fmt(s.median, digits)}${unit}** / ${

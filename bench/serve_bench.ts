@@ -33,7 +33,8 @@ import {
 } from "./_util.ts";
 import {
   benchPath,
-  canPin,
+  type CpuMode,
+  cpuModes,
   cpuSeconds,
   flag,
   numberOption,
@@ -65,32 +66,10 @@ if (!goAvailable()) {
 if (!hasCommand("wrk")) throw new Error("serve_bench needs wrk on PATH");
 const goBinary = buildGo("bench/go/server", "goserver");
 
-interface Mode {
-  name: string;
-  serverCpus: string | undefined;
-  wrkCpus: string | undefined;
-  describe: string;
-}
-
-const modes: Mode[] = [];
-if (canPin()) {
-  modes.push({
-    name: "pinned",
-    serverCpus: "0",
-    wrkCpus: "1",
-    describe: "server on CPU 0, wrk on CPU 1 (Go: GOMAXPROCS=1)",
-  });
-} else {
-  console.error("taskset or a second CPU is missing: no pinned runs.");
-}
-if (!QUICK || modes.length === 0) {
-  modes.push({
-    name: "stock",
-    serverCpus: undefined,
-    wrkCpus: undefined,
-    describe: "nothing pinned (Go: default GOMAXPROCS)",
-  });
-}
+const modes = cpuModes(QUICK, {
+  pinned: "server on CPU 0, wrk on CPU 1 (Go: GOMAXPROCS=1)",
+  stock: "nothing pinned (Go: default GOMAXPROCS)",
+});
 
 interface Contender {
   name: string;
@@ -105,7 +84,7 @@ interface Run extends WrkResult {
   cpuUsPerRequest: number | undefined;
 }
 
-async function startContenders(mode: Mode): Promise<Contender[]> {
+async function startContenders(mode: CpuMode): Promise<Contender[]> {
   const child = async (fixed: boolean) => {
     const port = await freePort();
     const [cmd, cmdArgs] = runtimeCommand(benchPath("./serve_child.ts"), [
@@ -153,7 +132,7 @@ async function body(url: string): Promise<Uint8Array> {
   return bytes;
 }
 
-async function runMode(mode: Mode): Promise<Contender[]> {
+async function runMode(mode: CpuMode): Promise<Contender[]> {
   const contenders = await startContenders(mode);
   try {
     const bodies = await Promise.all(contenders.map((c) => body(c.url)));
