@@ -15,6 +15,7 @@ import {
   ENTRY_OVERHEAD,
   entrySize,
 } from "./cache.ts";
+import { MAX_VALUE_BYTES } from "./slab_store.ts";
 import {
   ConfigError,
   GetterError,
@@ -257,13 +258,6 @@ export type CacheType = "main" | "hot";
 const DEFAULT_LOAD_TIMEOUT_MS = 30_000;
 // The signal of a write whose caller gave none.
 const NO_SIGNAL = new AbortController().signal;
-
-/**
- * The largest value a cache holds: the slab store keeps lengths and offsets
- * in 32-bit slots. A larger one is handed back uncached, as one larger than
- * the budget is.
- */
-const MAX_CACHED_VALUE = 2 ** 31 - (1 << 16);
 
 /**
  * A cache namespace: values loaded by one getter, spread over the peers.
@@ -866,12 +860,13 @@ export class Group {
    * both fit: hot first while hot > main/8. A value larger than the whole
    * budget is not cached: it could only stay by evicting everything, and
    * then not even fit (Go evicts the whole cache for it); nor is one
-   * larger than `MAX_CACHED_VALUE` (2 GiB less 64 KiB), whatever the budget.
+   * larger than the store's `MAX_VALUE_BYTES` (2 GiB less 64 KiB), whatever
+   * the budget.
    */
   #populateCache(key: string, value: ByteView, cache: ByteCache): void {
     if (this.cacheBytes <= 0) return;
     const size = entrySize(key, value.length, this.#entryOverhead);
-    if (size > this.cacheBytes || value.length > MAX_CACHED_VALUE) return;
+    if (size > this.cacheBytes || value.length > MAX_VALUE_BYTES) return;
     if (value.expire !== 0 && this.#now() >= value.expire) return;
     cache.add(key, value);
     for (;;) {

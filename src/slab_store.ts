@@ -35,6 +35,11 @@ import {
   writeVarint64,
 } from "./protobuf.ts";
 
+/**
+ * The longest value the store takes: lengths and offsets live in 32-bit
+ * slots. A group hands a longer one back uncached.
+ */
+export const MAX_VALUE_BYTES = 2 ** 31 - (1 << 16);
 /** Bytes in a shared slab. */
 export const SLAB_BYTES = 256 << 10;
 /** A record larger than this gets a buffer of its own. */
