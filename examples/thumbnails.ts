@@ -10,7 +10,8 @@
  *   --peers http://127.0.0.1:8080,http://127.0.0.1:8081
  * ```
  *
- * Routes: `/` lists the images; `/thumbnails/<file>?w=<width>&fmt=<format>`
+ * Routes: `/` shows a thumbnail of each image, linked to the image at full
+ * size; `/thumbnails/<file>?w=<width>&fmt=<format>`
  * answers a thumbnail `w` pixels wide (default 128, never enlarged) in
  * `fmt` (jpeg, png, webp, gif or avif; default: the image's own format),
  * with `x-groupcache-owner` (the node that owns the key) and
@@ -297,11 +298,14 @@ function createNode(self: string, peers: string[], dir: string) {
       } catch {
         return false;
       }
-    }).sort().map((f) =>
-      `<li><a href="/thumbnails/${encodeURIComponent(f)}?w=128">${f}</a></li>`
-    );
+    }).sort().map((f) => {
+      const at = `/thumbnails/${encodeURIComponent(f)}`;
+      return `<li><a href="${at}?w=${MAX_WIDTH}"><img src="${at}?w=${DEFAULT_WIDTH}" alt="${f}"></a> ${f}</li>`;
+    });
     return new Response(
-      `<!doctype html><h1>thumbnails on ${self}</h1><ul>${links.join("")}</ul>`,
+      `<!doctype html><title>thumbnails on ${self}</title><h1>thumbnails on ${self}</h1><ul>${
+        links.join("")
+      }</ul>`,
       { headers: { "content-type": "text/html; charset=utf-8" } },
     );
   };

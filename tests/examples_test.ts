@@ -153,6 +153,22 @@ describe(`examples/thumbnails.ts as a process (${runtimeName()})`, () => {
     }
   });
 
+  it("shows a thumbnail of each image on its home page, each an image it answers", async () => {
+    const page = (await get(`${node!.url}/`)).text;
+    const sources = [...page.matchAll(/<img src="([^"]+)"/g)].map((m) => m[1]);
+    assert.deepEqual(
+      sources.map((src) => new URL(src, node!.url).pathname).sort(),
+      SAMPLES.map(([f]) => `/thumbnails/${f}`).sort(),
+    );
+    for (const src of sources) {
+      const res = await get(new URL(src, node!.url).href);
+      assert.equal(res.status, 200, `${src}: ${res.text}`);
+      const info = await imageInfo(res.body);
+      assert.equal(res.headers.get("content-type"), `image/${info.format}`);
+      assert.ok(info.width <= 128, `${src}: ${info.width} pixels wide`);
+    }
+  });
+
   // [name, node, path, status, body]; "node" is the sample folder, "odd" the
   // temporary one.
   const failures: [string, "node" | "odd", string, number, RegExp][] = [
