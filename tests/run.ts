@@ -12,37 +12,56 @@ type Outcome = {
   failures?: string[];
 };
 
-function run(
+async function run(
   name: string,
   cmd: string,
   args: string[],
   parse: (out: string) => [number, number],
-): Outcome {
+): Promise<Outcome> {
   console.log(`\n=== ${name}: ${cmd} ${args.join(" ")}`);
-  let out: Deno.CommandOutput;
+  let child: Deno.ChildProcess;
   try {
-    out = new Deno.Command(cmd, {
+    child = new Deno.Command(cmd, {
       args,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
-    }).outputSync();
+    }).spawn();
   } catch (err) {
     console.error(`${name}: could not start ${cmd}: ${(err as Error).message}`);
     return { name, passed: 0, failed: 1, ok: false };
   }
-  const stdout = new TextDecoder().decode(out.stdout);
-  const stderr = new TextDecoder().decode(out.stderr);
-  process.stdout.write(stdout);
-  process.stderr.write(stderr);
+  // Both streams pass through as they come: copied one after the other, a
+  // runner's warnings (its stderr) landed after its pass summary (stdout).
+  const [stdout, stderr] = await Promise.all([
+    relay(child.stdout, Deno.stdout),
+    relay(child.stderr, Deno.stderr),
+  ]);
+  const { code } = await child.status;
   const [passed, failed] = parse(stdout + "\n" + stderr);
   return {
     name,
     passed,
     failed,
-    ok: out.code === 0 && failed === 0 && passed > 0,
+    ok: code === 0 && failed === 0 && passed > 0,
     failures: failureLines(stdout + "\n" + stderr),
   };
+}
+
+/** Writes `from` to `to` as it arrives; resolves with all of it as text. */
+async function relay(
+  from: ReadableStream<Uint8Array>,
+  to: { writeSync(p: Uint8Array): number },
+): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = "";
+  for await (const chunk of from) {
+    for (let at = 0; at < chunk.length;) {
+      at += to.writeSync(chunk.subarray(at));
+    }
+    text += decoder.decode(chunk, { stream: true });
+  }
+  return text + decoder.decode();
 }
 
 /**
@@ -97,7 +116,7 @@ const all = wanted.size === 0;
 const outcomes: Outcome[] = [];
 if (all || wanted.has("deno")) {
   outcomes.push(
-    run(
+    await run(
       "deno",
       "deno",
       ["test", "-A", "--doc", "mod.ts", "src/", "tests/"],
@@ -107,7 +126,7 @@ if (all || wanted.has("deno")) {
 }
 if (all || wanted.has("bun")) {
   outcomes.push(
-    run(
+    await run(
       "bun",
       findBun() ?? "bun",
       ["test", "--timeout", "120000", "tests/"],
@@ -117,7 +136,7 @@ if (all || wanted.has("bun")) {
 }
 if (all || wanted.has("node")) {
   outcomes.push(
-    bundleForNode() ?? run(
+    bundleForNode() ?? await run(
       "node",
       "node",
       ["tests/.out/node/run.bundle.mjs"],
