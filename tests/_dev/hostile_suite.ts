@@ -218,7 +218,7 @@ export function describeHostilePeer(
       ],
       // Cut at the limit, whatever Content-Length said. (Deno's reads leave
       // about as much garbage as the bytes held, so a small limit keeps the
-      // test about the cut: README's Reliability section has the figures at
+      // test about the cut: docs/reliability.md has the figures at
       // the default limit.)
       [
         "smuggle:",
