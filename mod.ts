@@ -42,7 +42,7 @@
  */
 
 export { ByteView } from "./src/byte_view.ts";
-export { ENTRY_OVERHEAD } from "./src/cache.ts";
+export { type CacheStats, ENTRY_OVERHEAD } from "./src/cache.ts";
 export { crc32, crc32Update } from "./src/crc32.ts";
 export type { PeerDiscovery, PeerListTarget } from "./src/discovery.ts";
 export { type Logger, silentLogger } from "./src/logger.ts";
@@ -58,23 +58,22 @@ export {
   SinkNotSetError,
 } from "./src/errors.ts";
 export {
-  type CacheStats,
-  type CacheType,
   type ExpiringValue,
-  getGroup,
-  type GetOptions,
   type Getter,
   type GetterContext,
   type GetterFunc,
   type GetterResult,
-  Group,
+} from "./src/getter.ts";
+export { Group } from "./src/group.ts";
+export {
+  type CacheType,
+  type GetOptions,
   type GroupOptions,
   type GroupStats,
-  type PeerGetter,
-  type PeerPicker,
   type RemoveOptions,
   type SetOptions,
-} from "./src/group.ts";
+} from "./src/group_options.ts";
+export type { PeerGetter, PeerPicker } from "./src/peers.ts";
 export { etcdPeers, type EtcdPeersOptions } from "./src/etcd.ts";
 export { HashRing } from "./src/hash_ring.ts";
 export { type HotCachePolicy } from "./src/hot_admission.ts";
@@ -115,7 +114,7 @@ export {
   type GetResponseMessage,
   type SetRequestMessage,
 } from "./src/protobuf.ts";
-export { defaultRegistry, Registry } from "./src/registry.ts";
+export { defaultRegistry, getGroup, Registry } from "./src/registry.ts";
 export {
   BaseSink,
   BytesSink,

@@ -23,7 +23,7 @@ import { readBody, RING_HEADER } from "./http_client.ts";
 import type { Logger } from "./logger.ts";
 import { decodeSetRequest, hitBody, msFromUnixNanos } from "./protobuf.ts";
 import type { Group } from "./group.ts";
-import type { Registry } from "./registry.ts";
+import { groupServer, type Registry } from "./registry.ts";
 
 /** How a handler speaks beyond golang's protocol. */
 export interface PeerHandlerOptions {
@@ -314,7 +314,7 @@ export class PeerRouter {
     }
     if (write) return new PeerWrite(method, group, key);
     try {
-      return group.lookupOrLoad(key, new LazySignal(req, access), false);
+      return groupServer(group).get(key, new LazySignal(req, access));
     } catch (err) {
       return getterFailure(err);
     }
@@ -329,7 +329,7 @@ export class PeerRouter {
    */
   write(write: PeerWrite, body: Uint8Array | undefined): PeerAnswer {
     if (write.method === "DELETE") {
-      write.group.removeForPeer(write.key);
+      groupServer(write.group).remove(write.key);
       return WRITTEN;
     }
     if (body === undefined) {
@@ -351,7 +351,7 @@ export class PeerRouter {
     const expire = set.expire === undefined || set.expire === 0n
       ? 0
       : msFromUnixNanos(set.expire);
-    write.group.setForPeer(
+    groupServer(write.group).set(
       set.key,
       new ByteView(set.value ?? new Uint8Array(0), expire),
     );
