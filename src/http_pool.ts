@@ -582,6 +582,17 @@ export class HttpPool implements PeerPicker {
   }
 
   /**
+   * The owner of `key` when it is another node, up or down; `undefined`
+   * when this node owns it, no peers are set, or the pool is closed: where
+   * a set or remove of `key` must go (a down owner makes it reject).
+   */
+  remoteOwner(key: string): string | undefined {
+    if (this.#closing !== undefined) return undefined;
+    const owner = this.#ring.get(key);
+    return owner === this.self ? undefined : owner;
+  }
+
+  /**
    * The health of every remote peer, in peer-list order: `"up"`, or
    * `"down"` after a fetch timed out or its connection failed (a peer that
    * answers, even with an error status, is up). A down peer's keys load
