@@ -2,7 +2,8 @@
  * What a {@linkcode Group} is made with, what its methods take and what it
  * counts: the options, the counters, and the one check that turns the
  * options into a group's settings, each mistake a {@linkcode ConfigError}
- * that says how to fix it.
+ * that says how to fix it. mod.ts exports the types; the functions are the
+ * group's own.
  *
  * @module
  */
