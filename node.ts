@@ -52,7 +52,7 @@ import {
   type RequestAccess,
 } from "./src/http_handler.ts";
 import { type HttpPool, peerRouter } from "./src/http_pool.ts";
-import { hitBody } from "./src/protobuf.ts";
+import { hitBody } from "./src/framed.ts";
 
 export type {
   PeerReply,

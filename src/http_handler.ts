@@ -21,7 +21,8 @@ import { ByteView } from "./byte_view.ts";
 import { ProtobufError } from "./errors.ts";
 import { readBody, RING_HEADER } from "./http_client.ts";
 import type { Logger } from "./logger.ts";
-import { decodeSetRequest, hitBody, msFromUnixNanos } from "./protobuf.ts";
+import { hitBody } from "./framed.ts";
+import { decodeSetRequest, msFromUnixNanos } from "./protobuf.ts";
 import type { Group } from "./group.ts";
 import { groupServer, type Registry } from "./registry.ts";
 
