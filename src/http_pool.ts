@@ -23,15 +23,13 @@ import {
   HttpPeer,
   type PeerFetch,
   type PeerTransport,
-  REQUEST_HEADERS,
-  RING_HEADER,
 } from "./http_client.ts";
 import { PeerRouter, webHandler } from "./http_handler.ts";
-import { closeRegistered } from "./closers.ts";
 import { type Logger, loggerOption } from "./logger.ts";
-import { peerFetchTimes, prometheusText } from "./metrics.ts";
+import { PeerFetchTimes, prometheusText } from "./metrics.ts";
 import type { PeerHealthInfo } from "./peer_health.ts";
 import { defaultRegistry, type Registry } from "./registry.ts";
+import { REQUEST_HEADERS, RING_HEADER } from "./wire.ts";
 
 /**
  * Which cluster's consistent-hash ring places keys: golang/groupcache's
@@ -87,10 +85,10 @@ export interface HttpPoolOptions {
   registry?: Registry;
   /**
    * Where the pool warns, once per condition and again when it changes: a
-   * peer going down and coming back, a peer URL that contains the base path,
-   * requests that arrive without the base path, requests for a group this
-   * node does not have, a peer whose ring differs from this node's. Default
-   * `console`; {@linkcode silentLogger} says nothing.
+   * peer going down and coming back, requests that arrive without the base
+   * path, requests for a group this node does not have, a peer whose ring
+   * differs from this node's. Default `console`; {@linkcode silentLogger}
+   * says nothing.
    */
   logger?: Logger;
 }
@@ -110,21 +108,38 @@ function ringFingerprint(
   return `${hex}/${peers.length}`;
 }
 
-// Each pool's router, for servers other than the web handler (node.ts).
-const routers = new WeakMap<HttpPool, PeerRouter>();
-
 /**
- * The router behind `pool.handler`: what a server of its own kind (such as
- * `node:http`, see node.ts) answers peers with, so it answers as the handler.
+ * What the library's own code reaches of a pool beyond its public members
+ * (not exported from `mod.ts`): the router behind `pool.handler`, for
+ * servers of their own kind (node.ts); the fetch times, for metrics; the
+ * peer sources to stop with it, for discovery.
  */
-export function peerRouter(pool: HttpPool): PeerRouter {
-  const router = routers.get(pool);
-  if (router === undefined) throw new TypeError("not an HttpPool");
-  return router;
+export interface PoolInternals {
+  /** What `pool.handler` answers with. */
+  readonly router: PeerRouter;
+  /** How long each peer fetch took. */
+  readonly fetchTimes: PeerFetchTimes;
+  /** What {@linkcode HttpPool.close} stops besides the pool (dnsPeers, etcdPeers). */
+  readonly closers: Set<{ close(): Promise<void> }>;
 }
 
-/** Checks a peer's base URL; throws a {@linkcode ConfigError} that says how to write it. */
-export function checkPeerUrl(url: unknown, what: string): string {
+let internalsOf: (pool: object) => PoolInternals | undefined;
+
+/** The internals of `pool`; `undefined` when it is not an {@linkcode HttpPool}. */
+export function poolInternals(pool: object): PoolInternals | undefined {
+  return internalsOf(pool);
+}
+
+/**
+ * Checks a peer's base URL; throws a {@linkcode ConfigError} that says how
+ * to write it. With `basePath`, a URL that already has it in its path is
+ * refused too: the client appends it, so every request would miss.
+ */
+export function checkPeerUrl(
+  url: unknown,
+  what: string,
+  basePath?: string,
+): string {
   const example = 'write it like "http://10.0.0.2:8000"';
   if (typeof url !== "string") {
     throw new ConfigError(
@@ -152,6 +167,17 @@ export function checkPeerUrl(url: unknown, what: string): string {
   if (parsed.search !== "" || parsed.hash !== "" || /[?#]/.test(url)) {
     throw new ConfigError(
       `${what} ${JSON.stringify(url)} must not have a query or fragment`,
+    );
+  }
+  if (
+    basePath !== undefined && basePath !== "/" &&
+    (parsed.pathname + "/").includes(basePath)
+  ) {
+    const bare = basePath.slice(0, -1);
+    throw new ConfigError(
+      `${what} ${JSON.stringify(url)} contains the base path ${basePath}, ` +
+        "which the client appends to every request: list the peer without " +
+        `it, like ${JSON.stringify(url.slice(0, url.lastIndexOf(bare)))}`,
     );
   }
   if (url.endsWith("/")) {
@@ -260,16 +286,20 @@ export class HttpPool implements PeerPicker {
    */
   readonly handler: (req: Request) => Promise<Response>;
   readonly #fetch: FetchLike;
+  readonly #internals: PoolInternals;
   readonly #hash: (data: string) => number;
   readonly #deadlines: Deadlines<PeerFetch>;
   readonly #client: HttpClientOptions;
   readonly #ringKind: string;
   #fingerprint: string;
-  #urlsReported = new Set<string>();
   #closing: Promise<void> | undefined;
   #ring: HashRing | MailgunRing;
   #peers: readonly string[] = [];
   #getters = new Map<string, HttpPeer>();
+
+  static {
+    internalsOf = (pool) => #internals in pool ? pool.#internals : undefined;
+  }
 
   /**
    * Makes the pool of a node and registers it as the node's peer picker; call
@@ -391,12 +421,13 @@ export class HttpPool implements PeerPicker {
     // A custom hash places keys its own way: a ring of its own kind.
     this.#ringKind = ring === "golang" && hash !== crc32 ? "golang-hash" : ring;
     this.#fingerprint = ringFingerprint(this.#ringKind, replicas, []);
+    const fetchTimes = new PeerFetchTimes();
     this.#client = {
       basePath,
       transport: options.transport ?? fetchTransport(this.#fetch),
       deadlines: this.#deadlines,
       maxResponseBytes,
-      observe: peerFetchTimes(this).observe,
+      observe: fetchTimes.observe,
       probeBackoff: { delayMs: probeDelayMs, maxDelayMs: maxProbeDelayMs },
       headers: this.#requestHeaders(),
       onHealthChange: (peer, state) => {
@@ -421,7 +452,7 @@ export class HttpPool implements PeerPicker {
       ring: () => this.#fingerprint,
       closed: () => this.#closing !== undefined,
     });
-    routers.set(this, router);
+    this.#internals = { router, fetchTimes, closers: new Set() };
     this.handler = webHandler(router);
   }
 
@@ -465,7 +496,7 @@ export class HttpPool implements PeerPicker {
   set(...peers: string[]): void {
     const seen = new Set<string>();
     for (const [i, peer] of peers.entries()) {
-      checkPeerUrl(peer, `peer #${i + 1}`);
+      checkPeerUrl(peer, `peer #${i + 1}`, this.basePath);
       if (seen.has(peer)) {
         throw new ConfigError(
           `peer ${JSON.stringify(peer)} is listed twice: list each peer once`,
@@ -497,28 +528,6 @@ export class HttpPool implements PeerPicker {
     this.#getters = getters;
     this.#fingerprint = ringFingerprint(this.#ringKind, this.replicas, peers);
     this.#client.headers = this.#requestHeaders();
-    this.#reportBasePathUrls(peers);
-  }
-
-  /** Warns once about each listed URL that has the base path in it. */
-  #reportBasePathUrls(peers: readonly string[]): void {
-    const reported = new Set<string>();
-    const bare = this.basePath.slice(0, -1);
-    for (const peer of peers) {
-      const path = new URL(peer).pathname;
-      if (!(path + "/").includes(this.basePath)) continue;
-      reported.add(peer);
-      if (this.#urlsReported.has(peer)) continue;
-      const base = peer.slice(0, peer.lastIndexOf(bare)) || peer;
-      this.logger.warn(
-        `groupcache: peer URL ${
-          JSON.stringify(peer)
-        } contains the base path ${this.basePath}, which the client appends: ` +
-          `requests go to ${peer}${this.basePath}{group}/{key} and are ` +
-          `refused. List the peer without it, e.g. ${JSON.stringify(base)}`,
-      );
-    }
-    this.#urlsReported = reported;
   }
 
   /**
@@ -667,7 +676,10 @@ export class HttpPool implements PeerPicker {
 
   async #close(): Promise<void> {
     for (const peer of this.#getters.values()) peer.close();
-    await closeRegistered(this);
+    const { closers } = this.#internals;
+    const sources = [...closers];
+    closers.clear();
+    await Promise.all(sources.map((s) => s.close().catch(() => {})));
     // Discovery may have set() meanwhile: abort what its new peers started.
     for (const peer of this.#getters.values()) peer.close();
     this.#deadlines.clear();
@@ -703,6 +715,6 @@ export class HttpPool implements PeerPicker {
    * ```
    */
   metrics(): string {
-    return prometheusText(this);
+    return prometheusText(this, this.#internals.fetchTimes);
   }
 }

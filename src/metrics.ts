@@ -9,7 +9,7 @@
 
 import type { CacheType, GroupStats } from "./group.ts";
 import type { CacheStats } from "./cache.ts";
-import type { HttpPool } from "./http_pool.ts";
+import { type HttpPool, poolInternals } from "./http_pool.ts";
 import type { PeerHealthInfo } from "./peer_health.ts";
 import type { Registry } from "./registry.ts";
 
@@ -103,7 +103,7 @@ const CACHE_GAUGES: [keyof CacheStats, ...Metric][] = [
   [
     "bytes",
     "groupcache_cache_bytes",
-    "Bytes held by the cache: key and value bytes of every entry.",
+    "Bytes charged to the cache: key and value bytes of every entry plus the group's entryOverhead per entry (default 192).",
   ],
   ["items", "groupcache_cache_items", "Entries held by the cache."],
 ];
@@ -184,18 +184,6 @@ export class PeerFetchTimes {
   }
 }
 
-const fetchTimes = new WeakMap<object, PeerFetchTimes>();
-
-/** The fetch times of `pool`, made on first use. */
-export function peerFetchTimes(pool: object): PeerFetchTimes {
-  let times = fetchTimes.get(pool);
-  if (times === undefined) {
-    times = new PeerFetchTimes();
-    fetchTimes.set(pool, times);
-  }
-  return times;
-}
-
 /** A label value, escaped as the text format wants. */
 function escape(value: string): string {
   return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(
@@ -214,7 +202,10 @@ function number(value: number): string {
  * The Prometheus text exposition (format 0.0.4) of a pool's node; what
  * `HttpPool.metrics()` returns.
  */
-export function prometheusText(pool: MeteredPool): string {
+export function prometheusText(
+  pool: MeteredPool,
+  fetchTimes: PeerFetchTimes,
+): string {
   const out: string[] = [];
   const family = (
     [name, help]: Metric,
@@ -267,7 +258,7 @@ export function prometheusText(pool: MeteredPool): string {
     ),
   );
   const samples: string[] = [];
-  for (const [peer, h] of peerFetchTimes(pool).of(pool.peers)) {
+  for (const [peer, h] of fetchTimes.of(pool.peers)) {
     const peerLabel = `peer="${escape(peer)}"`;
     let cumulative = 0;
     for (let i = 0; i <= FETCH_BUCKETS.length; i++) {
@@ -459,13 +450,13 @@ export function otelMetrics(
     unit: "s",
     advice: { explicitBucketBoundaries: [...FETCH_BUCKETS] },
   });
-  const stop = peerFetchTimes(pool).listen((peer, seconds) =>
+  const stop = poolInternals(pool)?.fetchTimes.listen((peer, seconds) =>
     histogram.record(seconds, { peer })
   );
   return {
     close() {
       meter.removeBatchObservableCallback(callback, observables);
-      stop();
+      stop?.();
     },
   };
 }
