@@ -25,8 +25,8 @@ import { decodePart, PROTOBUF, readBody, RING_HEADER } from "./wire.ts";
 import type { Group } from "./group.ts";
 import type { Registry } from "./registry.ts";
 
-/** How a handler speaks beyond golang's protocol. */
-export interface PeerHandlerOptions {
+/** How a router speaks beyond golang's protocol, and what it reports to. */
+export interface PeerRouterOptions {
   /**
    * Speak to mailgun nodes: write `expire` (field 3) in every `GetResponse`,
    * as they do, and read `+` in a path as a plus (their client escapes with
@@ -43,6 +43,8 @@ export interface PeerHandlerOptions {
    * the one a client of ours sends in `x-groupcache-ring`.
    */
   ring?: () => string;
+  /** Whether the node is shutting down: every request is then answered 503. */
+  closed?: () => boolean;
 }
 
 // How many distinct group names and ring fingerprints are remembered as
@@ -128,12 +130,6 @@ export interface RequestAccess<R> {
   signal(req: R): AbortSignal;
 }
 
-/** What the router is made with beyond {@linkcode PeerHandlerOptions}. */
-export interface PeerRouterOptions extends PeerHandlerOptions {
-  /** Whether the node is shutting down: every request is then answered 503. */
-  closed?: () => boolean;
-}
-
 const CLOSED = "this node is shutting down";
 const CLOSED_HEADERS = { "retry-after": "1" };
 
@@ -151,7 +147,7 @@ class LazySignal<R> {
 }
 
 /** A getter that threw or rejected: `500` with its message. */
-export function getterFailure(err: unknown): PeerAnswer {
+function getterFailure(err: unknown): PeerAnswer {
   return new PeerAnswer(500, (err as Error)?.message ?? String(err));
 }
 
@@ -215,7 +211,7 @@ export class PeerRouter {
    * What `method` on `url` (absolute, or the raw request target: its path
    * still percent-encoded) asks for. Never throws. A cached value comes back
    * as the view itself, a load as a promise (rejected by the getter's
-   * failure: answer it with {@linkcode getterFailure}).
+   * failure); {@linkcode dispatch} answers each.
    */
   route<R>(
     req: R,

@@ -4,7 +4,8 @@
  * (`http_client.ts`), and serves this node's groups to the others through
  * {@linkcode HttpPool.handler} (`http_handler.ts`), a plain
  * `(req: Request) => Promise<Response>` for `Deno.serve`, `Bun.serve` or any
- * server that speaks web `Request`/`Response`.
+ * server that speaks web `Request`/`Response`. Client and server share only
+ * the wire (`wire.ts`).
  *
  * @module
  */
