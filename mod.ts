@@ -91,11 +91,11 @@ export {
   type GetterResult,
 } from "./src/getter.ts";
 export type { PeerGetter, PeerPicker } from "./src/peers.ts";
+export { HttpPool } from "./src/http_pool.ts";
 export {
-  HttpPool,
   type HttpPoolOptions,
   type RingKind,
-} from "./src/http_pool.ts";
+} from "./src/http_pool_options.ts";
 export { defaultRegistry, getGroup, Registry } from "./src/registry.ts";
 export { ByteView } from "./src/byte_view.ts";
 export {
@@ -142,7 +142,7 @@ export {
   type MetricsBinding,
   type ObservableLike,
   otelMetrics,
-} from "./src/metrics.ts";
+} from "./src/otel.ts";
 
 // The building blocks, each also a subpath export (see deno.json).
 export {

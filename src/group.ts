@@ -23,12 +23,6 @@ import { type LoadHandle, SharedLoads } from "./shared_load.ts";
 import { ByteViewSink, type Sink } from "./sink.ts";
 import { MAX_VALUE_BYTES } from "./slab_store.ts";
 
-// Moved to their own files; re-exported for the modules that import them
-// from here.
-export type { Getter } from "./getter.ts";
-export type { CacheType, GroupOptions, GroupStats } from "./group_options.ts";
-export type { PeerGetter, PeerPicker } from "./peers.ts";
-
 /**
  * A cache namespace: values loaded by one getter, spread over the peers.
  *
