@@ -303,22 +303,15 @@ interface Origin {
   port: string;
 }
 
-// A peer's base URL is one of few: parse each once.
-const origins = new Map<string, Origin>();
-function originOf(url: string, end: number): Origin {
-  const key = url.slice(0, end);
-  let origin = origins.get(key);
-  if (origin === undefined) {
-    const parsed = new URL(key);
-    origin = {
-      https: parsed.protocol === "https:",
-      // Brackets stay off an IPv6 literal for node:http.
-      hostname: parsed.hostname.replace(/^\[(.*)\]$/, "$1"),
-      port: parsed.port,
-    };
-    if (origins.size < 4096) origins.set(key, origin);
-  }
-  return origin;
+/** The parts of a peer's base URL that node:http needs. */
+function parseOrigin(origin: string): Origin {
+  const parsed = new URL(origin);
+  return {
+    https: parsed.protocol === "https:",
+    // Brackets stay off an IPv6 literal for node:http.
+    hostname: parsed.hostname.replace(/^\[(.*)\]$/, "$1"),
+    port: parsed.port,
+  };
 }
 
 // A request on a kept-alive socket the peer had just closed fails before any
@@ -370,6 +363,17 @@ export function nodeTransport(
   };
   const http = new HttpAgent(agentOptions);
   const https = new HttpsAgent(agentOptions);
+  // A peer's base URL is one of few: each parsed once, per transport.
+  const origins = new Map<string, Origin>();
+  const originOf = (url: string, end: number): Origin => {
+    const key = url.slice(0, end);
+    let origin = origins.get(key);
+    if (origin === undefined) {
+      origin = parseOrigin(key);
+      if (origins.size < 4096) origins.set(key, origin);
+    }
+    return origin;
+  };
   const send = (
     url: string,
     request: PeerRequest,
