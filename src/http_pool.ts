@@ -198,19 +198,9 @@ export class HttpPool implements PeerPicker {
   constructor(self: string, options: HttpPoolOptions = {}) {
     this.self = checkPeerUrl(self, "self");
     const settings = checkPoolOptions(options);
-    const {
-      basePath,
-      replicas,
-      hash,
-      fetch,
-      timeoutMs,
-      probeDelayMs,
-      maxProbeDelayMs,
-      maxResponseBytes,
-      registry,
-      ring,
-      logger,
-    } = settings;
+    const { basePath, replicas, hash, fetch, registry, ring } = settings;
+    const { timeoutMs, probeDelayMs, maxProbeDelayMs, logger } = settings;
+    const maxResponseBytes = settings.maxResponseBytes;
     registry.registerPeerPicker(this);
     this.basePath = basePath;
     this.replicas = replicas;
