@@ -35,7 +35,7 @@ import {
   PeerListWriter,
 } from "./src/discovery.ts";
 import { ConfigError } from "./src/errors.ts";
-import { closeWithPool } from "./src/closers.ts";
+import { closeWithPool } from "./src/discovery.ts";
 
 export type { Logger, PeerDiscovery, PeerListTarget } from "./src/discovery.ts";
 

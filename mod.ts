@@ -30,92 +30,74 @@
  * //              or Bun.serve({ port: 8001, fetch: pool.handler })
  * ```
  *
- * A cluster finds its peers through {@linkcode etcdPeers} or, from the
- * `@x/groupcache/dns` entry point, `dnsPeers`; `pool.metrics()` serves
- * Prometheus and {@linkcode otelMetrics} feeds an OpenTelemetry `Meter`.
+ * ## The core
  *
- * The building blocks are exported too: {@linkcode crc32},
- * {@linkcode HashRing}, {@linkcode LruCache}, {@linkcode SingleFlight},
- * {@linkcode ByteView} and the sinks.
+ * - {@linkcode Group}: a named cache with a getter; `get`, `set`, `remove`.
+ * - {@linkcode HttpPool}: this node's peers, the ring that places keys, the
+ *   client that asks them and `pool.handler`, which answers them.
+ * - {@linkcode Registry}: one node's groups and its pool.
+ * - {@linkcode ByteView}, the immutable value, and the sinks Go's `Get`
+ *   writes into ({@linkcode bytesSink}, {@linkcode stringSink}, …).
+ * - Errors, each a class with a stable `name`: {@linkcode ConfigError},
+ *   {@linkcode PeerError}, {@linkcode GetterError}, …
+ * - Discovery: {@linkcode etcdPeers}, and `dnsPeers` from
+ *   `@x/groupcache/dns`; metrics: `pool.metrics()` (Prometheus) and
+ *   {@linkcode otelMetrics} (an OpenTelemetry `Meter`).
+ * - Node's own server and client: `@x/groupcache/node`.
+ *
+ * ## The building blocks
+ *
+ * Each is exported here and from a subpath of its own, and none depends on
+ * the ones above it:
+ *
+ * | subpath                        | exports                                         |
+ * | ------------------------------ | ----------------------------------------------- |
+ * | `@x/groupcache/lru`            | {@linkcode LruCache}                            |
+ * | `@x/groupcache/ring`           | {@linkcode HashRing} (Go's `consistenthash`)    |
+ * | `@x/groupcache/crc32`          | {@linkcode crc32}, {@linkcode crc32Update}      |
+ * | `@x/groupcache/singleflight`   | {@linkcode SingleFlight}                        |
+ * | `@x/groupcache/protobuf`       | the `GetResponse`/`SetRequest` codecs           |
+ *
+ * ```ts
+ * import { LruCache } from "@x/groupcache/lru";
+ * import { HashRing } from "@x/groupcache/ring";
+ * import * as groupcache from "@x/groupcache";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(LruCache, groupcache.LruCache);
+ * const ring = new HashRing(50);
+ * ring.add("http://127.0.0.1:8001", "http://127.0.0.1:8002");
+ * assert.match(ring.get("big-file.jpg") ?? "", /^http:\/\/127\.0\.0\.1:800[12]$/);
+ * ```
  *
  * @module
  */
 
-export { ByteView } from "./src/byte_view.ts";
-export { ENTRY_OVERHEAD } from "./src/cache.ts";
-export { crc32, crc32Update } from "./src/crc32.ts";
-export type { PeerDiscovery, PeerListTarget } from "./src/discovery.ts";
-export { type Logger, silentLogger } from "./src/logger.ts";
+// The core: a group, its node and pool, values, errors, discovery, metrics.
+export { Group } from "./src/group.ts";
 export {
-  ConfigError,
-  GetterError,
-  InvalidKeyError,
-  LoadTimeoutError,
-  PeerError,
-  type PeerErrorInit,
-  type PeerErrorReason,
-  ProtobufError,
-  SinkNotSetError,
-} from "./src/errors.ts";
-export {
-  type CacheStats,
   type CacheType,
-  type ExpiringValue,
-  getGroup,
   type GetOptions,
+  type GroupOptions,
+  type GroupStats,
+  type RemoveOptions,
+  type SetOptions,
+} from "./src/group_options.ts";
+export {
+  type ExpiringValue,
   type Getter,
   type GetterContext,
   type GetterFunc,
   type GetterResult,
-  Group,
-  type GroupOptions,
-  type GroupStats,
-  type PeerGetter,
-  type PeerPicker,
-  type RemoveOptions,
-  type SetOptions,
-} from "./src/group.ts";
-export { etcdPeers, type EtcdPeersOptions } from "./src/etcd.ts";
-export { HashRing } from "./src/hash_ring.ts";
-export { type HotCachePolicy } from "./src/hot_admission.ts";
+} from "./src/getter.ts";
+export type { PeerGetter, PeerPicker } from "./src/peers.ts";
+export { HttpPool } from "./src/http_pool.ts";
 export {
-  HttpPool,
   type HttpPoolOptions,
   type RingKind,
-} from "./src/http_pool.ts";
-export {
-  MalformedReplyError,
-  type PeerReply,
-  type PeerRequest,
-  type PeerTransport,
-} from "./src/http_client.ts";
-export { type PeerHealthInfo, type PeerState } from "./src/peer_health.ts";
-export {
-  LruCache,
-  type LruCacheOptions,
-  type LruIterOptions,
-} from "./src/lru.ts";
-export {
-  type BatchObservableResultLike,
-  type HistogramLike,
-  type InstrumentOptionsLike,
-  type MeterLike,
-  type MetricAttributes,
-  type MetricsBinding,
-  type ObservableLike,
-  otelMetrics,
-} from "./src/metrics.ts";
-export {
-  decodeGetResponse,
-  decodeGetResponseMessage,
-  decodeSetRequest,
-  encodeGetResponse,
-  encodeGetResponseMessage,
-  encodeSetRequest,
-  type GetResponseMessage,
-  type SetRequestMessage,
-} from "./src/protobuf.ts";
-export { defaultRegistry, Registry } from "./src/registry.ts";
+} from "./src/http_pool_options.ts";
+export { defaultRegistry, getGroup, Registry } from "./src/registry.ts";
+export { ByteView } from "./src/byte_view.ts";
 export {
   BaseSink,
   BytesSink,
@@ -128,4 +110,58 @@ export {
   TruncatingBytesSink,
   truncatingBytesSink,
 } from "./src/sink.ts";
+export {
+  ConfigError,
+  GetterError,
+  InvalidKeyError,
+  LoadTimeoutError,
+  PeerError,
+  type PeerErrorInit,
+  type PeerErrorReason,
+  ProtobufError,
+  SinkNotSetError,
+} from "./src/errors.ts";
+export {
+  MalformedReplyError,
+  type PeerReply,
+  type PeerRequest,
+  type PeerTransport,
+} from "./src/http_client.ts";
+export { type PeerHealthInfo, type PeerState } from "./src/peer_health.ts";
+export { type HotCachePolicy } from "./src/hot_admission.ts";
+export { type CacheStats, ENTRY_OVERHEAD } from "./src/cache.ts";
+export { type Logger, silentLogger } from "./src/logger.ts";
+export type { PeerDiscovery, PeerListTarget } from "./src/discovery.ts";
+export { etcdPeers, type EtcdPeersOptions } from "./src/etcd.ts";
+export {
+  type BatchObservableResultLike,
+  type HistogramLike,
+  type InstrumentOptionsLike,
+  type MeterLike,
+  type MetricAttributes,
+  type MetricsBinding,
+  type ObservableLike,
+  otelMetrics,
+} from "./src/otel.ts";
+
+// The building blocks, each also a subpath export (see deno.json).
+export {
+  LruCache,
+  type LruCacheOptions,
+  type LruIterOptions,
+} from "./src/lru.ts";
+export { HashRing } from "./src/hash_ring.ts";
+export { crc32, crc32Update } from "./src/crc32.ts";
 export { type FlightResult, SingleFlight } from "./src/singleflight.ts";
+export {
+  decodeGetResponse,
+  decodeGetResponseMessage,
+  decodeSetRequest,
+  encodeGetResponse,
+  encodeGetResponseMessage,
+  encodeSetRequest,
+  type GetResponseMessage,
+  msFromUnixNanos,
+  type SetRequestMessage,
+  unixNanosFromMs,
+} from "./src/protobuf.ts";

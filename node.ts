@@ -35,24 +35,24 @@ import type {
 } from "node:http";
 import { Agent as HttpAgent, request as httpRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
-import { ByteView } from "./src/byte_view.ts";
 import {
-  concat,
   MalformedReplyError,
   type PeerReply,
   type PeerRequest,
   type PeerTransport,
 } from "./src/http_client.ts";
 import {
-  getterFailure,
+  dispatch,
   internalFailure,
-  PeerAnswer,
+  type PeerAnswer,
   type PeerRouter,
-  PeerWrite,
+  type PeerWrite,
   type RequestAccess,
+  type Responder,
 } from "./src/http_handler.ts";
-import { type HttpPool, peerRouter } from "./src/http_pool.ts";
-import { hitBody } from "./src/protobuf.ts";
+import { type HttpPool, poolInternals } from "./src/http_pool.ts";
+import { hitBody } from "./src/framed.ts";
+import { concat, PROTOBUF } from "./src/wire.ts";
 
 export type {
   PeerReply,
@@ -61,7 +61,6 @@ export type {
 } from "./src/http_client.ts";
 export type { HttpPool } from "./src/http_pool.ts";
 
-const PROTOBUF = "application/x-protobuf";
 const TEXT = "text/plain; charset=utf-8";
 const encoder = new TextEncoder();
 
@@ -138,45 +137,41 @@ function serveWith(
   router: PeerRouter,
 ): (req: IncomingMessage, res: ServerResponse) => PeerAnswer | undefined {
   const mailgun = router.mailgun;
-  const hit = (res: ServerResponse, view: ByteView) => {
-    const body = hitBody(view, mailgun);
-    res.writeHead(200, {
-      "content-type": PROTOBUF,
-      "content-length": String(body.length),
-    });
-    res.end(body);
+  // Each writes the response (undefined) or hands an outside request back.
+  const responder: Responder<ServerResponse, PeerAnswer | undefined> = {
+    hit(res, view) {
+      const body = hitBody(view, mailgun);
+      res.writeHead(200, {
+        "content-type": PROTOBUF,
+        "content-length": String(body.length),
+      });
+      res.end(body);
+      return undefined;
+    },
+    answer(res, answer) {
+      if (answer.outside) return answer;
+      writeAnswer(res, answer);
+      return undefined;
+    },
+    write(res, routed) {
+      void carryOut(router, res.req, res, routed);
+      return undefined;
+    },
   };
   return (req, res) => {
-    let routed;
-    try {
-      routed = router.route(res, req.method ?? "GET", req.url ?? "", ACCESS);
-      if (routed instanceof ByteView) {
-        hit(res, routed);
-        return undefined;
-      }
-      if (routed instanceof PeerAnswer) {
-        if (routed.outside) return routed;
-        writeAnswer(res, routed);
-        return undefined;
-      }
-    } catch (err) {
-      writeAnswer(res, internalFailure(err));
-      return undefined;
-    }
-    if (routed instanceof PeerWrite) {
-      void write(router, req, res, routed);
-      return undefined;
-    }
-    routed.then(
-      (view) => hit(res, view),
-      (err) => writeAnswer(res, getterFailure(err)),
-    ).catch((err) => writeAnswer(res, internalFailure(err)));
-    return undefined;
+    const routed = router.route(
+      res,
+      req.method ?? "GET",
+      req.url ?? "",
+      ACCESS,
+    );
+    const outside = dispatch(routed, res, responder);
+    return outside instanceof Promise ? undefined : outside;
   };
 }
 
 /** A write: its body read within the router's limit, then carried out. */
-async function write(
+async function carryOut(
   router: PeerRouter,
   req: IncomingMessage,
   res: ServerResponse,
@@ -193,6 +188,13 @@ async function write(
   } catch (err) {
     writeAnswer(res, internalFailure(err));
   }
+}
+
+/** The router behind `pool.handler`, so that both servers answer alike. */
+function routerOf(pool: HttpPool): PeerRouter {
+  const internals = poolInternals(pool);
+  if (internals === undefined) throw new TypeError("not an HttpPool");
+  return internals.router;
 }
 
 /**
@@ -224,7 +226,7 @@ async function write(
 export function nodeListener(
   pool: HttpPool,
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  const serve = serveWith(peerRouter(pool));
+  const serve = serveWith(routerOf(pool));
   return (req, res) => {
     const outside = serve(req, res);
     if (outside !== undefined) writeAnswer(res, outside);
@@ -266,7 +268,7 @@ export function nodePeers(
   res: ServerResponse,
   next?: (err?: unknown) => void,
 ) => boolean {
-  const serve = serveWith(peerRouter(pool));
+  const serve = serveWith(routerOf(pool));
   return (req, res, next) => {
     if (serve(req, res) === undefined) return true;
     next?.();
@@ -301,22 +303,15 @@ interface Origin {
   port: string;
 }
 
-// A peer's base URL is one of few: parse each once.
-const origins = new Map<string, Origin>();
-function originOf(url: string, end: number): Origin {
-  const key = url.slice(0, end);
-  let origin = origins.get(key);
-  if (origin === undefined) {
-    const parsed = new URL(key);
-    origin = {
-      https: parsed.protocol === "https:",
-      // Brackets stay off an IPv6 literal for node:http.
-      hostname: parsed.hostname.replace(/^\[(.*)\]$/, "$1"),
-      port: parsed.port,
-    };
-    if (origins.size < 4096) origins.set(key, origin);
-  }
-  return origin;
+/** The parts of a peer's base URL that node:http needs. */
+function parseOrigin(origin: string): Origin {
+  const parsed = new URL(origin);
+  return {
+    https: parsed.protocol === "https:",
+    // Brackets stay off an IPv6 literal for node:http.
+    hostname: parsed.hostname.replace(/^\[(.*)\]$/, "$1"),
+    port: parsed.port,
+  };
 }
 
 // A request on a kept-alive socket the peer had just closed fails before any
@@ -368,6 +363,17 @@ export function nodeTransport(
   };
   const http = new HttpAgent(agentOptions);
   const https = new HttpsAgent(agentOptions);
+  // A peer's base URL is one of few: each parsed once, per transport.
+  const origins = new Map<string, Origin>();
+  const originOf = (url: string, end: number): Origin => {
+    const key = url.slice(0, end);
+    let origin = origins.get(key);
+    if (origin === undefined) {
+      origin = parseOrigin(key);
+      if (origins.size < 4096) origins.set(key, origin);
+    }
+    return origin;
+  };
   const send = (
     url: string,
     request: PeerRequest,

@@ -9,7 +9,7 @@
 
 import { ByteView, utf8Length } from "./byte_view.ts";
 import { LruCache } from "./lru.ts";
-import { markFramed } from "./protobuf.ts";
+import { markFramed } from "./framed.ts";
 import { SlabStore } from "./slab_store.ts";
 
 /** Go's `CacheStats`, for one of a group's caches. */

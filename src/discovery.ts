@@ -7,7 +7,8 @@
  * @module
  */
 
-import { checkPeerUrl } from "./http_pool.ts";
+import { poolInternals } from "./http_pool.ts";
+import { checkPeerUrl } from "./http_pool_options.ts";
 import type { Logger } from "./logger.ts";
 
 export { type Logger, loggerOption } from "./logger.ts";
@@ -35,6 +36,8 @@ export interface PeerDiscovery {
 export interface PeerListTarget {
   /** This node's base URL, always kept in the list. */
   readonly self: string;
+  /** The path under which peers serve, which no found URL may contain. */
+  readonly basePath?: string;
   /** The current list. */
   readonly peers: readonly string[];
   /** Replaces the list. */
@@ -74,7 +77,13 @@ export class PeerListWriter {
     const urls = new Set([self]);
     for (const url of found) {
       try {
-        urls.add(checkPeerUrl(url, `${this.#source}: found peer`));
+        urls.add(
+          checkPeerUrl(
+            url,
+            `${this.#source}: found peer`,
+            this.#pool.basePath,
+          ),
+        );
       } catch (err) {
         if (!this.#reported.has(url)) {
           this.#reported.add(url);
@@ -105,6 +114,19 @@ export class PeerListWriter {
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/**
+ * Has `pool.close()` stop `discovery` too, so that a node needs one call
+ * to shut down; returns `discovery`. Any other target (a look-alike of a
+ * pool) leaves it to the caller to close.
+ */
+export function closeWithPool<T extends PeerDiscovery>(
+  pool: PeerListTarget,
+  discovery: T,
+): T {
+  poolInternals(pool)?.closers.add(discovery);
+  return discovery;
 }
 
 /** A promise that resolves after `ms`, or at once when `signal` aborts. */

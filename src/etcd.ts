@@ -22,7 +22,7 @@ import {
   sleep,
 } from "./discovery.ts";
 import { ConfigError } from "./errors.ts";
-import { closeWithPool } from "./closers.ts";
+import { closeWithPool } from "./discovery.ts";
 
 /** Options of {@linkcode etcdPeers}. */
 export interface EtcdPeersOptions {

@@ -15,13 +15,8 @@
 
 import { ByteView } from "./byte_view.ts";
 import type { Deadlines, Expirable } from "./deadlines.ts";
-import {
-  InvalidKeyError,
-  PeerError,
-  type PeerErrorReason,
-  ProtobufError,
-} from "./errors.ts";
-import type { PeerGetter } from "./group.ts";
+import { PeerError, type PeerErrorReason, ProtobufError } from "./errors.ts";
+import type { PeerGetter } from "./peers.ts";
 import {
   PeerHealth,
   type PeerState,
@@ -33,6 +28,7 @@ import {
   msFromUnixNanos,
   unixNanosFromMs,
 } from "./protobuf.ts";
+import { encodeKey, PROTOBUF, readBody, REQUEST_HEADERS } from "./wire.ts";
 
 /** The `fetch` the client calls. */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
@@ -121,24 +117,6 @@ export interface HttpClientOptions {
   onHealthChange?: (peer: HttpPeer, state: PeerState) => void;
 }
 
-// What every peer request sends: no compression (a compressed body is
-// refused unread), no redirect followed. `decompress: false` is Bun's own
-// fetch option, ignored elsewhere: without it Bun inflates a compressed body
-// as it arrives, before the headers can be checked, even when identity was
-// asked for (a 1 MiB gzip bomb grew Bun by 140-180 MiB before the body could
-// be cancelled).
-/**
- * The request header in which our client names the ring it placed the key
- * with: `{crc32 hex}/{peer count}` (see `HttpPool.ringFingerprint`). Go
- * peers send none.
- */
-export const RING_HEADER = "x-groupcache-ring";
-
-export const REQUEST_HEADERS: Readonly<Record<string, string>> = {
-  "accept-encoding": "identity",
-};
-const PROTOBUF = "application/x-protobuf";
-
 /** A `fetch` reply. */
 class FetchReply implements PeerReply {
   readonly #res: Response;
@@ -169,6 +147,10 @@ class FetchReply implements PeerReply {
  * wire nodes without sockets): `redirect: "manual"`, and Bun's
  * `decompress: false`.
  */
+// `decompress: false` is Bun's own fetch option, ignored elsewhere: without
+// it Bun inflates a compressed body as it arrives, before the headers can be
+// checked, even when identity was asked for (a 1 MiB gzip bomb grew Bun by
+// 140-180 MiB before the body could be cancelled).
 export function fetchTransport(fetch: FetchLike): PeerTransport {
   return async (url, request) => {
     // Built in a variable: as a literal, RequestInit would refuse the extra member.
@@ -241,14 +223,14 @@ export class PeerFetch implements Expirable, PeerRequest {
     listener?.(reason);
   }
 
-  /** A fetch bound by `deadlines`, aborted with the caller's `signal`. */
+  /** A fetch bound by `deadlines`, aborted with the caller's `signal` if any. */
   static start(
-    signal: AbortSignal,
+    signal: AbortSignal | undefined,
     deadlines: Deadlines<PeerFetch>,
   ): PeerFetch {
     const inFlight = new PeerFetch(deadlines.ms);
-    if (signal.aborted) inFlight.abort(signal.reason);
-    else signal.addEventListener("abort", inFlight, { once: true });
+    if (signal?.aborted) inFlight.abort(signal.reason);
+    else signal?.addEventListener("abort", inFlight, { once: true });
     deadlines.add(inFlight);
     return inFlight;
   }
@@ -329,83 +311,86 @@ export class HttpPeer implements PeerGetter {
     key: string,
     signal: AbortSignal,
   ): Promise<ByteView> {
-    const url = this.#base + this.#groupPath(group) + escapeKey(key, this.url);
-    const { deadlines, transport, maxResponseBytes } = this.#options;
-    const inFlight = PeerFetch.start(signal, deadlines);
-    this.#inFlight.add(inFlight);
+    const url = this.#base + this.#groupPath(group) + encodeKey(key, this.url);
     const start = performance.now();
     try {
-      let res: PeerReply;
-      try {
-        inFlight.headers = this.#options.headers ?? REQUEST_HEADERS;
-        res = await transport(url, inFlight);
-      } catch (err) {
-        throw this.#failed(group, key, inFlight, signal, err);
-      }
-      this.health.answered();
-      if (res.status !== 200 || res.redirected) {
-        throw await this.#refuseStatus(group, key, res);
-      }
-      const encoding = res.header("content-encoding");
-      if (encoding !== null && encoding.toLowerCase() !== "identity") {
-        await res.cancel();
-        throw this.#fail(
-          group,
-          key,
-          `refused a body with content-encoding ${
-            JSON.stringify(encoding)
-          } (identity was asked for)`,
-          "encoding",
-          { status: 200 },
-        );
-      }
-      const type = res.header("content-type");
-      if (type !== PROTOBUF && !isProtobuf(type)) {
-        await res.cancel();
-        throw this.#fail(
-          group,
-          key,
-          `refused a 200 of content-type ${
-            JSON.stringify(type)
-          }: a value comes as ${PROTOBUF}`,
-          "content-type",
-          { status: 200 },
-        );
-      }
-      let bytes: Uint8Array | undefined;
-      try {
-        bytes = await res.body(maxResponseBytes, false);
-      } catch (err) {
-        throw this.#failed(group, key, inFlight, signal, err);
-      }
-      if (bytes === undefined) {
-        throw this.#fail(
-          group,
-          key,
-          `response body is larger than maxResponseBytes (${maxResponseBytes})`,
-          "too-large",
-        );
-      }
-      try {
-        return viewOfResponse(bytes);
-      } catch (err) {
-        if (!(err instanceof ProtobufError)) throw err;
-        throw this.#fail(
-          group,
-          key,
-          `malformed GetResponse: ${err.message}`,
-          "malformed",
-          {
-            status: 200,
-            cause: err,
-          },
-        );
-      }
+      return await this.#request(
+        "GET",
+        url,
+        undefined,
+        group,
+        key,
+        signal,
+        this.#readValue,
+      );
     } finally {
-      deadlines.delete(inFlight);
-      signal.removeEventListener("abort", inFlight);
-      this.#inFlight.delete(inFlight);
       this.#options.observe?.(this.url, (performance.now() - start) / 1000);
+    }
+  }
+
+  /** A get's answer: only a plain `200` with a protobuf body is a value. */
+  async #readValue(
+    res: PeerReply,
+    group: string,
+    key: string,
+    inFlight: PeerFetch,
+    signal: AbortSignal | undefined,
+  ): Promise<ByteView> {
+    if (res.status !== 200 || res.redirected) {
+      throw await this.#refuseStatus(group, key, res);
+    }
+    const encoding = res.header("content-encoding");
+    if (encoding !== null && encoding.toLowerCase() !== "identity") {
+      await res.cancel();
+      throw this.#fail(
+        group,
+        key,
+        `refused a body with content-encoding ${
+          JSON.stringify(encoding)
+        } (identity was asked for)`,
+        "encoding",
+        { status: 200 },
+      );
+    }
+    const type = res.header("content-type");
+    if (type !== PROTOBUF && !isProtobuf(type)) {
+      await res.cancel();
+      throw this.#fail(
+        group,
+        key,
+        `refused a 200 of content-type ${
+          JSON.stringify(type)
+        }: a value comes as ${PROTOBUF}`,
+        "content-type",
+        { status: 200 },
+      );
+    }
+    const { maxResponseBytes } = this.#options;
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = await res.body(maxResponseBytes, false);
+    } catch (err) {
+      throw this.#failed(group, key, inFlight, signal, err);
+    }
+    if (bytes === undefined) {
+      throw this.#fail(
+        group,
+        key,
+        `response body is larger than maxResponseBytes (${maxResponseBytes})`,
+        "too-large",
+      );
+    }
+    try {
+      return viewOfResponse(bytes);
+    } catch (err) {
+      if (!(err instanceof ProtobufError)) throw err;
+      throw this.#fail(
+        group,
+        key,
+        `malformed GetResponse: ${err.message}`,
+        "malformed",
+        { status: 200, cause: err },
+      );
     }
   }
 
@@ -434,45 +419,40 @@ export class HttpPeer implements PeerGetter {
   }
 
   /** One write within the pool's time bound; any status but 200 fails. */
-  async #write(
+  #write(
     method: "PUT" | "DELETE",
     group: string,
     key: string,
     body: Uint8Array<ArrayBuffer> | undefined,
     signal: AbortSignal,
   ): Promise<void> {
-    const url = this.#base + this.#groupPath(group) + escapeKey(key, this.url);
-    const { deadlines, transport } = this.#options;
-    const inFlight = PeerFetch.start(signal, deadlines);
-    this.#inFlight.add(inFlight);
+    const url = this.#base + this.#groupPath(group) + encodeKey(key, this.url);
+    return this.#request(method, url, body, group, key, signal, this.#written);
+  }
+
+  /** A write's answer: `200`, or a failure with (the start of) its body. */
+  async #written(
+    res: PeerReply,
+    group: string,
+    key: string,
+    inFlight: PeerFetch,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    let text: string;
     try {
-      let res: PeerReply;
-      let text = "";
-      try {
-        inFlight.method = method;
-        inFlight.headers = this.#options.headers ?? REQUEST_HEADERS;
-        inFlight.body = body;
-        res = await transport(url, inFlight);
-        this.health.answered();
-        // Read (a bounded start of) the body either way, to free the connection.
-        text = new TextDecoder().decode(await res.body(4096, true))
-          .trim();
-      } catch (err) {
-        throw this.#failed(group, key, inFlight, signal, err);
-      }
-      if (res.status !== 200) {
-        throw this.#fail(
-          group,
-          key,
-          `${method} answered ${res.status}${text ? ": " + text : ""}`,
-          "status",
-          { status: res.status, body: text },
-        );
-      }
-    } finally {
-      deadlines.delete(inFlight);
-      signal.removeEventListener("abort", inFlight);
-      this.#inFlight.delete(inFlight);
+      // Read (a bounded start of) the body either way, to free the connection.
+      text = new TextDecoder().decode(await res.body(4096, true)).trim();
+    } catch (err) {
+      throw this.#failed(group, key, inFlight, signal, err);
+    }
+    if (res.status !== 200) {
+      throw this.#fail(
+        group,
+        key,
+        `${inFlight.method} answered ${res.status}${text ? ": " + text : ""}`,
+        "status",
+        { status: res.status, body: text },
+      );
     }
   }
 
@@ -512,23 +492,65 @@ export class HttpPeer implements PeerGetter {
   /**
    * Asks whether a down peer answers: `GET {basePath}`, which every peer
    * (Go's or ours) answers at once with a 400 and no getter runs. Any
-   * answer re-admits it.
+   * answer re-admits it; the outcome goes to the probe's side of the
+   * peer's health (see {@linkcode HttpPeer.#failed}), so this never rejects.
    */
   async #probe(): Promise<void> {
+    try {
+      await this.#request(
+        "GET",
+        this.#base,
+        undefined,
+        "",
+        "",
+        undefined,
+        drop,
+      );
+    } catch { /* told to the peer's health */ }
+  }
+
+  /**
+   * The bracket of every request to this peer (a get, a write, a probe):
+   * bound by the pool's deadline and the caller's `signal` (a probe has
+   * none), released when the peer goes down or the pool closes; a transport
+   * failure classified and counted against the peer (`#failed`), an answer
+   * counted for it; then `read` makes the result of the answer.
+   */
+  async #request<T>(
+    method: PeerRequest["method"],
+    url: string,
+    body: Uint8Array<ArrayBuffer> | undefined,
+    group: string,
+    key: string,
+    signal: AbortSignal | undefined,
+    read: (
+      this: HttpPeer,
+      res: PeerReply,
+      group: string,
+      key: string,
+      inFlight: PeerFetch,
+      signal: AbortSignal | undefined,
+    ) => Promise<T>,
+  ): Promise<T> {
     const { deadlines, transport } = this.#options;
-    const inFlight = new PeerFetch(deadlines.ms);
-    deadlines.add(inFlight);
+    const inFlight = PeerFetch.start(signal, deadlines);
     this.#inFlight.add(inFlight);
     try {
-      inFlight.headers = this.#options.headers ?? REQUEST_HEADERS;
-      const res = await transport(this.#base, inFlight);
-      await res.cancel();
-      this.health.probeAnswered();
-    } catch (err) {
-      if (err instanceof MalformedReplyError) this.health.probeAnswered();
-      else this.health.probeFailed(this.#thrown("", "", inFlight, err));
+      let res: PeerReply;
+      try {
+        inFlight.method = method;
+        inFlight.headers = this.#options.headers ?? REQUEST_HEADERS;
+        inFlight.body = body;
+        res = await transport(url, inFlight);
+      } catch (err) {
+        throw this.#failed(group, key, inFlight, signal, err);
+      }
+      if (signal === undefined) this.health.probeAnswered();
+      else this.health.answered();
+      return await read.call(this, res, group, key, inFlight, signal);
     } finally {
       deadlines.delete(inFlight);
+      signal?.removeEventListener("abort", inFlight);
       this.#inFlight.delete(inFlight);
     }
   }
@@ -577,7 +599,9 @@ export class HttpPeer implements PeerGetter {
         cause: err,
       });
     }
-    const message = `request failed: ${(err as Error)?.message ?? err}`;
+    const message = refused(err)
+      ? `connection refused to ${this.url}`
+      : `request failed: ${(err as Error)?.message ?? err}`;
     return this.#fail(group, key, message, "network", { cause: err });
   }
 
@@ -591,9 +615,18 @@ export class HttpPeer implements PeerGetter {
     group: string,
     key: string,
     inFlight: PeerFetch,
-    signal: AbortSignal,
+    signal: AbortSignal | undefined,
     err: unknown,
   ): PeerError {
+    // A probe (no caller): an unreadable answer is still an answer and
+    // re-admits the peer; anything else is a failed probe (the wait before
+    // the next one grows). Nothing waits on a probe, nothing is released.
+    if (signal === undefined) {
+      const error = this.#thrown(group, key, inFlight, err);
+      if (err instanceof MalformedReplyError) this.health.probeAnswered();
+      else this.health.probeFailed(error);
+      return error;
+    }
     if (inFlight.closed) {
       return this.#fail(
         group,
@@ -635,11 +668,31 @@ export class HttpPeer implements PeerGetter {
   }
 }
 
+/**
+ * Whether a transport's error says the connection was refused: fetch on
+ * Deno and Node says only "fetch failed", the reason is in its cause (Node:
+ * code `ECONNREFUSED`; Deno: "Connection refused" in the message); Bun and
+ * `node:http` put the code on the error itself.
+ */
+function refused(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 3; depth++) {
+    if ((e as { code?: unknown }).code === "ECONNREFUSED") return true;
+    if (/\bConnection refused \(os error/.test(e.message)) return true;
+    e = e.cause;
+  }
+  return false;
+}
+
 function isProtobuf(type: string | null): boolean {
   if (type === null) return false;
   const semi = type.indexOf(";");
   return (semi < 0 ? type : type.slice(0, semi)).trim().toLowerCase() ===
     PROTOBUF;
+}
+
+/** A probe's read: the answer is enough, its body is dropped. */
+function drop(res: PeerReply): Promise<void> {
+  return res.cancel();
 }
 
 /** Drops a body unread (a failed cancel changes nothing). */
@@ -649,29 +702,6 @@ async function cancel(res: Response): Promise<void> {
   } catch { /* already errored or closed */ }
 }
 
-/**
- * The key as one percent-encoded path segment, `/` escaped (a space is
- * `%20`, which Go's server decodes exactly; Go's own client sends `+`).
- */
-function escapeKey(key: string, peer: string): string {
-  if (key === "" || key === "." || key === "..") {
-    // fetch resolves "." and ".." segments away; "" is how Bun delivers "/g/.".
-    throw new InvalidKeyError(
-      key,
-      `cannot be sent to peer ${peer}: URLs resolve "." and ".." path ` +
-        "segments, and peers refuse an empty key; use another key",
-    );
-  }
-  try {
-    return encodeURIComponent(key);
-  } catch {
-    throw new InvalidKeyError(
-      key,
-      "has a lone UTF-16 surrogate, so it has no UTF-8 form to send",
-    );
-  }
-}
-
 /** A `GetResponse` as a view, with mailgun's expiry when one was sent. */
 function viewOfResponse(bytes: Uint8Array): ByteView {
   const { value, expire } = decodeGetResponseMessage(bytes);
@@ -679,75 +709,4 @@ function viewOfResponse(bytes: Uint8Array): ByteView {
     value,
     expire === undefined || expire === 0n ? 0 : msFromUnixNanos(expire),
   );
-}
-
-/**
- * The body length the headers promise, when they alone frame the body. With
- * a Transfer-Encoding too, the body is chunked whatever Content-Length says
- * (RFC 9112), and Deno and Bun read it past the declared length; a value
- * that is not one number is no promise either.
- */
-function declaredLength(res: Pick<Response, "headers">): number | undefined {
-  const declared = res.headers.get("content-length");
-  if (declared === null || res.headers.get("transfer-encoding") !== null) {
-    return undefined;
-  }
-  const length = Number(declared);
-  return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
-}
-
-/**
- * Reads at most `limit` bytes of a body (a response's, or a request's).
- * Over the limit: `undefined`, or the first `limit` bytes when `truncate`
- * is set; the rest is never buffered.
- */
-export async function readBody(
-  res: Pick<Response, "headers" | "body" | "arrayBuffer">,
-  limit: number,
-  truncate: boolean,
-): Promise<Uint8Array | undefined> {
-  const declared = declaredLength(res);
-  if (declared !== undefined && declared <= limit) {
-    const bytes = new Uint8Array(await res.arrayBuffer());
-    if (bytes.length <= limit) return bytes;
-    return truncate ? bytes.subarray(0, limit) : undefined;
-  }
-  if (res.body === null) return new Uint8Array(0);
-  if (declared !== undefined && !truncate) {
-    await res.body.cancel();
-    return undefined;
-  }
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const read = await reader.read();
-    if (read.done) break;
-    // Deno hands over 16 KiB views of 64 KiB buffers: keep only the bytes.
-    const value = read.value.byteLength * 2 < read.value.buffer.byteLength
-      ? read.value.slice()
-      : read.value;
-    total += value.length;
-    if (total > limit) {
-      await reader.cancel();
-      if (!truncate) return undefined;
-      chunks.push(value.subarray(0, value.length - (total - limit)));
-      total = limit;
-      break;
-    }
-    chunks.push(value);
-  }
-  return concat(chunks, total);
-}
-
-/** The bytes of `chunks`, `total` of them, as one array (the one, if one). */
-export function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
 }

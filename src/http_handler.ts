@@ -19,14 +19,15 @@
 
 import { ByteView } from "./byte_view.ts";
 import { ProtobufError } from "./errors.ts";
-import { readBody, RING_HEADER } from "./http_client.ts";
 import type { Logger } from "./logger.ts";
-import { decodeSetRequest, hitBody, msFromUnixNanos } from "./protobuf.ts";
+import { hitBody } from "./framed.ts";
+import { decodeSetRequest, msFromUnixNanos } from "./protobuf.ts";
+import { decodePart, PROTOBUF, readBody, RING_HEADER } from "./wire.ts";
 import type { Group } from "./group.ts";
-import type { Registry } from "./registry.ts";
+import { groupServer, type Registry } from "./registry.ts";
 
-/** How a handler speaks beyond golang's protocol. */
-export interface PeerHandlerOptions {
+/** How a router speaks beyond golang's protocol, and what it reports to. */
+export interface PeerRouterOptions {
   /**
    * Speak to mailgun nodes: write `expire` (field 3) in every `GetResponse`,
    * as they do, and read `+` in a path as a plus (their client escapes with
@@ -43,6 +44,8 @@ export interface PeerHandlerOptions {
    * the one a client of ours sends in `x-groupcache-ring`.
    */
   ring?: () => string;
+  /** Whether the node is shutting down: every request is then answered 503. */
+  closed?: () => boolean;
 }
 
 // How many distinct group names and ring fingerprints are remembered as
@@ -73,44 +76,44 @@ const NOT_HOST = /[^A-Za-z0-9\-._~%!$&'()*+,;=:[\]]/;
 const NOT_PATH = /[^A-Za-z0-9\-._~%!$&'()*+,;=:@/]/;
 
 /**
- * Percent-decodes one path part, reading `+` as a space (what golang
- * clients mean) unless `plus` says it is a plus (mailgun clients).
- */
-function decodePart(part: string, what: string, plus = false): string {
-  if (!plus && part.includes("+")) part = part.replaceAll("+", " ");
-  if (!part.includes("%")) return part;
-  if (/%(?![0-9A-Fa-f]{2})/.test(part)) {
-    throw new RangeError(`${what} has invalid percent-encoding`);
-  }
-  try {
-    return decodeURIComponent(part);
-  } catch {
-    throw new RangeError(`${what} is not valid UTF-8 once percent-decoded`);
-  }
-}
-
-/**
  * An answer that is not a value: an error (`status`, `text`), a write's
  * empty `200`, or a request outside the base path (`outside`: a server that
  * has routes of its own hands it to them).
  */
 export class PeerAnswer {
+  /** The HTTP status. */
+  readonly status: number;
+  /** The body, one line of text; `undefined` for none. */
+  readonly text: string | undefined;
+  /** Headers beside the content type, such as `allow` or `retry-after`. */
+  readonly headers: Readonly<Record<string, string>> | undefined;
+  /** Whether the request was outside the base path. */
+  readonly outside: boolean;
+
   constructor(
-    readonly status: number,
-    /** The body, one line of text; `undefined` for none. */
-    readonly text: string | undefined,
-    readonly headers?: Readonly<Record<string, string>>,
-    readonly outside = false,
-  ) {}
+    status: number,
+    text: string | undefined,
+    headers?: Readonly<Record<string, string>>,
+    outside = false,
+  ) {
+    this.status = status;
+    this.text = text;
+    this.headers = headers;
+    this.outside = outside;
+  }
 }
 
 /** A `PUT` or `DELETE` to carry out once its body is read. */
 export class PeerWrite {
-  constructor(
-    readonly method: "PUT" | "DELETE",
-    readonly group: Group,
-    readonly key: string,
-  ) {}
+  readonly method: "PUT" | "DELETE";
+  readonly group: Group;
+  readonly key: string;
+
+  constructor(method: "PUT" | "DELETE", group: Group, key: string) {
+    this.method = method;
+    this.group = group;
+    this.key = key;
+  }
 }
 
 /** What {@linkcode PeerRouter.route} makes of a request. */
@@ -126,12 +129,6 @@ export interface RequestAccess<R> {
   header(req: R, name: string): string | null | undefined;
   /** The request's abort signal, read on a miss only. */
   signal(req: R): AbortSignal;
-}
-
-/** What the router is made with beyond {@linkcode PeerHandlerOptions}. */
-export interface PeerRouterOptions extends PeerHandlerOptions {
-  /** Whether the node is shutting down: every request is then answered 503. */
-  closed?: () => boolean;
 }
 
 const CLOSED = "this node is shutting down";
@@ -151,7 +148,7 @@ class LazySignal<R> {
 }
 
 /** A getter that threw or rejected: `500` with its message. */
-export function getterFailure(err: unknown): PeerAnswer {
+function getterFailure(err: unknown): PeerAnswer {
   return new PeerAnswer(500, (err as Error)?.message ?? String(err));
 }
 
@@ -215,7 +212,7 @@ export class PeerRouter {
    * What `method` on `url` (absolute, or the raw request target: its path
    * still percent-encoded) asks for. Never throws. A cached value comes back
    * as the view itself, a load as a promise (rejected by the getter's
-   * failure: answer it with {@linkcode getterFailure}).
+   * failure); {@linkcode dispatch} answers each.
    */
   route<R>(
     req: R,
@@ -314,7 +311,7 @@ export class PeerRouter {
     }
     if (write) return new PeerWrite(method, group, key);
     try {
-      return group.lookupOrLoad(key, new LazySignal(req, access), false);
+      return groupServer(group).get(key, new LazySignal(req, access));
     } catch (err) {
       return getterFailure(err);
     }
@@ -329,7 +326,7 @@ export class PeerRouter {
    */
   write(write: PeerWrite, body: Uint8Array | undefined): PeerAnswer {
     if (write.method === "DELETE") {
-      write.group.removeForPeer(write.key);
+      groupServer(write.group).remove(write.key);
       return WRITTEN;
     }
     if (body === undefined) {
@@ -351,7 +348,7 @@ export class PeerRouter {
     const expire = set.expire === undefined || set.expire === 0n
       ? 0
       : msFromUnixNanos(set.expire);
-    write.group.setForPeer(
+    groupServer(write.group).set(
       set.key,
       new ByteView(set.value ?? new Uint8Array(0), expire),
     );
@@ -403,8 +400,48 @@ export class PeerRouter {
 
 const WRITTEN = new PeerAnswer(200, undefined);
 
-const PROTOBUF_HEADERS = { "content-type": "application/x-protobuf" };
-const OK_INIT: ResponseInit = { status: 200, headers: PROTOBUF_HEADERS };
+/**
+ * How a server turns what the router made of a request into its own kind
+ * of response `T`, given the request's context `C` (the web handler: the
+ * `Request`, making `Response`s; `node.ts`: the `ServerResponse`, writing
+ * to it).
+ */
+export interface Responder<C, T> {
+  /** A value: `200` with its `GetResponse`. */
+  hit(ctx: C, view: ByteView): T;
+  /** Anything that is not a value: an error, a write's `200`, a 404 outside. */
+  answer(ctx: C, answer: PeerAnswer): T;
+  /** A write, once the server has read its body. */
+  write(ctx: C, write: PeerWrite): T | Promise<T>;
+}
+
+/**
+ * Answers what the router made of a request through `responder`: the one
+ * dispatch of both servers. A cached value is answered synchronously; a load
+ * once it settles (its failure `500`, as any bug of a responder).
+ */
+export function dispatch<C, T>(
+  routed: Routed,
+  ctx: C,
+  responder: Responder<C, T>,
+): T | Promise<T> {
+  try {
+    if (routed instanceof ByteView) return responder.hit(ctx, routed);
+    if (routed instanceof PeerAnswer) return responder.answer(ctx, routed);
+    if (routed instanceof PeerWrite) return responder.write(ctx, routed);
+  } catch (err) {
+    return responder.answer(ctx, internalFailure(err));
+  }
+  return routed.then(
+    (view) => responder.hit(ctx, view),
+    (err) => responder.answer(ctx, getterFailure(err)),
+  ).catch((err) => responder.answer(ctx, internalFailure(err)));
+}
+
+const OK_INIT: ResponseInit = {
+  status: 200,
+  headers: { "content-type": PROTOBUF },
+};
 
 /** A web `Response` of an answer that is not a value. */
 function answerResponse(answer: PeerAnswer): Response {
@@ -432,20 +469,18 @@ export function webHandler(
   router: PeerRouter,
 ): (req: Request) => Promise<Response> {
   const mailgun = router.mailgun;
-  const ok = (view: ByteView) => new Response(hitBody(view, mailgun), OK_INIT);
-  const failed = (err: unknown) => answerResponse(getterFailure(err));
-  const internal = (err: unknown) => answerResponse(internalFailure(err));
+  const responder: Responder<Request, Response> = {
+    hit: (_, view) => new Response(hitBody(view, mailgun), OK_INIT),
+    answer: (_, answer) => answerResponse(answer),
+    write: (req, write) => writeWeb(router, req, write),
+  };
   return (req) => {
     try {
       const routed = router.route(req, req.method, req.url, WEB_ACCESS);
-      if (routed instanceof ByteView) return Promise.resolve(ok(routed));
-      if (routed instanceof PeerAnswer) {
-        return Promise.resolve(answerResponse(routed));
-      }
-      if (routed instanceof PeerWrite) return writeWeb(router, req, routed);
-      return routed.then(ok, failed).catch(internal);
+      const res = dispatch(routed, req, responder);
+      return res instanceof Response ? Promise.resolve(res) : res;
     } catch (err) {
-      return Promise.resolve(internal(err));
+      return Promise.resolve(answerResponse(internalFailure(err)));
     }
   };
 }
@@ -464,16 +499,4 @@ async function writeWeb(
   } catch (err) {
     return answerResponse(internalFailure(err));
   }
-}
-
-/**
- * The handler that serves `registry`'s groups under `basePath` (a
- * {@linkcode webHandler} of a new {@linkcode PeerRouter}).
- */
-export function peerHandler(
-  basePath: string,
-  registry: Registry,
-  options: PeerRouterOptions = {},
-): (req: Request) => Promise<Response> {
-  return webHandler(new PeerRouter(basePath, registry, options));
 }

@@ -4,7 +4,8 @@
  * (`http_client.ts`), and serves this node's groups to the others through
  * {@linkcode HttpPool.handler} (`http_handler.ts`), a plain
  * `(req: Request) => Promise<Response>` for `Deno.serve`, `Bun.serve` or any
- * server that speaks web `Request`/`Response`.
+ * server that speaks web `Request`/`Response`. Client and server share only
+ * the wire (`wire.ts`).
  *
  * @module
  */
@@ -12,7 +13,9 @@
 import { crc32 } from "./crc32.ts";
 import { Deadlines } from "./deadlines.ts";
 import { ConfigError } from "./errors.ts";
-import type { Getter, GroupOptions, PeerGetter, PeerPicker } from "./group.ts";
+import type { Getter } from "./getter.ts";
+import type { GroupOptions } from "./group_options.ts";
+import type { PeerGetter, PeerPicker } from "./peers.ts";
 import { Group } from "./group.ts";
 import { HashRing } from "./hash_ring.ts";
 import { MailgunRing } from "./mailgun_ring.ts";
@@ -22,78 +25,19 @@ import {
   type HttpClientOptions,
   HttpPeer,
   type PeerFetch,
-  type PeerTransport,
-  REQUEST_HEADERS,
-  RING_HEADER,
 } from "./http_client.ts";
 import { PeerRouter, webHandler } from "./http_handler.ts";
-import { closeRegistered } from "./closers.ts";
-import { type Logger, loggerOption } from "./logger.ts";
-import { peerFetchTimes, prometheusText } from "./metrics.ts";
+import {
+  checkPeerUrl,
+  checkPoolOptions,
+  type HttpPoolOptions,
+  type RingKind,
+} from "./http_pool_options.ts";
+import type { Logger } from "./logger.ts";
+import { PeerFetchTimes, prometheusText } from "./metrics.ts";
 import type { PeerHealthInfo } from "./peer_health.ts";
-import { defaultRegistry, type Registry } from "./registry.ts";
-
-/**
- * Which cluster's consistent-hash ring places keys: golang/groupcache's
- * (CRC-32, 32-bit points) or mailgun/groupcache's (MD5 and FNV-1 64, signed
- * 64-bit points). Every node of a cluster must use the same one.
- */
-export type RingKind = "golang" | "mailgun";
-
-/** Options of an {@linkcode HttpPool}. */
-export interface HttpPoolOptions {
-  /**
-   * The ring and protocol dialect of the cluster: `"golang"` (default) to
-   * join golang/groupcache nodes, `"mailgun"` to join mailgun/groupcache
-   * nodes (their ring; `expire` written in every answer, and `+` in a
-   * request path read as a plus, as they do).
-   * Set and remove work in both between nodes of ours.
-   */
-  ring?: RingKind;
-  /** The path under which peers are served; starts and ends with `/`. Default `"/_groupcache/"`. */
-  basePath?: string;
-  /** Points per peer on the ring. Default 50, as Go. */
-  replicas?: number;
-  /** The ring's hash of a string. Default {@linkcode crc32}, as Go (golang ring only). */
-  hash?: (data: string) => number;
-  /** The `fetch` used to ask peers (inject one to wire nodes without sockets). */
-  fetch?: (input: string, init: RequestInit) => Promise<Response>;
-  /**
-   * How to reach peers instead of `fetch`, e.g. `nodeTransport()` of
-   * `@x/groupcache/node` (`node:http` with keep-alive). Every limit of the
-   * pool applies the same: `timeoutMs`, `maxResponseBytes`, no redirect
-   * followed, no compressed body accepted. Not with `fetch`.
-   */
-  transport?: PeerTransport;
-  /**
-   * How long one peer fetch may take, in milliseconds; a peer that lets one
-   * pass unanswered is marked down (its keys load locally until it answers
-   * a probe). Default 10,000.
-   */
-  timeoutMs?: number;
-  /**
-   * How long a peer marked down is left alone before the first probe, in
-   * milliseconds; each probe that fails doubles it. Default 500.
-   */
-  probeDelayMs?: number;
-  /** The longest wait between two probes of a down peer, in milliseconds. Default 5,000. */
-  maxProbeDelayMs?: number;
-  /**
-   * The largest response body accepted from a peer, and the largest set
-   * (`PUT`) body this node accepts, in bytes. Default 64 MiB.
-   */
-  maxResponseBytes?: number;
-  /** The groups this node serves. Default {@linkcode defaultRegistry}. */
-  registry?: Registry;
-  /**
-   * Where the pool warns, once per condition and again when it changes: a
-   * peer going down and coming back, a peer URL that contains the base path,
-   * requests that arrive without the base path, requests for a group this
-   * node does not have, a peer whose ring differs from this node's. Default
-   * `console`; {@linkcode silentLogger} says nothing.
-   */
-  logger?: Logger;
-}
+import type { Registry } from "./registry.ts";
+import { REQUEST_HEADERS, RING_HEADER } from "./wire.ts";
 
 /**
  * The fingerprint of a ring, `{crc32 hex}/{peer count}`: the same on every
@@ -110,58 +54,26 @@ function ringFingerprint(
   return `${hex}/${peers.length}`;
 }
 
-// Each pool's router, for servers other than the web handler (node.ts).
-const routers = new WeakMap<HttpPool, PeerRouter>();
-
 /**
- * The router behind `pool.handler`: what a server of its own kind (such as
- * `node:http`, see node.ts) answers peers with, so it answers as the handler.
+ * What the library's own code reaches of a pool beyond its public members
+ * (not exported from `mod.ts`): the router behind `pool.handler`, for
+ * servers of their own kind (node.ts); the fetch times, for metrics; the
+ * peer sources to stop with it, for discovery.
  */
-export function peerRouter(pool: HttpPool): PeerRouter {
-  const router = routers.get(pool);
-  if (router === undefined) throw new TypeError("not an HttpPool");
-  return router;
+export interface PoolInternals {
+  /** What `pool.handler` answers with. */
+  readonly router: PeerRouter;
+  /** How long each peer fetch took. */
+  readonly fetchTimes: PeerFetchTimes;
+  /** What {@linkcode HttpPool.close} stops besides the pool (dnsPeers, etcdPeers). */
+  readonly closers: Set<{ close(): Promise<void> }>;
 }
 
-/** Checks a peer's base URL; throws a {@linkcode ConfigError} that says how to write it. */
-export function checkPeerUrl(url: unknown, what: string): string {
-  const example = 'write it like "http://10.0.0.2:8000"';
-  if (typeof url !== "string") {
-    throw new ConfigError(
-      `${what} must be a URL string (${example}), got ${typeof url}`,
-    );
-  }
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new ConfigError(
-      `${what} ${JSON.stringify(url)} is not a URL: ${example}`,
-    );
-  }
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-    throw new ConfigError(
-      `${what} ${JSON.stringify(url)} must be http: or https: (${example})`,
-    );
-  }
-  if (parsed.username !== "" || parsed.password !== "") {
-    throw new ConfigError(
-      `${what} ${JSON.stringify(url)} must not carry credentials`,
-    );
-  }
-  if (parsed.search !== "" || parsed.hash !== "" || /[?#]/.test(url)) {
-    throw new ConfigError(
-      `${what} ${JSON.stringify(url)} must not have a query or fragment`,
-    );
-  }
-  if (url.endsWith("/")) {
-    throw new ConfigError(
-      `${what} ${
-        JSON.stringify(url)
-      } must not end with "/": the base path is appended to it (${example})`,
-    );
-  }
-  return url;
+let internalsOf: (pool: object) => PoolInternals | undefined;
+
+/** The internals of `pool`; `undefined` when it is not an {@linkcode HttpPool}. */
+export function poolInternals(pool: object): PoolInternals | undefined {
+  return internalsOf(pool);
 }
 
 /**
@@ -260,16 +172,20 @@ export class HttpPool implements PeerPicker {
    */
   readonly handler: (req: Request) => Promise<Response>;
   readonly #fetch: FetchLike;
+  readonly #internals: PoolInternals;
   readonly #hash: (data: string) => number;
   readonly #deadlines: Deadlines<PeerFetch>;
   readonly #client: HttpClientOptions;
   readonly #ringKind: string;
   #fingerprint: string;
-  #urlsReported = new Set<string>();
   #closing: Promise<void> | undefined;
   #ring: HashRing | MailgunRing;
   #peers: readonly string[] = [];
   #getters = new Map<string, HttpPeer>();
+
+  static {
+    internalsOf = (pool) => #internals in pool ? pool.#internals : undefined;
+  }
 
   /**
    * Makes the pool of a node and registers it as the node's peer picker; call
@@ -281,97 +197,10 @@ export class HttpPool implements PeerPicker {
    */
   constructor(self: string, options: HttpPoolOptions = {}) {
     this.self = checkPeerUrl(self, "self");
-    const {
-      basePath = "/_groupcache/",
-      replicas = 50,
-      hash = crc32,
-      fetch = globalThis.fetch,
-      timeoutMs = 10_000,
-      probeDelayMs = 500,
-      maxProbeDelayMs = 5_000,
-      maxResponseBytes = 64 << 20,
-      registry = defaultRegistry,
-      ring = "golang",
-    } = options;
-    const logger = loggerOption(options.logger);
-    if (ring !== "golang" && ring !== "mailgun") {
-      throw new ConfigError(
-        `ring must be "golang" or "mailgun", got ${JSON.stringify(ring)}`,
-      );
-    }
-    if (ring === "mailgun" && options.hash !== undefined) {
-      throw new ConfigError(
-        'ring "mailgun" places keys with its own hash (FNV-1 64 over MD5): ' +
-          "leave the hash option out",
-      );
-    }
-    if (
-      typeof basePath !== "string" || !basePath.startsWith("/") ||
-      !basePath.endsWith("/")
-    ) {
-      throw new ConfigError(
-        `basePath must start and end with "/" (like "/_groupcache/"), got ${
-          JSON.stringify(basePath)
-        }`,
-      );
-    }
-    if (!Number.isInteger(replicas) || replicas < 1) {
-      throw new ConfigError(
-        `replicas must be a positive integer, got ${String(replicas)}`,
-      );
-    }
-    if (typeof hash !== "function") {
-      throw new ConfigError("hash must be a function (data: string) => number");
-    }
-    if (options.transport !== undefined) {
-      if (typeof options.transport !== "function") {
-        throw new ConfigError(
-          "transport must be a function (url, request) => Promise<PeerReply>",
-        );
-      }
-      if (options.fetch !== undefined) {
-        throw new ConfigError(
-          "give fetch or transport, not both: the transport sends every request",
-        );
-      }
-    }
-    if (typeof fetch !== "function") {
-      throw new ConfigError(
-        "fetch must be a function; this runtime has no global fetch, pass one",
-      );
-    }
-    if (!(typeof timeoutMs === "number" && timeoutMs > 0)) {
-      throw new ConfigError(
-        `timeoutMs must be a positive number of milliseconds, got ${
-          String(timeoutMs)
-        }`,
-      );
-    }
-    if (!(typeof probeDelayMs === "number" && probeDelayMs > 0)) {
-      throw new ConfigError(
-        `probeDelayMs must be a positive number of milliseconds, got ${
-          String(probeDelayMs)
-        }`,
-      );
-    }
-    if (
-      !(typeof maxProbeDelayMs === "number" && maxProbeDelayMs >= probeDelayMs)
-    ) {
-      throw new ConfigError(
-        `maxProbeDelayMs must be a number of milliseconds >= probeDelayMs ` +
-          `(${probeDelayMs}), got ${String(maxProbeDelayMs)}`,
-      );
-    }
-    if (!(Number.isInteger(maxResponseBytes) && maxResponseBytes > 0)) {
-      throw new ConfigError(
-        `maxResponseBytes must be a positive integer, got ${
-          String(maxResponseBytes)
-        }`,
-      );
-    }
-    if (typeof registry?.registerPeerPicker !== "function") {
-      throw new ConfigError("registry must be a Registry");
-    }
+    const settings = checkPoolOptions(options);
+    const { basePath, replicas, hash, fetch, registry, ring } = settings;
+    const { timeoutMs, probeDelayMs, maxProbeDelayMs, logger } = settings;
+    const maxResponseBytes = settings.maxResponseBytes;
     registry.registerPeerPicker(this);
     this.basePath = basePath;
     this.replicas = replicas;
@@ -391,12 +220,13 @@ export class HttpPool implements PeerPicker {
     // A custom hash places keys its own way: a ring of its own kind.
     this.#ringKind = ring === "golang" && hash !== crc32 ? "golang-hash" : ring;
     this.#fingerprint = ringFingerprint(this.#ringKind, replicas, []);
+    const fetchTimes = new PeerFetchTimes();
     this.#client = {
       basePath,
       transport: options.transport ?? fetchTransport(this.#fetch),
       deadlines: this.#deadlines,
       maxResponseBytes,
-      observe: peerFetchTimes(this).observe,
+      observe: fetchTimes.observe,
       probeBackoff: { delayMs: probeDelayMs, maxDelayMs: maxProbeDelayMs },
       headers: this.#requestHeaders(),
       onHealthChange: (peer, state) => {
@@ -421,7 +251,7 @@ export class HttpPool implements PeerPicker {
       ring: () => this.#fingerprint,
       closed: () => this.#closing !== undefined,
     });
-    routers.set(this, router);
+    this.#internals = { router, fetchTimes, closers: new Set() };
     this.handler = webHandler(router);
   }
 
@@ -465,7 +295,7 @@ export class HttpPool implements PeerPicker {
   set(...peers: string[]): void {
     const seen = new Set<string>();
     for (const [i, peer] of peers.entries()) {
-      checkPeerUrl(peer, `peer #${i + 1}`);
+      checkPeerUrl(peer, `peer #${i + 1}`, this.basePath);
       if (seen.has(peer)) {
         throw new ConfigError(
           `peer ${JSON.stringify(peer)} is listed twice: list each peer once`,
@@ -497,28 +327,6 @@ export class HttpPool implements PeerPicker {
     this.#getters = getters;
     this.#fingerprint = ringFingerprint(this.#ringKind, this.replicas, peers);
     this.#client.headers = this.#requestHeaders();
-    this.#reportBasePathUrls(peers);
-  }
-
-  /** Warns once about each listed URL that has the base path in it. */
-  #reportBasePathUrls(peers: readonly string[]): void {
-    const reported = new Set<string>();
-    const bare = this.basePath.slice(0, -1);
-    for (const peer of peers) {
-      const path = new URL(peer).pathname;
-      if (!(path + "/").includes(this.basePath)) continue;
-      reported.add(peer);
-      if (this.#urlsReported.has(peer)) continue;
-      const base = peer.slice(0, peer.lastIndexOf(bare)) || peer;
-      this.logger.warn(
-        `groupcache: peer URL ${
-          JSON.stringify(peer)
-        } contains the base path ${this.basePath}, which the client appends: ` +
-          `requests go to ${peer}${this.basePath}{group}/{key} and are ` +
-          `refused. List the peer without it, e.g. ${JSON.stringify(base)}`,
-      );
-    }
-    this.#urlsReported = reported;
   }
 
   /**
@@ -579,6 +387,17 @@ export class HttpPool implements PeerPicker {
     if (owner === undefined || owner === this.self) return undefined;
     const peer = this.#getters.get(owner)!;
     return peer.available() ? peer : undefined;
+  }
+
+  /**
+   * The owner of `key` when it is another node, up or down; `undefined`
+   * when this node owns it, no peers are set, or the pool is closed: where
+   * a set or remove of `key` must go (a down owner makes it reject).
+   */
+  remoteOwner(key: string): string | undefined {
+    if (this.#closing !== undefined) return undefined;
+    const owner = this.#ring.get(key);
+    return owner === this.self ? undefined : owner;
   }
 
   /**
@@ -667,7 +486,10 @@ export class HttpPool implements PeerPicker {
 
   async #close(): Promise<void> {
     for (const peer of this.#getters.values()) peer.close();
-    await closeRegistered(this);
+    const { closers } = this.#internals;
+    const sources = [...closers];
+    closers.clear();
+    await Promise.all(sources.map((s) => s.close().catch(() => {})));
     // Discovery may have set() meanwhile: abort what its new peers started.
     for (const peer of this.#getters.values()) peer.close();
     this.#deadlines.clear();
@@ -703,6 +525,6 @@ export class HttpPool implements PeerPicker {
    * ```
    */
   metrics(): string {
-    return prometheusText(this);
+    return prometheusText(this, this.#internals.fetchTimes);
   }
 }

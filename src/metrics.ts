@@ -1,20 +1,19 @@
 /**
  * Metrics of a node: Go's `Stats` of each group, the counters of its two
  * caches, the ring's size and how long peer fetches take, as Prometheus'
- * text format (`HttpPool.metrics()`) or fed to an OpenTelemetry `Meter`
- * ({@linkcode otelMetrics}, without depending on `@opentelemetry/api`).
+ * text format (`HttpPool.metrics()`); src/otel.ts feeds the same to an
+ * OpenTelemetry `Meter`.
  *
  * @module
  */
 
-import type { CacheType, GroupStats } from "./group.ts";
+import type { CacheType, GroupStats } from "./group_options.ts";
 import type { CacheStats } from "./cache.ts";
-import type { HttpPool } from "./http_pool.ts";
 import type { PeerHealthInfo } from "./peer_health.ts";
 import type { Registry } from "./registry.ts";
 
 /** Upper bounds of the peer-fetch latency buckets, in seconds. */
-const FETCH_BUCKETS: readonly number[] = [
+export const FETCH_BUCKETS: readonly number[] = [
   0.0005,
   0.001,
   0.0025,
@@ -38,10 +37,10 @@ interface MeteredPool {
   peerHealth(): PeerHealthInfo[];
 }
 
-type Metric = [name: string, help: string];
+export type Metric = [name: string, help: string];
 
 /** Go's `Stats` counters and ours (hot-cache admission, set, remove, expiry), by field. */
-const GROUP_COUNTERS: [keyof GroupStats, ...Metric][] = [
+export const GROUP_COUNTERS: [keyof GroupStats, ...Metric][] = [
   ["gets", "groupcache_gets_total", "Gets, including those from peers."],
   [
     "cacheHits",
@@ -99,17 +98,17 @@ const GROUP_COUNTERS: [keyof GroupStats, ...Metric][] = [
 ];
 
 /** The gauges of each cache, by field. */
-const CACHE_GAUGES: [keyof CacheStats, ...Metric][] = [
+export const CACHE_GAUGES: [keyof CacheStats, ...Metric][] = [
   [
     "bytes",
     "groupcache_cache_bytes",
-    "Bytes held by the cache: key and value bytes of every entry.",
+    "Bytes charged to the cache: key and value bytes of every entry plus the group's entryOverhead per entry (default 192).",
   ],
   ["items", "groupcache_cache_items", "Entries held by the cache."],
 ];
 
 /** The counters of each cache, by field. */
-const CACHE_COUNTERS: [keyof CacheStats, ...Metric][] = [
+export const CACHE_COUNTERS: [keyof CacheStats, ...Metric][] = [
   ["gets", "groupcache_cache_gets_total", "Lookups in the cache."],
   [
     "hits",
@@ -123,22 +122,22 @@ const CACHE_COUNTERS: [keyof CacheStats, ...Metric][] = [
   ],
 ];
 
-const RING: Metric = [
+export const RING: Metric = [
   "groupcache_ring_peers",
   "Peers on this node's ring, itself included (0: no peers set, every key is loaded here).",
 ];
 
-const PEER_UP: Metric = [
+export const PEER_UP: Metric = [
   "groupcache_peer_up",
   "Whether each remote peer is up (1) or down (0: its keys load on this node until a probe finds it answering).",
 ];
 
-const FETCH: Metric = [
+export const FETCH: Metric = [
   "groupcache_peer_fetch_duration_seconds",
   "How long fetches from each peer took, failed ones included.",
 ];
 
-const CACHES: CacheType[] = ["main", "hot"];
+export const CACHES: CacheType[] = ["main", "hot"];
 
 /** One peer's fetch latencies: a count per bucket (not cumulative), the sum. */
 class Histogram {
@@ -184,18 +183,6 @@ export class PeerFetchTimes {
   }
 }
 
-const fetchTimes = new WeakMap<object, PeerFetchTimes>();
-
-/** The fetch times of `pool`, made on first use. */
-export function peerFetchTimes(pool: object): PeerFetchTimes {
-  let times = fetchTimes.get(pool);
-  if (times === undefined) {
-    times = new PeerFetchTimes();
-    fetchTimes.set(pool, times);
-  }
-  return times;
-}
-
 /** A label value, escaped as the text format wants. */
 function escape(value: string): string {
   return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(
@@ -214,7 +201,10 @@ function number(value: number): string {
  * The Prometheus text exposition (format 0.0.4) of a pool's node; what
  * `HttpPool.metrics()` returns.
  */
-export function prometheusText(pool: MeteredPool): string {
+export function prometheusText(
+  pool: MeteredPool,
+  fetchTimes: PeerFetchTimes,
+): string {
   const out: string[] = [];
   const family = (
     [name, help]: Metric,
@@ -267,7 +257,7 @@ export function prometheusText(pool: MeteredPool): string {
     ),
   );
   const samples: string[] = [];
-  for (const [peer, h] of peerFetchTimes(pool).of(pool.peers)) {
+  for (const [peer, h] of fetchTimes.of(pool.peers)) {
     const peerLabel = `peer="${escape(peer)}"`;
     let cumulative = 0;
     for (let i = 0; i <= FETCH_BUCKETS.length; i++) {
@@ -280,192 +270,4 @@ export function prometheusText(pool: MeteredPool): string {
   }
   family(FETCH, "histogram", samples);
   return out.join("\n") + "\n";
-}
-
-/** Attributes of an OpenTelemetry measurement. */
-export type MetricAttributes = Record<string, string>;
-
-/** An OpenTelemetry observable instrument, as far as it is used here. */
-// deno-lint-ignore no-empty-interface
-export interface ObservableLike {}
-
-/** What a batch callback is given: OpenTelemetry's `BatchObservableResult`. */
-export interface BatchObservableResultLike {
-  /** Records the current value of one observable. */
-  observe(
-    observable: ObservableLike,
-    value: number,
-    attributes?: MetricAttributes,
-  ): void;
-}
-
-/** An OpenTelemetry histogram, as far as it is used here. */
-export interface HistogramLike {
-  /** Records one value. */
-  record(value: number, attributes?: MetricAttributes): void;
-}
-
-/** The options of an OpenTelemetry instrument used here. */
-export interface InstrumentOptionsLike {
-  /** What it measures. */
-  description?: string;
-  /** Its unit, UCUM: `"s"`, `"By"`, `"{item}"`. */
-  unit?: string;
-  /** Hints to the SDK, such as histogram bucket boundaries. */
-  advice?: { explicitBucketBoundaries?: number[] };
-}
-
-/**
- * An OpenTelemetry `Meter` (`@opentelemetry/api`), as far as
- * {@linkcode otelMetrics} uses it: the library does not depend on the API
- * package, any object of this shape will do.
- */
-export interface MeterLike {
-  /** Makes a monotonic counter read by callbacks. */
-  createObservableCounter(
-    name: string,
-    options?: InstrumentOptionsLike,
-  ): ObservableLike;
-  /** Makes a gauge read by callbacks. */
-  createObservableGauge(
-    name: string,
-    options?: InstrumentOptionsLike,
-  ): ObservableLike;
-  /** Makes a histogram recorded to directly. */
-  createHistogram(name: string, options?: InstrumentOptionsLike): HistogramLike;
-  /** Reads several observables in one callback at each collection. */
-  addBatchObservableCallback(
-    callback: (result: BatchObservableResultLike) => void,
-    observables: ObservableLike[],
-  ): void;
-  /** Undoes {@linkcode MeterLike.addBatchObservableCallback}. */
-  removeBatchObservableCallback(
-    callback: (result: BatchObservableResultLike) => void,
-    observables: ObservableLike[],
-  ): void;
-}
-
-/** What {@linkcode otelMetrics} returns. */
-export interface MetricsBinding {
-  /** Stops feeding the meter (the instruments stay, without new values). */
-  close(): void;
-}
-
-/** `groupcache_cache_gets_total` → `groupcache.cache.gets`. */
-function otelName(name: string): string {
-  return name.replace(/_(total|seconds)$/, "").replaceAll("_", ".");
-}
-
-/**
- * Feeds an OpenTelemetry `Meter` the same metrics as `HttpPool.metrics()`:
- * observable counters and gauges read at each collection, and the peer fetch
- * histogram recorded as fetches end. Names are the Prometheus ones with dots
- * and without the `_total`/`_seconds` suffix (`groupcache.gets`,
- * `groupcache.cache.bytes`, `groupcache.peer.fetch.duration` in `s`),
- * attributes `group`, `cache` and `peer`.
- *
- * @param pool The node whose groups are measured.
- * @param meter A `Meter` from `@opentelemetry/api` (or anything shaped like one).
- * @returns How to stop feeding it.
- *
- * @example With the OpenTelemetry SDK
- * ```ts ignore
- * import { metrics } from "@opentelemetry/api";
- * import { HttpPool, otelMetrics } from "@x/groupcache";
- *
- * const pool = new HttpPool("http://10.0.0.7:8000");
- * const binding = otelMetrics(pool, metrics.getMeter("groupcache"));
- * // ... binding.close() to stop
- * ```
- *
- * @example What a meter is told
- * ```ts
- * import { type BatchObservableResultLike, HttpPool, otelMetrics, Registry } from "@x/groupcache";
- * import assert from "node:assert/strict";
- *
- * const instruments: string[] = [];
- * let collect = (_: BatchObservableResultLike) => {};
- * const meter = {
- *   createObservableCounter: (name: string) => (instruments.push(name), { name }),
- *   createObservableGauge: (name: string) => (instruments.push(name), { name }),
- *   createHistogram: (name: string) => (instruments.push(name), { record() {} }),
- *   addBatchObservableCallback: (cb: typeof collect) => void (collect = cb),
- *   removeBatchObservableCallback: () => {},
- * };
- * const pool = new HttpPool("http://a:1", { registry: new Registry() });
- * const g = pool.newGroup("g", 1024, (key) => key);
- * await g.get("k");
- * const binding = otelMetrics(pool, meter);
- * const seen: Record<string, number> = {};
- * collect({
- *   observe: (o, value, attrs) => {
- *     seen[`${(o as { name: string }).name} ${JSON.stringify(attrs ?? {})}`] = value;
- *   },
- * });
- * assert.equal(seen['groupcache.gets {"group":"g"}'], 1);
- * assert.equal(seen['groupcache.cache.items {"group":"g","cache":"main"}'], 1);
- * assert.ok(instruments.includes("groupcache.peer.fetch.duration"));
- * binding.close();
- * ```
- */
-export function otelMetrics(
-  pool: HttpPool,
-  meter: MeterLike,
-): MetricsBinding {
-  const counter = ([name, description]: Metric) =>
-    meter.createObservableCounter(otelName(name), { description });
-  const gauge = ([name, description]: Metric, unit: string) =>
-    meter.createObservableGauge(otelName(name), { description, unit });
-  const groupCounters = GROUP_COUNTERS.map(([field, ...m]) =>
-    [field, counter(m)] as const
-  );
-  const cacheMetrics = [
-    ...CACHE_GAUGES.map(([field, ...m]) =>
-      [field, gauge(m, field === "bytes" ? "By" : "{item}")] as const
-    ),
-    ...CACHE_COUNTERS.map(([field, ...m]) => [field, counter(m)] as const),
-  ];
-  const ring = gauge(RING, "{peer}");
-  const peerUp = gauge(PEER_UP, "1");
-  const observables = [
-    ...groupCounters.map(([, o]) => o),
-    ...cacheMetrics.map(([, o]) => o),
-    ring,
-    peerUp,
-  ];
-  const callback = (result: BatchObservableResultLike) => {
-    for (const name of pool.registry.names()) {
-      const group = pool.registry.get(name);
-      if (group === undefined) continue;
-      const stats = group.stats;
-      for (const [field, o] of groupCounters) {
-        result.observe(o, stats[field], { group: name });
-      }
-      for (const cache of CACHES) {
-        const c = group.cacheStats(cache);
-        for (const [field, o] of cacheMetrics) {
-          result.observe(o, c[field], { group: name, cache });
-        }
-      }
-    }
-    result.observe(ring, pool.peers.length);
-    for (const h of pool.peerHealth()) {
-      result.observe(peerUp, h.state === "up" ? 1 : 0, { peer: h.peer });
-    }
-  };
-  meter.addBatchObservableCallback(callback, observables);
-  const histogram = meter.createHistogram(otelName(FETCH[0]), {
-    description: FETCH[1],
-    unit: "s",
-    advice: { explicitBucketBoundaries: [...FETCH_BUCKETS] },
-  });
-  const stop = peerFetchTimes(pool).listen((peer, seconds) =>
-    histogram.record(seconds, { peer })
-  );
-  return {
-    close() {
-      meter.removeBatchObservableCallback(callback, observables);
-      stop();
-    },
-  };
 }

@@ -25,6 +25,12 @@
 
 import type { ByteView } from "./byte_view.ts";
 import { ProtobufError } from "./errors.ts";
+import {
+  varint64Size,
+  varintSize,
+  writeVarint,
+  writeVarint64,
+} from "./varint.ts";
 
 /** A decoded `GetResponse`: the value, and mailgun's expiry when sent. */
 export interface GetResponseMessage {
@@ -277,50 +283,6 @@ export function msFromUnixNanos(ns: bigint): number {
   return Number(ns / 1_000_000n) + Number(ns % 1_000_000n) / 1e6;
 }
 
-/** @internal */
-export function varintSize(n: number): number {
-  let size = 1;
-  for (let v = n; v >= 0x80; v = Math.floor(v / 128)) size++;
-  return size;
-}
-
-/** @internal */
-export function writeVarint(
-  out: Uint8Array,
-  pos: number,
-  n: number,
-): number {
-  let v = n;
-  while (v >= 0x80) {
-    out[pos++] = (v & 0x7f) | 0x80;
-    v = Math.floor(v / 128);
-  }
-  out[pos++] = v;
-  return pos;
-}
-
-/** An int64 as protobuf writes it: two's complement, so negatives take 10 bytes. */
-function varint64Size(n: bigint): number {
-  let v = BigInt.asUintN(64, n), size = 1;
-  for (; v >= 0x80n; v >>= 7n) size++;
-  return size;
-}
-
-/** @internal */
-export function writeVarint64(
-  out: Uint8Array,
-  pos: number,
-  n: bigint,
-): number {
-  let v = BigInt.asUintN(64, n);
-  while (v >= 0x80n) {
-    out[pos++] = Number(v & 0x7fn) | 0x80;
-    v >>= 7n;
-  }
-  out[pos++] = Number(v);
-  return pos;
-}
-
 function utf8(bytes: Uint8Array, name: string): string {
   try {
     return strictUtf8.decode(bytes);
@@ -446,93 +408,4 @@ function wrongType(
   return new ProtobufError(
     `${what} must be ${kind}, got wire type ${got} at byte ${at}`,
   );
-}
-
-/**
- * The cache's views, each with the bytes it views: bytes that sit framed as
- * their `GetResponse` in a buffer written once and never changed (the cache's
- * slabs, see src/slab_store.ts). Only these are served in place: a caller's
- * own buffer may hold framing-like bytes around a view that it rewrites
- * later, while a response still reads them.
- */
-const framed = new WeakMap<ByteView, Uint8Array>();
-
-/**
- * Records that `view` views `bytes`, framed in a buffer whose bytes are
- * written once and never changed.
- *
- * @internal
- */
-export function markFramed(view: ByteView, bytes: Uint8Array): void {
-  framed.set(view, bytes);
-}
-
-/**
- * The bytes {@linkcode markFramed} recorded for `view`, if any.
- *
- * @internal
- */
-export function framedBytes(view: ByteView): Uint8Array | undefined {
-  return framed.get(view);
-}
-
-/**
- * The body of a peer's answer for a cached value: `GetResponse{value}`, with
- * mailgun's `expire` when the value has one or when `mailgun` asks for it
- * always (a mailgun node always writes it, 0 for never). Every way of
- * serving a hit takes its bytes from here. A cached value is answered with a
- * view of the bytes around it in the cache, when they are exactly what
- * encoding would write (no copy); anything else is encoded.
- *
- * @internal
- */
-export function hitBody(
-  view: ByteView,
-  mailgun: boolean,
-): Uint8Array<ArrayBuffer> {
-  const expire = view.expire;
-  const bytes = framedBytes(view);
-  if (bytes !== undefined) {
-    const body = framedBody(bytes, expire, mailgun);
-    if (body !== undefined) return body;
-  }
-  return encodeGet(
-    view,
-    mailgun || expire !== 0 ? unixNanosFromMs(expire) : undefined,
-  );
-}
-
-/**
- * The bytes of a cache's buffer that surround `value` as its `GetResponse`
- * would, checked byte for byte; `undefined` when they are not there.
- */
-function framedBody(
-  value: Uint8Array,
-  expire: number,
-  mailgun: boolean,
-): Uint8Array<ArrayBuffer> | undefined {
-  const buffer = value.buffer;
-  const n = value.length;
-  const start = value.byteOffset - 1 - varintSize(n);
-  const ns = expire !== 0 ? unixNanosFromMs(expire) : undefined;
-  const tail = ns !== undefined ? 1 + varint64Size(ns) : mailgun ? 2 : 0;
-  const end = value.byteOffset + n + tail;
-  if (start < 0 || end > buffer.byteLength) return undefined;
-  const out = new Uint8Array(buffer as ArrayBuffer, start, end - start);
-  if (out[0] !== 0x0a) return undefined;
-  let pos = 1;
-  let v = n;
-  for (; v >= 0x80; v = Math.floor(v / 128)) {
-    if (out[pos++] !== ((v & 0x7f) | 0x80)) return undefined;
-  }
-  if (out[pos] !== v) return undefined;
-  if (tail === 0) return out;
-  pos = out.length - tail;
-  if (out[pos++] !== 0x18) return undefined;
-  if (ns === undefined) return out[pos] === 0 ? out : undefined;
-  let u = BigInt.asUintN(64, ns);
-  for (; u >= 0x80n; u >>= 7n) {
-    if (out[pos++] !== (Number(u & 0x7fn) | 0x80)) return undefined;
-  }
-  return out[pos] === Number(u) ? out : undefined;
 }

@@ -8,12 +8,34 @@
  * @module
  */
 
+import type { ByteView } from "./byte_view.ts";
 import { ConfigError } from "./errors.ts";
-import type { Group, PeerPicker } from "./group.ts";
+import type { Group } from "./group.ts";
+import type { GetOptions } from "./group_options.ts";
+import type { PeerPicker } from "./peers.ts";
 
-// Which registry each registered picker serves, so that a group given
-// `{ peers: pool }` joins the node of that pool.
-const servedBy = new WeakMap<PeerPicker, Registry>();
+/**
+ * A group as the peer side (the handler of other nodes' requests) uses it:
+ * the group makes it and hands it to its registry, which keeps it for
+ * {@linkcode groupServer}. Not exported from mod.ts.
+ */
+export interface GroupServer {
+  /**
+   * A peer's get: counts a server request, answers from the cache (a hit
+   * comes back as is, without a promise) or loads here. It never asks a
+   * third peer, so nodes whose peer lists disagree cannot ask each other in
+   * a circle (Go can). `options.signal` is read only on a miss.
+   */
+  get(key: string, options?: GetOptions): ByteView | Promise<ByteView>;
+  /** A peer's set: stores `value` in the main cache, whoever owns `key`. */
+  set(key: string, value: ByteView): void;
+  /** A peer's remove: drops `key` from the main and hot caches. */
+  remove(key: string): void;
+}
+
+// The servers of a registry's groups, for enroll and groupServer (set in
+// the class's static block, the one place that can reach the field).
+let serversOf: (registry: Registry) => WeakMap<Group, GroupServer>;
 
 /**
  * A node: its groups by name, and its peer picker. A {@linkcode Group} joins
@@ -40,7 +62,14 @@ const servedBy = new WeakMap<PeerPicker, Registry>();
  */
 export class Registry {
   #groups = new Map<string, Group>();
+  // Each group's server, kept while the group lives so that a group
+  // deleted and added again is served again.
+  #servers = new WeakMap<Group, GroupServer>();
   #peerPicker: PeerPicker | undefined;
+
+  static {
+    serversOf = (registry) => registry.#servers;
+  }
 
   /** The group called `name`, or `undefined`. */
   get(name: string): Group | undefined {
@@ -130,11 +159,10 @@ export class Registry {
           "(new HttpPool(self, { registry: new Registry() }))",
       );
     }
-    if (servedBy.has(picker) && servedBy.get(picker) !== this) {
+    if (picker.registry !== undefined && picker.registry !== this) {
       throw new ConfigError("this peer picker already serves another registry");
     }
     this.#peerPicker = picker;
-    servedBy.set(picker, this);
   }
 
   /** The registered peer picker, if any. */
@@ -143,9 +171,26 @@ export class Registry {
   }
 }
 
-/** The registry `picker` was registered with, if any. Not exported from mod.ts. */
-export function registryServedBy(picker: PeerPicker): Registry | undefined {
-  return servedBy.get(picker);
+/**
+ * Registers `group`, being made for `registry`, with the server its peers
+ * reach it through. Not exported from mod.ts: the group's constructor calls
+ * it.
+ */
+export function enroll(
+  registry: Registry,
+  group: Group,
+  server: GroupServer,
+): void {
+  registry.add(group);
+  serversOf(registry).set(group, server);
+}
+
+/**
+ * The server of `group`, which its registry keeps: what the peer side calls
+ * for a request to that group. Not exported from mod.ts.
+ */
+export function groupServer(group: Group): GroupServer {
+  return serversOf(group.registry).get(group)!;
 }
 
 /**
@@ -165,3 +210,21 @@ export function registryServedBy(picker: PeerPicker): Registry | undefined {
  * ```
  */
 export const defaultRegistry: Registry = new Registry();
+
+/**
+ * The group called `name` in the default registry (Go's `GetGroup`), or
+ * `undefined`.
+ *
+ * @example Go's GetGroup
+ * ```ts
+ * import { getGroup, Group } from "@x/groupcache";
+ * import assert from "node:assert/strict";
+ *
+ * const g = new Group("doc-getGroup", 1024, (key) => key);
+ * assert.equal(getGroup("doc-getGroup"), g);
+ * assert.equal(getGroup("nope"), undefined);
+ * ```
+ */
+export function getGroup(name: string): Group | undefined {
+  return defaultRegistry.get(name);
+}

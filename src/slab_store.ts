@@ -28,12 +28,8 @@
  */
 
 import type { ByteView } from "./byte_view.ts";
-import {
-  unixNanosFromMs,
-  varintSize,
-  writeVarint,
-  writeVarint64,
-} from "./protobuf.ts";
+import { unixNanosFromMs } from "./protobuf.ts";
+import { varintSize, writeVarint, writeVarint64 } from "./varint.ts";
 
 /**
  * The longest value the store takes: lengths and offsets live in 32-bit

@@ -69,13 +69,19 @@ describe("PeerListWriter", () => {
     const { pool, writer, log } = setup();
     const good = "http://10.0.0.1:8000";
     for (let i = 0; i < 3; i++) {
-      writer.apply([good, "10.0.0.9:8000", "http://10.0.0.8:8000/"]);
+      writer.apply([
+        good,
+        "10.0.0.9:8000",
+        "http://10.0.0.8:8000/",
+        "http://10.0.0.7:8000/_groupcache",
+      ]);
     }
     assert.deepEqual(pool.peers, [good, SELF]);
     const warnings = log.find("warn", /ignored/);
-    assert.equal(warnings.length, 2, warnings.join("\n"));
+    assert.equal(warnings.length, 3, warnings.join("\n"));
     assert.match(warnings[0], /"10\.0\.0\.9:8000" is not a URL/);
     assert.match(warnings[1], /must not end with "\/"/);
+    assert.match(warnings[2], /contains the base path \/_groupcache\//);
   });
 });
 

@@ -6,13 +6,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ByteView } from "../src/byte_view.ts";
 import { ByteCache } from "../src/cache.ts";
-import {
-  encodeGetResponseMessage,
-  framedBytes,
-  hitBody,
-  markFramed,
-  unixNanosFromMs,
-} from "../src/protobuf.ts";
+import { framedBytes, hitBody, markFramed } from "../src/framed.ts";
+import { encodeGetResponseMessage, unixNanosFromMs } from "../src/protobuf.ts";
 import { SLAB_BYTES, SlabStore } from "../src/slab_store.ts";
 import { HttpPool, Registry } from "../mod.ts";
 

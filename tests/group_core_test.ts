@@ -97,6 +97,29 @@ describe("A node owns its groups", () => {
     assert.throws(() => registry.add(g), ConfigError);
   });
 
+  it("joins its pool's registry, and a pool serves one registry only", () => {
+    const pool = new HttpPool("http://a.test", { registry: new Registry() });
+    const g = new Group("joined", 1024, (k) => k, { peers: pool });
+    assert.equal(g.registry, pool.registry);
+    assert.throws(
+      () => new Registry().registerPeerPicker(pool),
+      (err) =>
+        err instanceof ConfigError && /another registry/.test(err.message),
+    );
+  });
+
+  it("is served by its pool again once deleted from its registry and added back", async () => {
+    const pool = new HttpPool("http://a.test", { registry: new Registry() });
+    const g = pool.newGroup("back", 1024, (k) => `v:${k}`);
+    const ask = () =>
+      pool.handler(new Request("http://a.test/_groupcache/back/k"));
+    pool.registry.delete("back");
+    assert.equal((await ask()).status, 404);
+    pool.registry.add(g);
+    assert.equal((await ask()).status, 200);
+    assert.equal(g.stats.serverRequests, 1);
+  });
+
   it("refuses a registry other than the one its peers pool serves", () => {
     const pool = new HttpPool("http://a.test", { registry: new Registry() });
     assert.throws(
@@ -169,13 +192,16 @@ describe("Getters that return values", () => {
     assert.equal((await g.get("k")).toString(), "first");
   });
 
-  const wrong: [string, unknown][] = [
-    ["a number", 42],
-    ["null", null],
-    ["an object", { value: "x" }],
-    ["an ArrayBuffer", new ArrayBuffer(2)],
+  // [what, the value, what the message calls it]
+  const wrong: [string, unknown, string][] = [
+    ["a number", 42, "a number"],
+    ["null", null, "null"],
+    ["a value without its expire", { value: "x" }, "{ value, expire }"],
+    ["an object", { name: "x" }, "an object"],
+    ["an ArrayBuffer", new ArrayBuffer(2), "an object"],
+    ["a boolean", true, "a boolean"],
   ];
-  for (const [what, value] of wrong) {
+  for (const [what, value, called] of wrong) {
     it(`fails with a GetterError, uncached, when the getter returns ${what}`, async () => {
       let calls = 0;
       const g = localGroup(() => {
@@ -186,6 +212,7 @@ describe("Getters that return values", () => {
         g.get("k"),
         (err) =>
           err instanceof GetterError && err.group === "g" && err.key === "k" &&
+          err.message.includes(`the getter returned ${called}`) &&
           /Uint8Array, a string or a ByteView/.test(err.message),
       );
       await assert.rejects(g.get("k"), GetterError);

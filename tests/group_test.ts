@@ -179,8 +179,8 @@ describe("Group on one node", () => {
     assert.equal(g.stats.localLoads, before + 1);
   });
 
-  it("caches nothing when cacheBytes is 0 or negative", async () => {
-    for (const cacheBytes of [0, -1]) {
+  it("caches nothing when cacheBytes is 0", async () => {
+    for (const cacheBytes of [0]) {
       let calls = 0;
       const g = localGroup((key, dest) => {
         calls++;
@@ -330,6 +330,12 @@ describe("Group on one node", () => {
       "a NaN cacheBytes",
       () => new Group("x", NaN, () => {}, { registry: new Registry() }),
     ],
+    ...[-1, -0.5, 1.5, Infinity, "1024" as never].map((
+      cacheBytes,
+    ): [string, () => unknown] => [
+      `cacheBytes ${JSON.stringify(cacheBytes)} (not a whole number >= 0)`,
+      () => new Group("x", cacheBytes, () => {}, { registry: new Registry() }),
+    ]),
     [
       "no getter",
       () => new Group("x", 1, undefined as never, { registry: new Registry() }),
@@ -356,6 +362,16 @@ describe("Group on one node", () => {
       assert.throws(make, ConfigError);
     });
   }
+
+  it("says how to fix a negative cacheBytes", () => {
+    assert.throws(
+      () => new Group("neg", -1, () => {}, { registry: new Registry() }),
+      (err) =>
+        err instanceof ConfigError &&
+        /cacheBytes of group "neg" must be a whole number of bytes >= 0 \(0 disables caching\), got -1/
+          .test(err.message),
+    );
+  });
 
   it("refuses a second group of the same name in one registry, not in another", () => {
     const registry = new Registry();

@@ -10,7 +10,9 @@ import {
   InvalidKeyError,
   PeerError,
   Registry,
+  silentLogger,
 } from "../mod.ts";
+import { freePort } from "./_dev/ports.ts";
 
 const SELF = "http://127.0.0.1:8001";
 const OTHER = "http://127.0.0.1:8002";
@@ -104,6 +106,31 @@ describe("HttpPool configuration", () => {
     assert.throws(() => p.set(SELF, OTHER, OTHER), /listed twice/);
     assert.throws(() => p.set(OTHER), /must include this node's own URL/);
     assert.deepEqual(p.peers, [SELF, OTHER]);
+  });
+
+  it("refuses a peer URL that carries the base path, with or without a trailing /, naming the URL to list", () => {
+    const p = pool();
+    p.set(SELF, OTHER);
+    for (const bad of [`${OTHER}/_groupcache`, `${OTHER}/_groupcache/`]) {
+      assert.throws(
+        () => p.set(SELF, bad),
+        (err) =>
+          err instanceof ConfigError &&
+          err.message ===
+            `peer #2 ${JSON.stringify(bad)} contains the base path ` +
+              "/_groupcache/, which the client appends to every request: " +
+              `list the peer without it, like ${JSON.stringify(OTHER)}`,
+      );
+    }
+    const custom = pool({ basePath: "/cache/" });
+    assert.throws(() => custom.set(SELF, `${OTHER}/api/cache`), /base path/);
+    // A path of its own is fine, as is one that only starts like the base path.
+    p.set(SELF, `${OTHER}/api`, "http://127.0.0.1:8003/_groupcache_old");
+    assert.deepEqual(p.peers, [
+      SELF,
+      `${OTHER}/api`,
+      "http://127.0.0.1:8003/_groupcache_old",
+    ]);
   });
 
   it("accepts an empty list: every key is then local", () => {
@@ -322,6 +349,31 @@ describe("HttpPool client (fetching from a peer)", () => {
       }
     });
   }
+
+  it("says a refused connection is one, naming the peer, and keeps the runtime's error as the cause", async () => {
+    const closed = `http://127.0.0.1:${await freePort()}`;
+    const p = new HttpPool(SELF, {
+      registry: new Registry(),
+      logger: silentLogger,
+    });
+    p.set(SELF, closed);
+    let key = "k";
+    for (let i = 0; p.owner(key) !== closed; i++) key = `k${i}`;
+    const err = await p.pickPeer(key)!.get(
+      "g",
+      key,
+      new AbortController().signal,
+    ).catch((e) => e);
+    assert.ok(err instanceof PeerError, String(err));
+    assert.equal(err.reason, "network");
+    assert.equal(
+      err.message,
+      `peer ${closed}, group g, key ${JSON.stringify(key)}: ` +
+        `connection refused to ${closed}`,
+    );
+    assert.ok(err.cause instanceof Error, "the runtime's error is kept");
+    await p.close();
+  });
 
   it("asks for identity encoding and follows no redirect", async () => {
     const c = clientWith(() => ok(new Uint8Array([1])));

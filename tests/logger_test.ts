@@ -101,31 +101,6 @@ describe("warnings", () => {
     );
   });
 
-  it("a peer URL that contains the base path, once per URL while listed", () => {
-    const log = recorder();
-    const pool = new HttpPool("http://a:1", {
-      registry: new Registry(),
-      logger: log,
-    });
-    const bad = "http://b:1/_groupcache";
-    const warning = `groupcache: peer URL "${bad}" contains the base path ` +
-      "/_groupcache/, which the client appends: requests go to " +
-      `${bad}/_groupcache/{group}/{key} and are refused. List the peer ` +
-      'without it, e.g. "http://b:1"';
-    pool.set("http://a:1", bad);
-    pool.set("http://a:1", bad, "http://c:1");
-    assert.deepEqual(log.warnings(), [warning]);
-    pool.set("http://a:1", "http://c:1");
-    pool.set("http://a:1", bad);
-    assert.deepEqual(log.warnings(), [warning, warning]);
-    pool.set("http://a:1", "http://b:1/api", "http://d:1/_groupcache_old");
-    assert.equal(
-      log.warnings().length,
-      2,
-      "a path without the base path is fine",
-    );
-  });
-
   it("a request without the base path names the mount to use", async () => {
     const log = recorder();
     const pool = new HttpPool("http://a:1", {

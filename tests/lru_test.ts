@@ -575,7 +575,12 @@ describe("LruCache slot reuse", () => {
 /** The reference model: a Map in recency order (oldest first). */
 class ModelLru<K, V> {
   map = new Map<K, V>();
-  constructor(readonly max: number, readonly evicted: [K, V][]) {}
+  readonly max: number;
+  readonly evicted: [K, V][];
+  constructor(max: number, evicted: [K, V][]) {
+    this.max = max;
+    this.evicted = evicted;
+  }
   add(k: K, v: V): V | undefined {
     const old = this.map.get(k);
     const had = this.map.has(k);

@@ -137,6 +137,25 @@ describe("pool.metrics()", () => {
     assert.match(text, /^# TYPE groupcache_cache_bytes gauge$/m);
   });
 
+  it("has groupcache_cache_bytes count what its help says: key and value bytes plus entryOverhead per entry", async () => {
+    for (const entryOverhead of [0, 100]) {
+      const pool = new HttpPool("http://a:1", { registry: new Registry() });
+      const g = pool.newGroup("g", 1 << 20, () => "v".repeat(10), {
+        entryOverhead,
+      });
+      await g.get("key");
+      const text = pool.metrics();
+      assert.equal(
+        sample(text, 'groupcache_cache_bytes{group="g",cache="main"}'),
+        "key".length + 10 + entryOverhead,
+      );
+      assert.match(
+        text,
+        /^# HELP groupcache_cache_bytes .*key and value bytes of every entry plus the group's entryOverhead per entry/m,
+      );
+    }
+  });
+
   it("escapes group names in label values: quotes, backslashes, newlines", () => {
     const pool = new HttpPool("http://a:1", { registry: new Registry() });
     pool.newGroup('a "b"\\c\nd', 1024, (key) => key);

@@ -446,7 +446,9 @@ describe(`nodeTransport's own limits (${label})`, () => {
       const key = keyOf(pool, "http://127.0.0.1:1");
       await assert.rejects(
         pool.pickPeer(key)!.get("g", key, new AbortController().signal),
-        (err) => err instanceof PeerError && err.reason === "network",
+        (err) =>
+          err instanceof PeerError && err.reason === "network" &&
+          err.message.endsWith(": connection refused to http://127.0.0.1:1"),
       );
     } finally {
       transport.close();

@@ -13,6 +13,7 @@ import {
   PeerError,
   type PeerGetter,
   Registry,
+  silentLogger,
 } from "../mod.ts";
 import { MailgunRing } from "../src/mailgun_ring.ts";
 import { makeCluster } from "./_dev/cluster.ts";
@@ -474,5 +475,67 @@ describe(`set and remove over real sockets (${runtimeName()})`, () => {
       Buffer.from(body.subarray(body.length - 2)).toString("hex"),
       "1800",
     );
+  });
+});
+
+describe(`set and remove while the owner is down (${runtimeName()})`, () => {
+  // Two nodes over real sockets; b owns the key and stops answering. The
+  // first write finds out (its connection is refused, so b is marked down),
+  // the second is refused at once: both reject, and neither keeps the value
+  // on a, which b would never have heard of.
+  it("rejects every set and remove with a PeerError, storing or dropping nothing here", async () => {
+    const handlers: Handler[] = [];
+    const [a, b] = await Promise.all(
+      [0, 1].map((i) => serve((req) => handlers[i](req))),
+    );
+    const urls = [a.url, b.url];
+    const pools = urls.map((url) =>
+      new HttpPool(url, { registry: new Registry(), logger: silentLogger })
+    );
+    try {
+      const groups = pools.map((pool, i) => {
+        pool.set(...urls);
+        handlers[i] = pool.handler;
+        return pool.newGroup("down", 1 << 20, (key) => `v${i}:${key}`, {
+          hotCache: "always",
+        });
+      });
+      let n = 0;
+      while (pools[0].owner(`dk${n}`) !== b.url) n++;
+      const key = `dk${n}`;
+      assert.equal((await groups[0].get(key)).toString(), `v1:${key}`); // hot on a
+      await b.close();
+      for (const reason of ["network", "down"]) {
+        await assert.rejects(
+          groups[0].set(key, "kept nowhere", { hot: true }),
+          (err) =>
+            err instanceof PeerError && err.reason === reason &&
+            err.peer === b.url && err.key === key,
+        );
+      }
+      assert.equal(pools[0].peerHealth()[0].state, "down");
+      await assert.rejects(
+        groups[0].remove(key),
+        (err) => err instanceof PeerError && err.reason === "down",
+      );
+      assert.equal(groups[0].stats.sets, 0);
+      assert.equal(groups[0].stats.removes, 0);
+      // The copy fetched before is still there, and the set value is not.
+      assert.equal(groups[0].cacheStats("hot").items, 1);
+      assert.equal(groups[0].cacheStats("main").items, 0);
+      assert.equal((await groups[0].get(key)).toString(), `v1:${key}`);
+      // A key a owns is still written here, and a closed pool writes here.
+      let m = 0;
+      while (pools[0].owner(`own${m}`) !== a.url) m++;
+      const own = `own${m}`;
+      await groups[0].set(own, "mine");
+      assert.equal((await groups[0].get(own)).toString(), "mine");
+      await pools[0].close();
+      await groups[0].set(key, "after close");
+      assert.equal((await groups[0].get(key)).toString(), "after close");
+    } finally {
+      await Promise.all(pools.map((pool) => pool.close()));
+      await Promise.all([a.close(), b.close()]);
+    }
   });
 });

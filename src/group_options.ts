@@ -1,0 +1,325 @@
+/**
+ * What a {@linkcode Group} is made with, what its methods take and what it
+ * counts: the options, the counters, and the one check that turns the
+ * options into a group's settings, each mistake a {@linkcode ConfigError}
+ * that says how to fix it. mod.ts exports the types; the functions are the
+ * group's own.
+ *
+ * @module
+ */
+
+import { ENTRY_OVERHEAD } from "./cache.ts";
+import { ConfigError, GetterError, LoadTimeoutError } from "./errors.ts";
+import { type Getter, type GetterFunc, getterFunc } from "./getter.ts";
+import { HOT_CACHE_POLICIES, type HotCachePolicy } from "./hot_admission.ts";
+import type { PeerPicker } from "./peers.ts";
+import { defaultRegistry, type Registry } from "./registry.ts";
+import type { SharedLoadsOptions } from "./shared_load.ts";
+
+/** Options of a {@linkcode Group}. */
+export interface GroupOptions {
+  /**
+   * Where other nodes are found. Without it the group uses the peer picker
+   * of its registry's node (the `HttpPool` made with that registry), looked
+   * up at each load, as Go's `initPeers`; with neither it is local-only.
+   */
+  peers?: PeerPicker;
+  /**
+   * The registry (node) to join; defaults to the registry the `peers` pool
+   * serves, else {@linkcode defaultRegistry}.
+   */
+  registry?: Registry;
+  /**
+   * The bound of one load (peer fetch and getter together), in milliseconds:
+   * past it every waiter gets a `LoadTimeoutError`, the getter's signal
+   * aborts and the key is free for a fresh load. Default 30,000; 0 disables
+   * it.
+   */
+  loadTimeoutMs?: number;
+  /**
+   * Which values fetched from their owners are mirrored in the hot cache:
+   * `"popular"` (default: every one while the budget has room, then a key
+   * fetched twice within a window of recent fetches), `"go"` (Go's one in
+   * ten at random), `"always"` (mailgun's), `"never"`.
+   */
+  hotCache?: HotCachePolicy;
+  /** A source of numbers in [0, 1) for the `"go"` policy's 1 in 10; defaults to `Math.random`. */
+  random?: () => number;
+  /**
+   * Told of every failed peer fetch, before the group falls back to a local
+   * load (with an `HttpPool` a `PeerError`: its `reason` says why, `"down"`
+   * for a fetch released because its peer was just marked down, and the
+   * pool's `peerHealth()` tells each peer's state), and of every peer a
+   * {@linkcode Group.remove} could not tell.
+   */
+  onPeerError?: (error: unknown, key: string) => void;
+  /**
+   * The lifetime, in milliseconds, of every value this node caches without
+   * an expiry of its own: loaded by the getter, stored by a set, or fetched
+   * from an owner that sent none. 0 (the default): such values never expire.
+   */
+  ttlMs?: number;
+  /**
+   * The clock every expiry is read against, in Unix milliseconds; default
+   * `Date.now`. Read only for values that have an expiry (and, with
+   * `ttlMs`, to give one).
+   */
+  now?: () => number;
+  /**
+   * Bytes charged per cached entry on top of its key and value bytes, so
+   * that `cacheBytes` bounds the memory the caches really take. Defaults to
+   * what an entry is measured to cost beyond those bytes in this library's
+   * storage ({@linkcode ENTRY_OVERHEAD}); 0 counts exactly as Go does (key
+   * bytes plus value bytes), for byte-for-byte parity of `cacheStats`.
+   */
+  entryOverhead?: number;
+}
+
+/** Options of {@linkcode Group.get}. */
+export interface GetOptions {
+  /** Detaches this caller only: the shared load goes on for the others. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@linkcode Group.set}. */
+export interface SetOptions {
+  /**
+   * When the value expires, in Unix milliseconds on the group's clock;
+   * absent or `0`: the group's `ttlMs` applies, if any, else never.
+   */
+  expire?: number;
+  /**
+   * Also keep the value in this node's hot cache when another node owns the
+   * key (mailgun's `hotCache`); else this node's copy, if any, is dropped.
+   */
+  hot?: boolean;
+  /** Gives up the request to the owner. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@linkcode Group.remove}. */
+export interface RemoveOptions {
+  /** Gives up the requests to the peers. */
+  signal?: AbortSignal;
+}
+
+/** Go's `Stats`, counted since the group was made. */
+export interface GroupStats {
+  /** Every get, including those from peers. */
+  gets: number;
+  /** Gets answered by the main or hot cache. */
+  cacheHits: number;
+  /** Values fetched from a remote peer. */
+  peerLoads: number;
+  /**
+   * Failed peer fetches (each followed by a local load), values that came
+   * from a peer already expired (the same), and peers a remove could not
+   * tell; a caller's abort is not one.
+   */
+  peerErrors: number;
+  /** Gets that missed the cache (before deduplication). */
+  loads: number;
+  /** Loads after deduplication: actual fills. */
+  loadsDeduped: number;
+  /** Successful getter runs. */
+  localLoads: number;
+  /** Failed getter runs. */
+  localLoadErrs: number;
+  /** Gets that came from peers over the wire. */
+  serverRequests: number;
+  /** Values fetched from owners that the hot-cache policy mirrored. */
+  hotAdmissions: number;
+  /** Values fetched from owners that the hot-cache policy turned away. */
+  hotRejections: number;
+  /** Values stored by a set: this node's own, and those peers sent it. */
+  sets: number;
+  /** Removes: this node's own, and those peers sent it. */
+  removes: number;
+  /** Entries of the main or hot cache found expired on a lookup, and dropped. */
+  expirations: number;
+}
+
+/** Which of a group's two caches. */
+export type CacheType = "main" | "hot";
+
+/** A group's counters, all 0. */
+export function newStats(): GroupStats {
+  return {
+    gets: 0,
+    cacheHits: 0,
+    peerLoads: 0,
+    peerErrors: 0,
+    loads: 0,
+    loadsDeduped: 0,
+    localLoads: 0,
+    localLoadErrs: 0,
+    serverRequests: 0,
+    hotAdmissions: 0,
+    hotRejections: 0,
+    sets: 0,
+    removes: 0,
+    expirations: 0,
+  };
+}
+
+/** A group's settings: its options checked, with their defaults. */
+export interface GroupSettings {
+  getter: GetterFunc;
+  peers: PeerPicker | undefined;
+  registry: Registry;
+  loadTimeoutMs: number;
+  hotCache: HotCachePolicy;
+  random: () => number;
+  onPeerError: ((error: unknown, key: string) => void) | undefined;
+  ttlMs: number;
+  now: () => number;
+  entryOverhead: number;
+}
+
+const DEFAULT_LOAD_TIMEOUT_MS = 30_000;
+
+/**
+ * The settings of group `name`, or a {@linkcode ConfigError} naming the
+ * first argument or option that is wrong and what it should be.
+ */
+export function checkGroupOptions(
+  name: string,
+  cacheBytes: number,
+  getter: Getter,
+  options: GroupOptions,
+): GroupSettings {
+  if (typeof name !== "string" || name === "") {
+    throw new ConfigError(
+      `a group needs a non-empty string name, got ${JSON.stringify(name)}`,
+    );
+  }
+  const group = `group ${JSON.stringify(name)}`;
+  if (name === "." || name === "..") {
+    throw new ConfigError(
+      `a group cannot be named ${
+        JSON.stringify(name)
+      }: URLs resolve it away, so peers could not ask for it`,
+    );
+  }
+  if (!name.isWellFormed()) {
+    throw new ConfigError(
+      `group name ${
+        JSON.stringify(name)
+      } has a lone UTF-16 surrogate: it has no UTF-8 form for peers`,
+    );
+  }
+  if (!(Number.isInteger(cacheBytes) && cacheBytes >= 0)) {
+    throw new ConfigError(
+      `cacheBytes of ${group} must be a whole number of bytes >= 0 (0 ` +
+        `disables caching), got ${String(cacheBytes)}`,
+    );
+  }
+  const func = getterFunc(getter);
+  if (func === undefined) {
+    throw new ConfigError(
+      `${group} needs a getter: (key, dest, { signal }) => value`,
+    );
+  }
+  const {
+    peers,
+    random = Math.random,
+    onPeerError,
+    loadTimeoutMs = DEFAULT_LOAD_TIMEOUT_MS,
+    hotCache = "popular",
+    ttlMs = 0,
+    now = Date.now,
+    entryOverhead = ENTRY_OVERHEAD,
+  } = options;
+  if (!(Number.isInteger(entryOverhead) && entryOverhead >= 0)) {
+    throw new ConfigError(
+      `entryOverhead of ${group} must be a whole number of bytes >= 0 (0: ` +
+        `Go's accounting), got ${String(entryOverhead)}`,
+    );
+  }
+  if (!(typeof ttlMs === "number" && ttlMs >= 0 && ttlMs < Infinity)) {
+    throw new ConfigError(
+      `ttlMs of ${group} must be a number of milliseconds >= 0 (0: values ` +
+        `never expire unless given an expiry), got ${String(ttlMs)}`,
+    );
+  }
+  if (typeof now !== "function") {
+    throw new ConfigError(
+      `the now option of ${group} must be a function returning Unix ` +
+        "milliseconds, like Date.now",
+    );
+  }
+  if (!HOT_CACHE_POLICIES.includes(hotCache)) {
+    throw new ConfigError(
+      `hotCache of ${group} must be one of ${
+        HOT_CACHE_POLICIES.map((p) => JSON.stringify(p)).join(", ")
+      }, got ${JSON.stringify(hotCache)}`,
+    );
+  }
+  if (peers !== undefined && typeof peers?.pickPeer !== "function") {
+    throw new ConfigError(
+      `the peers option of ${group} must have a pickPeer(key) method, such ` +
+        "as an HttpPool",
+    );
+  }
+  if (typeof random !== "function") {
+    throw new ConfigError(
+      "the random option must be a function returning [0, 1)",
+    );
+  }
+  if (!(typeof loadTimeoutMs === "number" && loadTimeoutMs >= 0)) {
+    throw new ConfigError(
+      `loadTimeoutMs of ${group} must be a number of milliseconds >= 0 (0 ` +
+        `disables the bound), got ${String(loadTimeoutMs)}`,
+    );
+  }
+  const served = peers?.registry;
+  if (
+    options.registry !== undefined && served !== undefined &&
+    options.registry !== served
+  ) {
+    throw new ConfigError(
+      `${group} was given a registry other than the one its peers pool ` +
+        "serves: the pool would not serve it. Pass one of the two.",
+    );
+  }
+  return {
+    getter: func,
+    peers,
+    registry: options.registry ?? served ?? defaultRegistry,
+    loadTimeoutMs,
+    hotCache,
+    random,
+    onPeerError,
+    ttlMs,
+    now,
+    entryOverhead,
+  };
+}
+
+/**
+ * The bound of group `name`'s loads, and the errors of a load that
+ * outlives it or waits on itself.
+ */
+export function loadBounds(
+  name: string,
+  timeoutMs: number,
+): SharedLoadsOptions {
+  return {
+    timeoutMs,
+    timeoutError: (key: string, ms: number) =>
+      new LoadTimeoutError(
+        name,
+        key,
+        ms,
+        "the getter or the peer never answered (or the getter waits on a " +
+          "get of its own key)",
+      ),
+    reentryError: (key: string) =>
+      new GetterError(
+        name,
+        key,
+        "the getter asked its own group for the key it is loading; it " +
+          "would wait on itself",
+      ),
+  };
+}

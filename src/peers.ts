@@ -1,0 +1,62 @@
+/**
+ * How a group finds and talks to its peers (Go's `peers.go`): a
+ * {@linkcode PeerPicker} names the owner of a key, a {@linkcode PeerGetter}
+ * fetches from it. `HttpPool` is the one this library provides; any
+ * object of this shape will do.
+ *
+ * @module
+ */
+
+import type { ByteView } from "./byte_view.ts";
+import type { Registry } from "./registry.ts";
+
+/**
+ * Fetches a group's value from one remote peer (Go's `ProtoGetter`), and,
+ * optionally, writes to it (mailgun's `Set` and `Remove`): a peer without
+ * them serves gets only, and `group.set` or `group.remove` of a key it owns
+ * is a `ConfigError`.
+ */
+export interface PeerGetter {
+  /** The peer's base URL (or another name for it), for errors and logs. */
+  readonly url: string;
+  /** Asks the peer for `key` of `group`; the view carries its expiry. */
+  get(group: string, key: string, signal: AbortSignal): Promise<ByteView>;
+  /** Stores `value` (with its expiry) as `key` in the peer's main cache. */
+  set?(
+    group: string,
+    key: string,
+    value: ByteView,
+    signal: AbortSignal,
+  ): Promise<void>;
+  /** Drops `key` from the peer's main and hot caches. */
+  remove?(group: string, key: string, signal: AbortSignal): Promise<void>;
+}
+
+/** Names the peer that owns a key (Go's `PeerPicker`). */
+export interface PeerPicker {
+  /**
+   * The owner of `key`, or `undefined` to load it locally: this node owns
+   * it, or its owner is not to be asked now (an `HttpPool` skips a peer it
+   * has marked down).
+   */
+  pickPeer(key: string): PeerGetter | undefined;
+  /**
+   * Every remote peer (mailgun's `GetAll`, without this node), for
+   * `group.remove` to tell them all; without it, a remove reaches the owner
+   * only.
+   */
+  getAll?(): readonly PeerGetter[];
+  /**
+   * The URL of `key`'s owner when that is another node, even one
+   * {@linkcode PeerPicker.pickPeer} skips for now; `undefined` when the key
+   * is this node's to keep. With it, `group.set` and `group.remove` of a
+   * key whose owner is down reject, as they do when the owner fails;
+   * without it, such a key is written here only.
+   */
+  remoteOwner?(key: string): string | undefined;
+  /**
+   * The registry (node) this picker serves, as an `HttpPool`'s: a group
+   * given the picker as `peers` joins it.
+   */
+  readonly registry?: Registry;
+}

@@ -1,0 +1,139 @@
+/**
+ * The wire of the peer protocol: what the client (`http_client.ts`) and the
+ * servers (`http_handler.ts`, `node.ts`) agree on — the headers, the content
+ * type, how a path carries a group and a key, and how a body is read within
+ * a limit. Both sides import it; neither imports the other.
+ *
+ * @module
+ */
+
+import { InvalidKeyError } from "./errors.ts";
+
+/** The content type of a value (a protobuf `GetResponse`). */
+export const PROTOBUF = "application/x-protobuf";
+
+/**
+ * The request header in which our client names the ring it placed the key
+ * with: `{crc32 hex}/{peer count}` (see `HttpPool.ringFingerprint`). Go
+ * peers send none.
+ */
+export const RING_HEADER = "x-groupcache-ring";
+
+/**
+ * What every peer request sends: no compression (a compressed body is
+ * refused unread).
+ */
+export const REQUEST_HEADERS: Readonly<Record<string, string>> = {
+  "accept-encoding": "identity",
+};
+
+/**
+ * The key as one percent-encoded path segment, `/` escaped (a space is
+ * `%20`, which Go's server decodes exactly; Go's own client sends `+`).
+ */
+export function encodeKey(key: string, peer: string): string {
+  if (key === "" || key === "." || key === "..") {
+    // fetch resolves "." and ".." segments away; "" is how Bun delivers "/g/.".
+    throw new InvalidKeyError(
+      key,
+      `cannot be sent to peer ${peer}: URLs resolve "." and ".." path ` +
+        "segments, and peers refuse an empty key; use another key",
+    );
+  }
+  try {
+    return encodeURIComponent(key);
+  } catch {
+    throw new InvalidKeyError(
+      key,
+      "has a lone UTF-16 surrogate, so it has no UTF-8 form to send",
+    );
+  }
+}
+
+/**
+ * Percent-decodes one path part, reading `+` as a space (what golang
+ * clients mean) unless `plus` says it is a plus (mailgun clients).
+ */
+export function decodePart(part: string, what: string, plus = false): string {
+  if (!plus && part.includes("+")) part = part.replaceAll("+", " ");
+  if (!part.includes("%")) return part;
+  if (/%(?![0-9A-Fa-f]{2})/.test(part)) {
+    throw new RangeError(`${what} has invalid percent-encoding`);
+  }
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new RangeError(`${what} is not valid UTF-8 once percent-decoded`);
+  }
+}
+
+/**
+ * The body length the headers promise, when they alone frame the body. With
+ * a Transfer-Encoding too, the body is chunked whatever Content-Length says
+ * (RFC 9112), and Deno and Bun read it past the declared length; a value
+ * that is not one number is no promise either.
+ */
+function declaredLength(res: Pick<Response, "headers">): number | undefined {
+  const declared = res.headers.get("content-length");
+  if (declared === null || res.headers.get("transfer-encoding") !== null) {
+    return undefined;
+  }
+  const length = Number(declared);
+  return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
+}
+
+/**
+ * Reads at most `limit` bytes of a body (a response's, or a request's).
+ * Over the limit: `undefined`, or the first `limit` bytes when `truncate`
+ * is set; the rest is never buffered.
+ */
+export async function readBody(
+  res: Pick<Response, "headers" | "body" | "arrayBuffer">,
+  limit: number,
+  truncate: boolean,
+): Promise<Uint8Array | undefined> {
+  const declared = declaredLength(res);
+  if (declared !== undefined && declared <= limit) {
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    if (bytes.length <= limit) return bytes;
+    return truncate ? bytes.subarray(0, limit) : undefined;
+  }
+  if (res.body === null) return new Uint8Array(0);
+  if (declared !== undefined && !truncate) {
+    await res.body.cancel();
+    return undefined;
+  }
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const read = await reader.read();
+    if (read.done) break;
+    // Deno hands over 16 KiB views of 64 KiB buffers: keep only the bytes.
+    const value = read.value.byteLength * 2 < read.value.buffer.byteLength
+      ? read.value.slice()
+      : read.value;
+    total += value.length;
+    if (total > limit) {
+      await reader.cancel();
+      if (!truncate) return undefined;
+      chunks.push(value.subarray(0, value.length - (total - limit)));
+      total = limit;
+      break;
+    }
+    chunks.push(value);
+  }
+  return concat(chunks, total);
+}
+
+/** The bytes of `chunks`, `total` of them, as one array (the one, if one). */
+export function concat(chunks: Uint8Array[], total: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}
