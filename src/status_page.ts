@@ -204,7 +204,8 @@ main { display: grid; grid-template-columns: minmax(260px, 340px) 1fr; gap: 16px
 .pill { font-size: 12px; font-weight: 600; padding: 1px 8px; border-radius: 10px; }
 .pill.up { color: var(--up); background: var(--up-bg); }
 .pill.down { color: var(--down); background: var(--down-bg); }
-.pill.self { color: var(--self); background: var(--self-bg); }
+.tag { font: 600 11px system-ui, sans-serif; color: var(--self); background: var(--self-bg);
+  padding: 1px 6px; border-radius: 8px; margin-left: 8px; white-space: nowrap; }
 .groups { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 14px; }
 .group { border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px; }
 .group h3 { margin: 0 0 6px; font-size: 15px; overflow-wrap: anywhere; }
@@ -267,6 +268,8 @@ function ago(ms) {
   return Math.round(s / 3600) + " h ago";
 }
 function count(n) { return n.toLocaleString("en-US"); }
+function plural(n, what) { return count(n) + " " + what + (n === 1 ? "" : "s"); }
+function ms(x) { return (x < 10 ? x.toFixed(1) : Math.round(x)) + " ms"; }
 
 async function load(withArcs) {
   const res = await fetch("?format=json" + (withArcs ? "&arcs=1" : ""), { cache: "no-store" });
@@ -361,16 +364,20 @@ function renderRing(status) {
 function renderPeers(status) {
   const rows = status.ring.members.map((m, i) => {
     const health = status.peers.find((p) => p.peer === m.peer);
-    const state = m.peer === status.self ? "self" : health ? health.state : "up";
+    const self = m.peer === status.self;
+    const state = health ? health.state : "up"; // this node is up: it answered
+    const url = el("div", { class: "url" }, m.peer);
+    if (self) url.append(el("span", { class: "tag" }, "this node"));
     const row = el("div", { class: "peer", "data-peer": m.peer, "data-state": state },
-      el("div", { class: "swatch" }), el("div", { class: "url" }, m.peer),
-      el("span", { class: "pill " + state }, state));
+      el("div", { class: "swatch" }), url, el("span", { class: "pill " + state }, state));
     row.firstChild.style.background = colorOf(status, i);
     const facts = ["owns " + pct(m.share)];
     if (health) {
       facts.push("answered " + ago(health.lastAnswerAt === null ? null : status.at - health.lastAnswerAt));
-      if (health.fetches) facts.push("fetch p50 " + health.fetches.p50Ms.toFixed(1) + " ms, p99 " + health.fetches.p99Ms.toFixed(1) + " ms");
-      if (health.consecutiveFailures > 0) facts.push(health.consecutiveFailures + " failures" + (health.probing ? ", probing" : ""));
+      if (health.fetches) facts.push("fetch p50 " + ms(health.fetches.p50Ms) + ", p99 " + ms(health.fetches.p99Ms));
+      if (health.consecutiveFailures > 0) {
+        facts.push(plural(health.consecutiveFailures, "failure") + (health.probing ? ", probing" : ""));
+      }
     }
     row.append(el("div", { class: "facts" }, facts.join(" · ")));
     if (health && health.lastError && health.state === "down") {
@@ -445,7 +452,7 @@ function chart(h, gi, now) {
 function renderDiscovery(status) {
   const rows = status.discovery.map((d) => {
     const row = el("div", { class: "source" }, el("div", { class: "url" }, d.source),
-      el("div", { class: "facts" }, d.peers + " peers · answered " +
+      el("div", { class: "facts" }, plural(d.peers, "peer") + " · answered " +
         ago(d.lastUpdateAt === null ? null : status.at - d.lastUpdateAt) + " · list changed " +
         ago(d.lastChangeAt === null ? null : status.at - d.lastChangeAt)));
     if (d.lastError) row.append(el("div", { class: "err" }, "failed " + ago(status.at - d.lastError.at) + ": " + d.lastError.message));
