@@ -157,9 +157,9 @@ function page(nonce: string, settings: string): string {
 <div id="banner" class="banner" hidden></div>
 <main>
   <section class="card ring-card"><h2>Ring</h2><svg id="ring" viewBox="0 0 240 240" role="img" aria-label="the hash ring"></svg></section>
-  <section class="card"><h2>Peers</h2><div id="peers" class="peers"></div></section>
-  <section class="card wide"><h2>Groups</h2><div id="groups" class="groups"></div></section>
-  <section class="card wide"><h2>Discovery</h2><div id="discovery"></div></section>
+  <section class="card peers-card"><h2>Peers</h2><div id="peers" class="peers"></div></section>
+  <section class="card discovery-card"><h2>Discovery</h2><div id="discovery"></div></section>
+  <section class="card groups-card"><h2>Groups</h2><div id="groups" class="groups"></div></section>
 </main>
 <script nonce="${nonce}">const SETTINGS = ${settings};
 ${SCRIPT}</script>
@@ -188,10 +188,12 @@ h2 { font-size: 13px; text-transform: uppercase; letter-spacing: .06em; color: v
 .banner { max-width: 1200px; margin: 8px auto 0; padding: 8px 12px; border-radius: 6px;
   background: var(--down-bg); color: var(--down); }
 main { display: grid; grid-template-columns: minmax(260px, 340px) 1fr; gap: 16px;
+  grid-template-areas: "ring peers" "ring discovery" "groups groups"; align-items: start;
   padding: 12px 20px 24px; max-width: 1240px; margin: 0 auto; }
+.ring-card { grid-area: ring; align-self: stretch; } .peers-card { grid-area: peers; }
+.discovery-card { grid-area: discovery; } .groups-card { grid-area: groups; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 8px;
   padding: 14px 16px; min-width: 0; }
-.wide { grid-column: 1 / -1; }
 #ring { width: 100%; max-width: 300px; display: block; margin: 0 auto; }
 @media (max-width: 760px) { #ring { max-width: 230px; } }
 .peer { display: grid; grid-template-columns: 14px minmax(0, 1fr) auto; gap: 2px 10px;
@@ -223,7 +225,8 @@ main { display: grid; grid-template-columns: minmax(260px, 340px) 1fr; gap: 16px
 .source:first-child { border-top: 0; }
 .muted { color: var(--muted); }
 @media (max-width: 760px) {
-  main { grid-template-columns: 1fr; padding: 10px 12px 20px; gap: 12px; }
+  main { grid-template-columns: 1fr; padding: 10px 12px 20px; gap: 12px;
+    grid-template-areas: "ring" "peers" "groups" "discovery"; }
   header { padding: 12px 12px 4px; }
   .groups { grid-template-columns: 1fr; }
 }

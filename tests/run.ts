@@ -100,7 +100,7 @@ if (all || wanted.has("deno")) {
     run(
       "deno",
       "deno",
-      ["test", "-A", "--doc", "mod.ts", "src/", "tests/"],
+      ["test", "-A", "--doc", "mod.ts", "cli.ts", "src/", "tests/"],
       parseDeno,
     ),
   );
