@@ -9,7 +9,7 @@ import { join, root } from "./_dev/paths.ts";
 import { freePorts } from "./_dev/ports.ts";
 import { runToExit } from "./_dev/proc.ts";
 import { runtimeCommand } from "./_dev/runtimes.ts";
-import { startStatusNode, type StatusNode } from "./_dev/status_node.ts";
+import { type PeerNode, startPeerNode } from "./_dev/peer_node.ts";
 
 const CLI = join(root, "cli.ts");
 
@@ -26,17 +26,26 @@ function keyOwnedBy(peers: string[], owner: string): string {
 }
 
 describe("the cluster inspector (cli.ts), against node processes", () => {
-  let a: StatusNode, b: StatusNode, c: StatusNode;
+  let a: PeerNode, b: PeerNode, c: PeerNode;
   let urls: string[];
 
   before(async () => {
     const ports = await freePorts(3);
     urls = ports.map((p) => `http://127.0.0.1:${p}`);
     // c was given a list without b: the planted disagreement.
+    const node = (i: number, peers: string[]) =>
+      startPeerNode({
+        port: ports[i],
+        peers,
+        group: "users",
+        label: `node${i}`,
+        timeoutMs: 1_000,
+        status: true,
+      });
     [a, b, c] = await Promise.all([
-      startStatusNode({ port: ports[0], peers: urls }),
-      startStatusNode({ port: ports[1], peers: urls }),
-      startStatusNode({ port: ports[2], peers: [urls[0], urls[2]] }),
+      node(0, urls),
+      node(1, urls),
+      node(2, [urls[0], urls[2]]),
     ]);
   });
 
@@ -112,7 +121,7 @@ describe("the cluster inspector (cli.ts), against node processes", () => {
     try {
       // a asks b for the key: no answer within 1 s, b is marked down.
       const res = await fetch(`${a.url}/get/users/${encodeURIComponent(key)}`);
-      assert.equal(await res.text(), `users:${key}`);
+      assert.equal(await res.text(), `node0:${key}`); // loaded on a
       const out = await inspector([
         a.statusUrl,
         c.statusUrl,

@@ -14,17 +14,17 @@ import { join, root } from "./_dev/paths.ts";
 import { freePorts } from "./_dev/ports.ts";
 import { runtimeName } from "./_dev/runtimes.ts";
 import { skipWithout, waitFor } from "./_dev/services.ts";
-import { startStatusNode, type StatusNode } from "./_dev/status_node.ts";
+import { type PeerNode, startPeerNode } from "./_dev/peer_node.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function statusOf(node: StatusNode): Promise<PoolStatus> {
+async function statusOf(node: PeerNode): Promise<PoolStatus> {
   const res = await fetch(`${node.statusUrl}?format=json`);
   return await res.json();
 }
 
 /** Gets on `node` until `stop.done`: `keys` distinct keys of each group, round and round. */
-async function load(node: StatusNode, keys: number, stop: { done: boolean }) {
+async function load(node: PeerNode, keys: number, stop: { done: boolean }) {
   for (let i = 0; !stop.done; i++) {
     const group = ["users", "thumbnails", "sessions"][i % 3];
     const res = await fetch(`${node.url}/get/${group}/item-${(i * 7) % keys}`);
@@ -42,7 +42,16 @@ describe("the status page in Chromium", {
     const ports = await freePorts(3);
     const urls = ports.map((p) => `http://127.0.0.1:${p}`);
     const nodes = await Promise.all(
-      ports.map((port) => startStatusNode({ port, peers: urls })),
+      ports.map((port, i) =>
+        startPeerNode({
+          port,
+          peers: urls,
+          group: "users,thumbnails,sessions",
+          label: `node${i}`,
+          timeoutMs: 1_000, // a stopped node is marked down within 1 s
+          status: true,
+        })
+      ),
     );
     const [a, , c] = nodes;
     const browser = await chromium.launch({
@@ -110,20 +119,28 @@ describe("the status page in Chromium", {
             r.body?.cancel()
           ),
       );
-      await waitFor(
-        "the pool marks the stopped node down",
-        async () =>
-          (await statusOf(a)).peers.find((p) => p.peer === c.url)?.state ===
-            "down",
-        20_000,
-        50,
-      );
-      const shownDown = await waitFor(
-        "the page shows it down",
-        async () => await stateOf(c.url) === "down",
-        5_000,
-        50,
-      );
+      // How long after the pool marks c `state` the page shows it so.
+      const followed = async (state: "up" | "down", poke: () => unknown) => {
+        await waitFor(
+          `the pool marks the node ${state}`,
+          async () => {
+            await poke();
+            const seen = (await statusOf(a)).peers.find((p) =>
+              p.peer === c.url
+            );
+            return seen?.state === state;
+          },
+          20_000,
+          100,
+        );
+        return await waitFor(
+          `the page shows it ${state}`,
+          async () => await stateOf(c.url) === state,
+          5_000,
+          50,
+        );
+      };
+      const shownDown = await followed("down", () => {});
       await Promise.all(fresh);
       await page.waitForTimeout(300);
       await page.screenshot({ path: join(root, "docs/status-page.png") });
@@ -132,23 +149,9 @@ describe("the status page in Chromium", {
       // it answering (probes wait 0.5 s, doubling, up to 5 s).
       c.resume();
       let n = 0;
-      await waitFor(
-        "the pool re-admits the node after SIGCONT",
-        async () => {
-          await (await fetch(`${a.url}/get/sessions/back-${n++}`)).body
-            ?.cancel();
-          return (await statusOf(a)).peers.find((p) => p.peer === c.url)
-            ?.state === "up";
-        },
-        20_000,
-        100,
-      );
-      const shownUp = await waitFor(
-        "the page shows it up again",
-        async () => await stateOf(c.url) === "up",
-        5_000,
-        50,
-      );
+      const shownUp = await followed("up", async () => {
+        await (await fetch(`${a.url}/get/sessions/back-${n++}`)).body?.cancel();
+      });
 
       const phone = await browser.newPage({
         viewport: { width: 390, height: 844 },
