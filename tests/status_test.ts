@@ -3,7 +3,7 @@
 // its groups' counters and memory, its peer sources — read from real pools.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { HttpPool, Registry, silentLogger } from "../mod.ts";
+import { etcdPeers, HttpPool, Registry, silentLogger } from "../mod.ts";
 import { PeerListWriter } from "../src/discovery.ts";
 import { poolInternals } from "../src/http_pool.ts";
 import { dnsPeers } from "../dns.ts";
@@ -211,6 +211,31 @@ describe("pool.status(): discovery", () => {
         source.lastError!.message,
         /lookup of _groupcache\._tcp\.peers\.test failed/,
       );
+    } finally {
+      await discovery.close();
+    }
+    assert.deepEqual(pool.status().discovery, []);
+  });
+
+  it("shows what etcdPeers last saw: an etcd that refuses", async () => {
+    const pool = new HttpPool("http://10.0.0.7:8000", {
+      registry: new Registry(),
+    });
+    const discovery = etcdPeers(pool, {
+      endpoint: "http://etcd.test:2379",
+      prefix: "/groupcache/",
+      fetch: () => Promise.reject(new TypeError("connection refused")),
+      logger: silentLogger,
+    });
+    try {
+      let source = pool.status().discovery[0];
+      for (let i = 0; i < 100 && source.lastError === null; i++) {
+        await sleep(20);
+        source = pool.status().discovery[0];
+      }
+      assert.equal(source.source, "etcd http://etcd.test:2379 /groupcache/");
+      assert.equal(source.lastUpdateAt, null);
+      assert.match(source.lastError!.message, /connection refused/);
     } finally {
       await discovery.close();
     }
