@@ -229,6 +229,7 @@ class DnsPeers implements PeerDiscovery {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#writer.close();
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#resolver?.cancel();
@@ -263,6 +264,7 @@ class DnsPeers implements PeerDiscovery {
     } catch (err) {
       if (this.#closed) return;
       const why = (err as Error)?.message ?? String(err);
+      this.#writer.failed(`lookup of ${name} failed: ${why}`);
       if (this.#failure !== why) {
         const kept = this.#writer.peers.length;
         logger.warn(

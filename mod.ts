@@ -42,7 +42,9 @@
  *   {@linkcode PeerError}, {@linkcode GetterError}, …
  * - Discovery: {@linkcode etcdPeers}, and `dnsPeers` from
  *   `@x/groupcache/dns`; metrics: `pool.metrics()` (Prometheus) and
- *   {@linkcode otelMetrics} (an OpenTelemetry `Meter`).
+ *   {@linkcode otelMetrics} (an OpenTelemetry `Meter`); operating:
+ *   `pool.status()`, {@linkcode statusPage} (a live page to mount), and the
+ *   `@x/groupcache/cli` inspector.
  * - Node's own server and client: `@x/groupcache/node`.
  *
  * ## The building blocks
@@ -92,6 +94,23 @@ export {
 } from "./src/getter.ts";
 export type { PeerGetter, PeerPicker } from "./src/peers.ts";
 export { HttpPool } from "./src/http_pool.ts";
+export type {
+  CacheStatus,
+  DiscoveryStatus,
+  FetchTimes,
+  GroupStatus,
+  PeerErrorStatus,
+  PeerStatus,
+  PoolStatus,
+  RingMember,
+  RingStatus,
+  StatusOptions,
+} from "./src/status.ts";
+export {
+  statusPage,
+  type StatusPageJson,
+  type StatusPageOptions,
+} from "./src/status_page.ts";
 export {
   type HttpPoolOptions,
   type RingKind,

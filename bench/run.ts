@@ -53,6 +53,7 @@ function order(name: string): number {
     "client",
     "cluster",
     "node",
+    "status",
     "hash_ring",
     "crc32",
     "lru",

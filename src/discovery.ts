@@ -8,6 +8,7 @@
  */
 
 import { poolInternals } from "./http_pool.ts";
+import type { DiscoveryStatus } from "./status.ts";
 import { checkPeerUrl } from "./http_pool_options.ts";
 import type { Logger } from "./logger.ts";
 
@@ -46,7 +47,8 @@ export interface PeerListTarget {
 
 /**
  * Hands found lists to a pool: drops what is not a peer URL (warning once
- * per entry), adds this node, sorts, and calls `set` only on a change.
+ * per entry), adds this node, sorts, and calls `set` only on a change. It
+ * keeps what `pool.status()` reports of the source until closed.
  */
 export class PeerListWriter {
   readonly #pool: PeerListTarget;
@@ -54,6 +56,9 @@ export class PeerListWriter {
   readonly #logger: Logger;
   #peers: readonly string[] = [];
   #reported = new Set<string>();
+  #lastUpdateAt: number | null = null;
+  #lastChangeAt: number | null = null;
+  #lastError: { message: string; at: number } | null = null;
 
   /**
    * @param pool The pool to update.
@@ -64,6 +69,28 @@ export class PeerListWriter {
     this.#pool = pool;
     this.#source = source;
     this.#logger = logger;
+    poolInternals(pool)?.sources.add(this);
+  }
+
+  /** What `pool.status()` shows of the source. */
+  status(): DiscoveryStatus {
+    return {
+      source: this.#source,
+      peers: this.#peers.length,
+      lastUpdateAt: this.#lastUpdateAt,
+      lastChangeAt: this.#lastChangeAt,
+      lastError: this.#lastError,
+    };
+  }
+
+  /** The source failed to answer: kept for `pool.status()`. */
+  failed(message: string): void {
+    this.#lastError = { message, at: Date.now() };
+  }
+
+  /** The source stopped: `pool.status()` no longer lists it. */
+  close(): void {
+    poolInternals(this.#pool)?.sources.delete(this);
   }
 
   /** The list last handed to the pool (empty before the first). */
@@ -95,8 +122,10 @@ export class PeerListWriter {
     }
     const next = [...urls].sort();
     this.#peers = Object.freeze(next);
+    this.#lastUpdateAt = Date.now();
     const current = [...this.#pool.peers].sort();
     if (sameList(current, next)) return false;
+    this.#lastChangeAt = this.#lastUpdateAt;
     const before = new Set(current);
     const added = next.filter((u) => !before.has(u));
     const removed = current.filter((u) => !urls.has(u));

@@ -249,6 +249,7 @@ class EtcdPeers implements PeerDiscovery {
   }
 
   async #close(): Promise<void> {
+    this.#writer.close();
     this.#stop.abort();
     this.#wake.abort();
     this.#watch?.abort();
@@ -532,6 +533,7 @@ class EtcdPeers implements PeerDiscovery {
 
   /** Logs the first failure of a streak; the streak ends at the next success. */
   #failed(loop: "lease" | "watch", text: string): void {
+    this.#writer.failed(text);
     if (this.#failing[loop]) return;
     this.#failing[loop] = true;
     this.#log("warn", text);

@@ -562,6 +562,7 @@ export class Group {
     get: (key, options) => this.#get(key, options, true),
     set: (key, value) => this.#storeMain(key, value),
     remove: (key) => this.#drop(key),
+    loadsInFlight: () => this.#loads.size,
   };
 
   /**

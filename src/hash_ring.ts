@@ -191,6 +191,32 @@ export class HashRing {
     return this.#owners[lo === n ? 0 : lo];
   }
 
+  /**
+   * Where the points lie, for pictures and reports: for each point in ring
+   * order, its position as a fraction of the hash space (`ends[i]`, in
+   * `[0, 1)`) and its owner (`owners[i]`). Keys hashing after the previous
+   * point, up to and including this one, belong to its owner; the first
+   * point's arc wraps around from the last.
+   *
+   * @example Each node's share of the hash space
+   * ```ts
+   * import { HashRing } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * // Go's test hash: "2" and "4" place points at 2, 4, 12, 14 (of 2^32).
+   * const ring = new HashRing(2, (s) => Number.parseInt(s, 10));
+   * ring.add("2", "4");
+   * const { ends, owners } = ring.arcs();
+   * assert.deepEqual(owners, ["2", "4", "2", "4"]);
+   * assert.equal(ends[1], 4 / 2 ** 32);
+   * ```
+   */
+  arcs(): { ends: Float64Array; owners: readonly string[] } {
+    const ends = new Float64Array(this.#points.length);
+    for (let i = 0; i < ends.length; i++) ends[i] = this.#points[i] / 2 ** 32;
+    return { ends, owners: this.#owners };
+  }
+
   /** True when no node has been added, like Go's `Map.IsEmpty`. */
   isEmpty(): boolean {
     return this.#points.length === 0;

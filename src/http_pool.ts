@@ -37,6 +37,12 @@ import type { Logger } from "./logger.ts";
 import { PeerFetchTimes, prometheusText } from "./metrics.ts";
 import type { PeerHealthInfo } from "./peer_health.ts";
 import type { Registry } from "./registry.ts";
+import {
+  type DiscoveryStatus,
+  type PoolStatus,
+  poolStatus,
+  type StatusOptions,
+} from "./status.ts";
 import { REQUEST_HEADERS, RING_HEADER } from "./wire.ts";
 
 /**
@@ -58,7 +64,8 @@ function ringFingerprint(
  * What the library's own code reaches of a pool beyond its public members
  * (not exported from `mod.ts`): the router behind `pool.handler`, for
  * servers of their own kind (node.ts); the fetch times, for metrics; the
- * peer sources to stop with it, for discovery.
+ * peer sources to stop with it, for discovery; the sources' reports and the
+ * ring's arcs, for status.
  */
 export interface PoolInternals {
   /** What `pool.handler` answers with. */
@@ -67,6 +74,10 @@ export interface PoolInternals {
   readonly fetchTimes: PeerFetchTimes;
   /** What {@linkcode HttpPool.close} stops besides the pool (dnsPeers, etcdPeers). */
   readonly closers: Set<{ close(): Promise<void> }>;
+  /** The running peer sources, each reporting what it last saw. */
+  readonly sources: Set<{ status(): DiscoveryStatus }>;
+  /** Where the ring's points lie and who owns each (see `HashRing.arcs`). */
+  arcs(): { ends: Float64Array; owners: readonly string[] };
 }
 
 let internalsOf: (pool: object) => PoolInternals | undefined;
@@ -251,7 +262,13 @@ export class HttpPool implements PeerPicker {
       ring: () => this.#fingerprint,
       closed: () => this.#closing !== undefined,
     });
-    this.#internals = { router, fetchTimes, closers: new Set() };
+    this.#internals = {
+      router,
+      fetchTimes,
+      closers: new Set(),
+      sources: new Set(),
+      arcs: () => this.#ring.arcs(),
+    };
     this.handler = webHandler(router);
   }
 
@@ -498,6 +515,40 @@ export class HttpPool implements PeerPicker {
   /** Whether {@linkcode HttpPool.close} was called. */
   get closed(): boolean {
     return this.#closing !== undefined;
+  }
+
+  /**
+   * One snapshot of this node for the people who run it, plain data that
+   * `JSON.stringify` takes as is: the ring (kind, replicas, fingerprint,
+   * each peer's share of the hash space), every other peer's health, last
+   * answer, last error and fetch-time percentiles, every group's counters,
+   * hit ratio, loads in flight and cache memory against its budget, and
+   * what the peer sources last saw. Keys are left out unless
+   * `{ keys: true }`. `statusPage` serves it; see {@linkcode PoolStatus}.
+   *
+   * @example Ring shares and hit ratio
+   * ```ts
+   * import { HttpPool, Registry } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const pool = new HttpPool("http://a:1", { registry: new Registry() });
+   * pool.set("http://a:1", "http://b:1");
+   * const users = pool.newGroup("users", 1 << 20, (key) => key);
+   * const local = ["1", "2", "3", "4", "5"].find((k) => pool.owner(k) === "http://a:1")!;
+   * await users.get(local);
+   * await users.get(local);
+   * const status = pool.status();
+   * assert.equal(status.ring.fingerprint, pool.ringFingerprint);
+   * const [a, b] = status.ring.members;
+   * assert.ok(Math.abs(a.share + b.share - 1) < 1e-9);
+   * assert.deepEqual(status.peers.map((p) => [p.peer, p.state]), [["http://b:1", "up"]]);
+   * assert.equal(status.groups[0].hitRatio, 0.5);
+   * assert.equal(status.groups[0].main.items, 1);
+   * assert.deepEqual(JSON.parse(JSON.stringify(status)), status);
+   * ```
+   */
+  status(options?: StatusOptions): PoolStatus {
+    return poolStatus(this, this.#internals, this.#ringKind, options);
   }
 
   /**

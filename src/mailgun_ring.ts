@@ -130,6 +130,20 @@ export class MailgunRing {
     return this.#owners[a === n ? 0 : a];
   }
 
+  /**
+   * Where the points lie: each point's position as a fraction of the hash
+   * space (signed points from the lowest), and its owner; as
+   * `HashRing.arcs()`.
+   */
+  arcs(): { ends: Float64Array; owners: readonly string[] } {
+    const his = this.#his, los = this.#los;
+    const ends = new Float64Array(his.length);
+    for (let i = 0; i < ends.length; i++) {
+      ends[i] = (his[i] + 2 ** 31) / 2 ** 32 + los[i] / 2 ** 64;
+    }
+    return { ends, owners: this.#owners };
+  }
+
   /** True when no node has been added. */
   isEmpty(): boolean {
     return this.#his.length === 0;

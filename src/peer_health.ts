@@ -27,6 +27,8 @@ export interface PeerHealthInfo {
   readonly lastError: PeerError | undefined;
   /** Whether a probe is in flight. */
   readonly probing: boolean;
+  /** When it last answered (`Date.now()` time), if it ever did. */
+  readonly lastAnswerAt: number | undefined;
 }
 
 /** The waits between probes of a down peer. */
@@ -75,6 +77,7 @@ export class PeerHealth {
   #lastError: PeerError | undefined;
   #probing = false;
   #nextProbeAt = 0;
+  #answeredAt: number | undefined;
   readonly #backoff: ProbeBackoff;
   readonly #now: () => number;
   readonly #onChange: ((state: PeerState) => void) | undefined;
@@ -101,6 +104,7 @@ export class PeerHealth {
 
   /** The peer answered (any HTTP status): it is up, its failures forgotten. */
   answered(): void {
+    this.#answeredAt = Date.now();
     if (this.#failures === 0) return; // up, the common case
     this.#state = "up";
     this.#failures = 0;
@@ -162,6 +166,7 @@ export class PeerHealth {
       consecutiveFailures: this.#failures,
       lastError: this.#lastError,
       probing: this.#probing,
+      lastAnswerAt: this.#answeredAt,
     };
   }
 }

@@ -31,6 +31,8 @@ export interface GroupServer {
   set(key: string, value: ByteView): void;
   /** A peer's remove: drops `key` from the main and hot caches. */
   remove(key: string): void;
+  /** How many loads are running (for `HttpPool.status()`). */
+  loadsInFlight(): number;
 }
 
 // The servers of a registry's groups, for enroll and groupServer (set in

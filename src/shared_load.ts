@@ -269,6 +269,11 @@ export class SharedLoads<T> {
     return load.wait(signal);
   }
 
+  /** How many loads are running. */
+  get size(): number {
+    return this.#loads.size;
+  }
+
   /**
    * Detaches the running load of `key`, if any: it goes on for the callers
    * it has, marked `superseded`, and the next caller starts a fresh load.

@@ -35,6 +35,7 @@ describe("PeerHealth", () => {
       consecutiveFailures: 0,
       lastError: undefined,
       probing: false,
+      lastAnswerAt: undefined,
     });
   });
 
@@ -82,14 +83,17 @@ describe("PeerHealth", () => {
     h.failed(error);
     clock.now = 100;
     assert.equal(h.probeDue(), true);
+    const before = Date.now();
     h.probeAnswered();
-    assert.deepEqual(h.info("b"), {
+    const { lastAnswerAt, ...info } = h.info("b");
+    assert.deepEqual(info, {
       peer: "b",
       state: "up",
       consecutiveFailures: 0,
       lastError: error,
       probing: false,
     });
+    assert.ok(lastAnswerAt! >= before && lastAnswerAt! <= Date.now());
   });
 
   it("ignores a failed probe when another request got an answer meanwhile", () => {

@@ -119,7 +119,7 @@ if (all || wanted.has("deno")) {
     await run(
       "deno",
       "deno",
-      ["test", "-A", "--doc", "mod.ts", "src/", "tests/"],
+      ["test", "-A", "--doc", "mod.ts", "cli.ts", "src/", "tests/"],
       parseDeno,
     ),
   );

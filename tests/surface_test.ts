@@ -47,6 +47,7 @@ describe("the public surface", () => {
   it("keeps every entry point of the package", () => {
     assert.deepEqual(Object.keys(exports).sort(), [
       ".",
+      "./cli",
       "./crc32",
       "./dns",
       "./lru",

@@ -1,6 +1,7 @@
 // The real services some tests start: dnsmasq (DNS records), etcd (peer
-// registry) and promtool (Prometheus' metrics linter), from Debian's
-// dnsmasq-base, etcd-server and prometheus packages. Every process is started
+// registry), promtool (Prometheus' metrics linter) and chromium (the status
+// page's browser), from Debian's dnsmasq-base, etcd-server, prometheus and
+// chromium packages. Every process is started
 // through ./proc.ts (stopped by PID, killed with this process) on free
 // loopback ports, every wait has a bound. Runs under Deno, Bun and Node.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -11,12 +12,13 @@ import { freePort, freePorts } from "./ports.ts";
 import { hasCommand, runToExit, type Server, startServer } from "./proc.ts";
 
 /** A real component a test needs, and the Debian package that brings it. */
-export type Service = "dnsmasq" | "etcd" | "promtool";
+export type Service = "dnsmasq" | "etcd" | "promtool" | "chromium";
 
 const PACKAGES: Record<Service, string> = {
   dnsmasq: "dnsmasq-base",
   etcd: "etcd-server",
   promtool: "prometheus",
+  chromium: "chromium",
 };
 
 /** True when `service`'s command can be started. */
