@@ -337,10 +337,8 @@ function withRecipe(
 }
 
 describe("the README on jsr.io and GitHub", () => {
-  const pages = [
-    "README.md",
-    ...readdirSync(join(root, "docs")).map((f) => `docs/${f}`),
-  ];
+  const docs = readdirSync(join(root, "docs")).filter((f) => f.endsWith(".md"));
+  const pages = ["README.md", ...docs.map((f) => `docs/${f}`)];
 
   /** Whether `path` (from the package root) is in a published file or folder. */
   const published = (path: string) =>
