@@ -115,6 +115,7 @@ export {
   GetterError,
   InvalidKeyError,
   LoadTimeoutError,
+  NotFoundError,
   PeerError,
   type PeerErrorInit,
   type PeerErrorReason,

@@ -178,3 +178,28 @@ export class ByteCache {
     return { bytes, items, gets, hits, evictions };
   }
 }
+
+/**
+ * Evicts until a group's caches fit its budget together: remembered
+ * not-founds first while they exceed main/8, then hot while hot exceeds
+ * main/8, else main (Go's rule, with not-founds giving way first).
+ */
+export function evictToFit(
+  budget: number,
+  main: ByteCache,
+  hot: ByteCache,
+  missing: ByteCache,
+): void {
+  for (;;) {
+    const mainBytes = main.bytes;
+    if (mainBytes + hot.bytes + missing.bytes <= budget) return;
+    const eighth = Math.floor(mainBytes / 8);
+    const victim = missing.bytes > eighth
+      ? missing
+      : hot.bytes > eighth
+      ? hot
+      : main;
+    if (victim.items === 0) return; // accounting says over, but nothing to evict
+    victim.removeOldest();
+  }
+}

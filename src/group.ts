@@ -9,7 +9,9 @@
 
 import { ByteView } from "./byte_view.ts";
 import { ByteCache, type CacheStats, entrySize } from "./cache.ts";
+import { evictToFit } from "./cache.ts";
 import { ConfigError, InvalidKeyError, PeerError } from "./errors.ts";
+import { NotFoundError } from "./errors.ts";
 import { type Getter, type GetterResult, loadedValue } from "./getter.ts";
 import { thrownError, typeName, viewOf } from "./getter.ts";
 import { checkGroupOptions, loadBounds, newStats } from "./group_options.ts";
@@ -69,6 +71,8 @@ export class Group {
   readonly #stats: GroupStats = newStats();
   readonly #main: ByteCache;
   readonly #hot: ByteCache;
+  // Keys remembered as not found (notFoundTtlMs), their message as value.
+  readonly #missing: ByteCache;
   readonly #loads: SharedLoads<ByteView>;
   // The peer fetch of each load that is asking a remote owner right now.
   readonly #peerFetches = new Map<string, AbortController>();
@@ -119,6 +123,7 @@ export class Group {
     const expired = () => this.#stats.expirations++;
     this.#main = new ByteCache(now, expired, entryOverhead, cacheBytes);
     this.#hot = new ByteCache(now, expired, entryOverhead, cacheBytes);
+    this.#missing = new ByteCache(now, () => {}, entryOverhead);
     this.#loads = new SharedLoads<ByteView>(loadBounds(name, loadTimeoutMs));
     enroll(this.registry, this, this.#server);
   }
@@ -188,6 +193,11 @@ export class Group {
     if (cached !== undefined) {
       this.#stats.cacheHits++;
       return cached;
+    }
+    const missing = this.#missing.get(key);
+    if (missing !== undefined) {
+      this.#stats.negativeHits++;
+      return Promise.reject(new NotFoundError(missing.toString()));
     }
     return this.#load(key, options, fromPeer);
   }
@@ -265,6 +275,8 @@ export class Group {
     } catch (err) {
       if (load.aborted) throw load.reason; // the callers left, or the bound passed
       if (err instanceof InvalidKeyError) throw err; // not the peer's fault
+      if (err instanceof NotFoundError) throw err; // the owner has nothing either
+      if (this.#ownerFailed(err)) throw err;
       if (!asking.signal.aborted) {
         this.#stats.peerErrors++;
         this.#settings.onPeerError?.(err, key);
@@ -318,13 +330,13 @@ export class Group {
         },
       });
     } catch (err) {
-      throw this.#getterFailed(key, err);
+      throw this.#getterFailed(key, err, load);
     }
     if (result instanceof Promise) {
       return result.then(
         (returned) => this.#populateMain(key, sink, returned, load),
         (err) => {
-          throw this.#getterFailed(key, err);
+          throw this.#getterFailed(key, err, load);
         },
       );
     }
@@ -354,9 +366,28 @@ export class Group {
     return value;
   }
 
-  #getterFailed(key: string, err: unknown): Error {
-    this.#stats.localLoadErrs++;
-    return thrownError(this.name, key, err);
+  /** A getter's failure; a not-found is remembered for `notFoundTtlMs`. */
+  #getterFailed(key: string, err: unknown, load: LoadHandle): Error {
+    if (!(err instanceof NotFoundError)) {
+      this.#stats.localLoadErrs++;
+      return thrownError(this.name, key, err);
+    }
+    this.#stats.notFounds++;
+    const ttl = this.#settings.notFoundTtlMs;
+    if (ttl > 0 && !load.superseded) {
+      const why = err.message.slice(0, 1024);
+      const entry = new ByteView(why, this.#settings.now() + ttl);
+      this.#populateCache(key, entry, this.#missing);
+    }
+    return err;
+  }
+
+  /** Whether `err` is the owner's getter failing, and ends the load (`onOwnerError`). */
+  #ownerFailed(err: unknown): boolean {
+    if (!(err instanceof PeerError) || err.reason !== "getter") return false;
+    if (this.#settings.onOwnerError === "load-locally") return false;
+    this.#stats.ownerErrors++;
+    return true;
   }
 
   #lookupCache(key: string): ByteView | undefined {
@@ -366,11 +397,9 @@ export class Group {
 
   /**
    * Adds to one cache (unless the value already expired), then evicts until
-   * both fit: hot first while hot > main/8. A value larger than the whole
-   * budget is not cached: it could only stay by evicting everything, and
-   * then not even fit (Go evicts the whole cache for it); nor is one
-   * larger than the store's `MAX_VALUE_BYTES` (2 GiB less 64 KiB), whatever
-   * the budget.
+   * all fit (`evictToFit`). A value larger than the whole budget is not
+   * cached: it could only stay by evicting everything (Go evicts the whole
+   * cache for it); nor is one over `MAX_VALUE_BYTES` (2 GiB less 64 KiB).
    */
   #populateCache(key: string, value: ByteView, cache: ByteCache): void {
     if (this.cacheBytes === 0) return;
@@ -378,16 +407,7 @@ export class Group {
     if (size > this.cacheBytes || value.length > MAX_VALUE_BYTES) return;
     if (value.expire !== 0 && this.#settings.now() >= value.expire) return;
     cache.add(key, value);
-    for (;;) {
-      const mainBytes = this.#main.bytes;
-      const hotBytes = this.#hot.bytes;
-      if (mainBytes + hotBytes <= this.cacheBytes) return;
-      const victim = hotBytes > Math.floor(mainBytes / 8)
-        ? this.#hot
-        : this.#main;
-      if (victim.items === 0) return; // accounting says over, but nothing to evict
-      victim.removeOldest();
-    }
+    evictToFit(this.cacheBytes, this.#main, this.#hot, this.#missing);
   }
 
   /**
@@ -555,6 +575,7 @@ export class Group {
     this.#loads.supersede(key);
     this.#main.remove(key);
     this.#hot.remove(key);
+    this.#missing.remove(key);
   }
 
   // The peer side's way in (see GroupServer): a peer's get never forwards.

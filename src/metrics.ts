@@ -95,6 +95,21 @@ export const GROUP_COUNTERS: [keyof GroupStats, ...Metric][] = [
     "groupcache_expirations_total",
     "Entries found expired and dropped.",
   ],
+  [
+    "notFounds",
+    "groupcache_not_founds_total",
+    "Getter runs that threw NotFoundError.",
+  ],
+  [
+    "negativeHits",
+    "groupcache_negative_hits_total",
+    "Gets answered not-found by a remembered not-found.",
+  ],
+  [
+    "ownerErrors",
+    "groupcache_owner_errors_total",
+    "Gets failed by the owner's getter error, with no local load.",
+  ],
 ];
 
 /** The gauges of each cache, by field. */
