@@ -8,8 +8,7 @@
  */
 
 import { ByteView } from "./byte_view.ts";
-import { ByteCache, type CacheStats, entrySize } from "./cache.ts";
-import { evictToFit } from "./cache.ts";
+import { ByteCache, type CacheStats, entrySize, evictToFit } from "./cache.ts";
 import { ConfigError, InvalidKeyError, PeerError } from "./errors.ts";
 import { NotFoundError } from "./errors.ts";
 import { type Getter, type GetterResult, loadedValue } from "./getter.ts";
@@ -18,11 +17,12 @@ import { checkGroupOptions, loadBounds, newStats } from "./group_options.ts";
 import type { CacheType, GetOptions, GroupOptions } from "./group_options.ts";
 import type { GroupSettings, GroupStats } from "./group_options.ts";
 import type { RemoveOptions, SetOptions } from "./group_options.ts";
-import { Doorkeeper, doorkeeperCapacity } from "./hot_admission.ts";
+import { admitHot, Doorkeeper, doorkeeperCapacity } from "./hot_admission.ts";
 import type { PeerGetter, PeerPicker } from "./peers.ts";
 import { enroll, type GroupServer, type Registry } from "./registry.ts";
 import { type LoadHandle, SharedLoads } from "./shared_load.ts";
 import { ByteViewSink, type Sink } from "./sink.ts";
+import { type StaleValues, staleValues } from "./stale.ts";
 import { MAX_VALUE_BYTES } from "./slab_store.ts";
 
 /**
@@ -73,6 +73,7 @@ export class Group {
   readonly #hot: ByteCache;
   // Keys remembered as not found (notFoundTtlMs), their message as value.
   readonly #missing: ByteCache;
+  readonly #staleValues: StaleValues | undefined;
   readonly #loads: SharedLoads<ByteView>;
   // The peer fetch of each load that is asking a remote owner right now.
   readonly #peerFetches = new Map<string, AbortController>();
@@ -121,8 +122,15 @@ export class Group {
       ? new Doorkeeper(doorkeeperCapacity(cacheBytes))
       : undefined;
     const expired = () => this.#stats.expirations++;
-    this.#main = new ByteCache(now, expired, entryOverhead, cacheBytes);
-    this.#hot = new ByteCache(now, expired, entryOverhead, cacheBytes);
+    const stale = staleValues(settings, this.#stats, {
+      name,
+      stale: (key) => this.#main.stale(key) ?? this.#hot.stale(key),
+      reload: async (key, fromPeer) => await this.#load(key, {}, fromPeer),
+    });
+    this.#staleValues = stale;
+    const grace = stale?.graceMs ?? 0;
+    this.#main = new ByteCache(now, expired, entryOverhead, cacheBytes, grace);
+    this.#hot = new ByteCache(now, expired, entryOverhead, cacheBytes, grace);
     this.#missing = new ByteCache(now, () => {}, entryOverhead);
     this.#loads = new SharedLoads<ByteView>(loadBounds(name, loadTimeoutMs));
     enroll(this.registry, this, this.#server);
@@ -199,6 +207,8 @@ export class Group {
       this.#stats.negativeHits++;
       return Promise.reject(new NotFoundError(missing.toString()));
     }
+    const stale = this.#staleValues?.serve(key, options?.signal, fromPeer);
+    if (stale !== undefined) return stale;
     return this.#load(key, options, fromPeer);
   }
 
@@ -259,7 +269,10 @@ export class Group {
     try {
       const fetched = await peer.get(this.name, key, asking.signal);
       if (fetched.expire !== 0 && this.#settings.now() >= fetched.expire) {
-        throw this.#arrivedExpired(key, peer);
+        // An owner's stale value (staleMs) is served, never cached.
+        if (!this.#staleValues?.servable(fetched)) {
+          throw this.#arrivedExpired(key, peer);
+        }
       }
       const value = this.#withDefaultTtl(fetched);
       this.#stats.peerLoads++;
@@ -270,13 +283,14 @@ export class Group {
         this.#populateCache(key, value, this.#hot);
       } else {
         this.#stats.hotRejections++;
+        this.#hot.remove(key); // a stale copy, if any, is older still
       }
       return value;
     } catch (err) {
       if (load.aborted) throw load.reason; // the callers left, or the bound passed
       if (err instanceof InvalidKeyError) throw err; // not the peer's fault
-      if (err instanceof NotFoundError) throw err; // the owner has nothing either
-      if (this.#ownerFailed(err)) throw err;
+      // The owner has nothing either, or its getter failed (onOwnerError).
+      if (err instanceof NotFoundError || this.#ownerFailed(err)) throw err;
       if (!asking.signal.aborted) {
         this.#stats.peerErrors++;
         this.#settings.onPeerError?.(err, key);
@@ -299,24 +313,11 @@ export class Group {
 
   /** Whether to mirror the value just fetched from `key`'s owner in the hot cache. */
   #admitHot(key: string, value: ByteView): boolean {
-    switch (this.#settings.hotCache) {
-      case "never":
-        return false;
-      case "always":
-        return true;
-      case "go":
-        return this.#settings.random() < 0.1; // Go: rand.Intn(10) == 0
-    }
-    const door = this.#doorkeeper;
-    if (door === undefined) return false; // caching is off
-    const size = entrySize(key, value.length, this.#settings.entryOverhead);
-    // Room to spare: mirroring evicts nothing, so it costs nothing.
-    if (this.#main.bytes + this.#hot.bytes + size <= this.cacheBytes) {
-      return true;
-    }
-    // Else it displaces something: only a key fetched again while
-    // remembered is popular enough; a one-off never is.
-    return door.admit(key);
+    const { hotCache, random, entryOverhead } = this.#settings;
+    const fits = () =>
+      this.#main.bytes + this.#hot.bytes + this.#missing.bytes +
+          entrySize(key, value.length, entryOverhead) <= this.cacheBytes;
+    return admitHot(hotCache, random, this.#doorkeeper, key, fits);
   }
 
   /** Runs the getter; a synchronous getter is finished without a promise. */

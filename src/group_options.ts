@@ -12,6 +12,7 @@ import { ENTRY_OVERHEAD } from "./cache.ts";
 import { ConfigError, GetterError, LoadTimeoutError } from "./errors.ts";
 import { type Getter, type GetterFunc, getterFunc } from "./getter.ts";
 import { HOT_CACHE_POLICIES, type HotCachePolicy } from "./hot_admission.ts";
+import { type Logger, loggerOption } from "./logger.ts";
 import type { PeerPicker } from "./peers.ts";
 import { defaultRegistry, type Registry } from "./registry.ts";
 import type { SharedLoadsOptions } from "./shared_load.ts";
@@ -94,6 +95,23 @@ export interface GroupOptions {
    * ours (Go, mailgun) is always followed by a local load.
    */
   onOwnerError?: "fail" | "load-locally";
+  /**
+   * Stale-while-revalidate, in milliseconds past a value's expiry: a get
+   * meanwhile is answered the expired value at once while one refresh of it
+   * runs in the background (on the owner: one getter run for the whole
+   * cluster). Default 0: an expired value is a miss.
+   */
+  staleMs?: number;
+  /**
+   * Stale-if-error, in milliseconds past a value's expiry (independent of
+   * `staleMs`): when refreshing an expired value fails (its getter throws,
+   * its owner is unreachable), the expired value is served until then, and
+   * refreshes are retried about once a second; past it, the error. Default
+   * 0: never.
+   */
+  staleIfErrorMs?: number;
+  /** Where a key whose refresh fails is reported, once until it succeeds; default `console`. */
+  logger?: Logger;
 }
 
 /** Options of {@linkcode Group.get}. */
@@ -167,6 +185,12 @@ export interface GroupStats {
    * failed (`onOwnerError: "fail"`), with no local load.
    */
   ownerErrors: number;
+  /** Gets answered with an expired value (`staleMs`, `staleIfErrorMs`). */
+  staleHits: number;
+  /** Refreshes of expired values started. */
+  refreshes: number;
+  /** Refreshes of expired values that failed (at most about one a second per key). */
+  refreshErrors: number;
 }
 
 /** Which of a group's two caches. */
@@ -192,6 +216,9 @@ export function newStats(): GroupStats {
     notFounds: 0,
     negativeHits: 0,
     ownerErrors: 0,
+    staleHits: 0,
+    refreshes: 0,
+    refreshErrors: 0,
   };
 }
 
@@ -209,6 +236,9 @@ export interface GroupSettings {
   entryOverhead: number;
   notFoundTtlMs: number;
   onOwnerError: "fail" | "load-locally";
+  staleMs: number;
+  staleIfErrorMs: number;
+  logger: Logger;
 }
 
 const DEFAULT_LOAD_TIMEOUT_MS = 30_000;
@@ -267,7 +297,22 @@ export function checkGroupOptions(
     entryOverhead = ENTRY_OVERHEAD,
     notFoundTtlMs = DEFAULT_NOT_FOUND_TTL_MS,
     onOwnerError = "fail",
+    staleMs = 0,
+    staleIfErrorMs = 0,
   } = options;
+  for (
+    const [option, ms] of [["staleMs", staleMs], [
+      "staleIfErrorMs",
+      staleIfErrorMs,
+    ]]
+  ) {
+    if (!isMs(ms)) {
+      throw new ConfigError(
+        `${option} of ${group} must be a number of milliseconds >= 0 (0: ` +
+          `off), got ${String(ms)}`,
+      );
+    }
+  }
   if (!isMs(notFoundTtlMs)) {
     throw new ConfigError(
       `notFoundTtlMs of ${group} must be a number of milliseconds >= 0 (0: ` +
@@ -346,6 +391,9 @@ export function checkGroupOptions(
     entryOverhead,
     notFoundTtlMs,
     onOwnerError,
+    staleMs,
+    staleIfErrorMs,
+    logger: loggerOption(options.logger),
   };
 }
 

@@ -110,6 +110,21 @@ export const GROUP_COUNTERS: [keyof GroupStats, ...Metric][] = [
     "groupcache_owner_errors_total",
     "Gets failed by the owner's getter error, with no local load.",
   ],
+  [
+    "staleHits",
+    "groupcache_stale_hits_total",
+    "Gets answered with an expired value (staleMs, staleIfErrorMs).",
+  ],
+  [
+    "refreshes",
+    "groupcache_refreshes_total",
+    "Refreshes of expired values started.",
+  ],
+  [
+    "refreshErrors",
+    "groupcache_refresh_errors_total",
+    "Refreshes of expired values that failed.",
+  ],
 ];
 
 /** The gauges of each cache, by field. */

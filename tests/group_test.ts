@@ -63,6 +63,9 @@ describe("Group on one node", () => {
       notFounds: 0,
       negativeHits: 0,
       ownerErrors: 0,
+      staleHits: 0,
+      refreshes: 0,
+      refreshErrors: 0,
     });
   });
 
