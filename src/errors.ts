@@ -123,7 +123,9 @@ export interface PeerErrorInit {
  * large, not a valid `GetResponse`, or a value that had already expired (see
  * {@linkcode PeerErrorReason}). A set or remove sent to a peer fails with one
  * too. The group counts it in `peerErrors`, hands it to the `onPeerError`
- * option, and loads the key locally instead.
+ * option, and loads the key locally instead — except reason `"getter"` (the
+ * owner, one of ours, says its getter failed), which the get rejects with
+ * unless the group's `onOwnerError` is `"load-locally"`.
  *
  * @example The facts of a failed fetch
  * ```ts

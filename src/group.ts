@@ -31,8 +31,9 @@ import { MAX_VALUE_BYTES } from "./slab_store.ts";
  * `get` looks in the main cache (keys this node owns) and the hot cache
  * (popular keys owned elsewhere); on a miss, one load per key runs: the
  * owner is asked over HTTP, or, when this node owns the key or the owner
- * fails, the getter runs here. A value may carry an expiry (from the getter,
- * a set, or the `ttlMs` option): from then on it is a miss. `set` and
+ * cannot answer, the getter runs here. A value may carry an expiry (from the
+ * getter, a set, or the `ttlMs` option): from then on it is a miss, or
+ * stale (`staleMs`, `staleIfErrorMs`; see docs/expiry_and_errors.md). `set` and
  * `remove` write through the owner, as mailgun's groupcache does.
  *
  * @example Read through, once per key
@@ -207,7 +208,7 @@ export class Group {
       this.#stats.negativeHits++;
       return Promise.reject(new NotFoundError(missing.toString()));
     }
-    const stale = this.#staleValues?.serve(key, options?.signal, fromPeer);
+    const stale = this.#staleValues?.serve(key, options, fromPeer);
     if (stale !== undefined) return stale;
     return this.#load(key, options, fromPeer);
   }
@@ -268,16 +269,15 @@ export class Group {
     this.#peerFetches.set(key, asking);
     try {
       const fetched = await peer.get(this.name, key, asking.signal);
-      if (fetched.expire !== 0 && this.#settings.now() >= fetched.expire) {
-        // An owner's stale value (staleMs) is served, never cached.
-        if (!this.#staleValues?.servable(fetched)) {
-          throw this.#arrivedExpired(key, peer);
-        }
+      const { expire } = fetched;
+      const stale = expire !== 0 && this.#settings.now() >= expire;
+      if (stale && !this.#staleValues?.servable(fetched)) {
+        throw this.#arrivedExpired(key, peer);
       }
       const value = this.#withDefaultTtl(fetched);
       this.#stats.peerLoads++;
-      if (load.superseded) {
-        // Set or removed meanwhile: this value may be the old one.
+      if (load.superseded || stale) {
+        // Written meanwhile (may be the old value), or stale: not cached.
       } else if (this.#admitHot(key, value)) {
         this.#stats.hotAdmissions++;
         this.#populateCache(key, value, this.#hot);

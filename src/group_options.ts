@@ -51,7 +51,8 @@ export interface GroupOptions {
    * load (with an `HttpPool` a `PeerError`: its `reason` says why, `"down"`
    * for a fetch released because its peer was just marked down, and the
    * pool's `peerHealth()` tells each peer's state), and of every peer a
-   * {@linkcode Group.remove} could not tell.
+   * {@linkcode Group.remove} could not tell. An owner's getter error that
+   * ends the get (`onOwnerError: "fail"`) is not one: the caller gets it.
    */
   onPeerError?: (error: unknown, key: string) => void;
   /**

@@ -13,7 +13,8 @@
 
 import type { ByteView } from "./byte_view.ts";
 import { NotFoundError } from "./errors.ts";
-import type { GroupSettings, GroupStats } from "./group_options.ts";
+import type { GetOptions, GroupSettings } from "./group_options.ts";
+import type { GroupStats } from "./group_options.ts";
 import type { Logger } from "./logger.ts";
 
 /** What {@linkcode StaleValues} uses of its group. */
@@ -93,7 +94,7 @@ export class StaleValues {
    */
   serve(
     key: string,
-    signal: AbortSignal | undefined,
+    options: GetOptions | undefined,
     fromPeer: boolean,
   ): ByteView | Promise<ByteView> | undefined {
     const stale = this.#source.stale(key);
@@ -117,6 +118,8 @@ export class StaleValues {
       this.#stats.staleHits++;
       return stale;
     });
+    // Read only now: Deno makes a request's signal on first read.
+    const signal = options?.signal;
     return signal === undefined ? fresh : detachable(fresh, signal);
   }
 
