@@ -190,7 +190,11 @@ export interface GroupStats {
   staleHits: number;
   /** Refreshes of expired values started. */
   refreshes: number;
-  /** Refreshes of expired values that failed (at most about one a second per key). */
+  /**
+   * Keys whose refresh of an expired value started failing: counted (and
+   * logged) once per key until one of its refreshes succeeds, not per
+   * request nor per retry.
+   */
   refreshErrors: number;
 }
 

@@ -123,7 +123,7 @@ export const GROUP_COUNTERS: [keyof GroupStats, ...Metric][] = [
   [
     "refreshErrors",
     "groupcache_refresh_errors_total",
-    "Refreshes of expired values that failed.",
+    "Keys whose refresh of an expired value started failing, once until one succeeds.",
   ],
 ];
 

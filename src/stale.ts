@@ -154,9 +154,9 @@ export class StaleValues {
       this.#retryAt.delete(key);
       throw err;
     }
-    this.#stats.refreshErrors++;
     this.#remember(key, RETRY_MS);
     if (!this.#failing.has(key)) {
+      this.#stats.refreshErrors++;
       if (this.#failing.size >= MAX_REMEMBERED) this.#failing.clear();
       this.#failing.add(key);
       this.#logger.warn(
