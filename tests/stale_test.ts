@@ -253,11 +253,11 @@ describe("staleIfErrorMs (stale-if-error)", () => {
 });
 
 describe("stale values over loopback HTTP, 3 nodes", () => {
-  it("no get waits for a 400 ms getter once values are warm, and each key refreshes about once per TTL", async () => {
+  it("no get waits for a 1 s getter once values are warm, and each key refreshes about once per TTL", async () => {
     const runs = new Map<string, number>();
     const c = await loopbackCluster(3, "swr", () => async (key) => {
       runs.set(key, (runs.get(key) ?? 0) + 1);
-      await sleep(400);
+      await sleep(1_000);
       return `${key}@${Date.now()}`;
     }, { ttlMs: 300, staleMs: 5_000 });
     try {
@@ -275,7 +275,7 @@ describe("stale values over loopback HTTP, 3 nodes", () => {
         ));
         await sleep(10);
       }
-      assert.ok(slowest < 300, `slowest get ${slowest.toFixed(0)} ms`);
+      assert.ok(slowest < 700, `slowest get ${slowest.toFixed(0)} ms`);
       const seconds = (performance.now() - start) / 1000;
       for (const k of keys) {
         // One warm-up run, then at most one per TTL + the getter's time.
@@ -296,7 +296,7 @@ describe("stale values over loopback HTTP, 3 nodes", () => {
       return `${key} ok`;
     }, {
       ttlMs: 200,
-      staleIfErrorMs: 1_500,
+      staleIfErrorMs: 3_000,
       logger: { debug() {}, info() {}, warn() {}, error() {} },
     });
     try {
@@ -313,7 +313,7 @@ describe("stale values over loopback HTTP, 3 nodes", () => {
         await sleep(20);
       }
       assert.equal(errors, 0);
-      await sleep(2_000); // past every value's expiry + staleIfErrorMs
+      await sleep(2_500); // past every value's expiry + staleIfErrorMs
       for (const node of c.nodes) {
         await assert.rejects(node.group.get("k0"), /origin down/);
       }
