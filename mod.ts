@@ -134,6 +134,7 @@ export {
   GetterError,
   InvalidKeyError,
   LoadTimeoutError,
+  NotFoundError,
   PeerError,
   type PeerErrorInit,
   type PeerErrorReason,

@@ -1,7 +1,8 @@
 /**
  * Cache: one of a group's two LRUs (main and hot), with Go's byte and hit
  * accounting, and mailgun's expiry: an entry found expired on a lookup is a
- * miss and is dropped. The group decides what goes in and which cache gives
+ * miss and is dropped — unless it expired less than the group's grace ago
+ * (`staleMs`, `staleIfErrorMs`): then it is kept for `stale`. The group decides what goes in and which cache gives
  * way.
  *
  * @module
@@ -66,6 +67,7 @@ export class ByteCache {
   readonly #now: () => number;
   readonly #onExpired: () => void;
   readonly #overhead: number;
+  readonly #graceMs: number;
   readonly #store = new SlabStore((id) => this.#forget(id));
   #lru = new LruCache<string, number>({
     onEvicted: (key, id) => {
@@ -89,16 +91,19 @@ export class ByteCache {
    * @param budget The group's cacheBytes: sizes the views kept, one per
    * 2 KiB of budget (a power of two, 1 to 65,536), about 7 % of it when
    * every slot holds a 100-byte view.
+   * @param graceMs How long past its expiry an entry is kept for `stale`.
    */
   constructor(
     now: () => number,
     onExpired: () => void,
     overhead = 0,
     budget = 0,
+    graceMs = 0,
   ) {
     this.#now = now;
     this.#onExpired = onExpired;
     this.#overhead = overhead;
+    this.#graceMs = graceMs;
     let slots = 1;
     while (slots < 65536 && slots * 2 * 2048 <= budget) slots *= 2;
     this.#viewMask = slots - 1;
@@ -122,14 +127,39 @@ export class ByteCache {
     if (this.#lru.size === 0) return undefined; // hashing a fresh key is not free
     const id = this.#lru.get(key);
     if (id === undefined) return undefined;
-    const store = this.#store;
-    const expire = store.expire(id);
-    if (expire !== 0 && this.#now() >= expire) {
-      this.#lru.remove(key);
-      this.#onExpired();
-      return undefined;
+    const expire = this.#store.expire(id);
+    if (expire !== 0) {
+      const age = this.#now() - expire;
+      if (age >= 0) {
+        if (age >= this.#graceMs) {
+          this.#lru.remove(key);
+          this.#onExpired();
+        } // else kept, stale, for `stale`
+        return undefined;
+      }
     }
     this.hits++;
+    return this.#view(id, expire);
+  }
+
+  /**
+   * `key`'s entry if it expired less than `graceMs` ago, not counted as a
+   * lookup (a `get` just missed it) and left where it is in the LRU.
+   */
+  stale(key: string): ByteView | undefined {
+    if (this.#graceMs === 0 || this.#lru.size === 0) return undefined;
+    const id = this.#lru.peek(key);
+    if (id === undefined) return undefined;
+    const expire = this.#store.expire(id);
+    const age = this.#now() - expire;
+    return expire !== 0 && age >= 0 && age < this.#graceMs
+      ? this.#view(id, expire)
+      : undefined;
+  }
+
+  /** A view of entry `id`, the one handed out last if it is still there. */
+  #view(id: number, expire: number): ByteView {
+    const store = this.#store;
     const slot = id & this.#viewMask;
     const ids = this.#viewIds;
     if (ids.length !== 0 && ids[slot] === id) return this.#views[slot]!;
@@ -176,5 +206,30 @@ export class ByteCache {
   stats(): CacheStats {
     const { bytes, items, gets, hits, evictions } = this;
     return { bytes, items, gets, hits, evictions };
+  }
+}
+
+/**
+ * Evicts until a group's caches fit its budget together: remembered
+ * not-founds first while they exceed main/8, then hot while hot exceeds
+ * main/8, else main (Go's rule, with not-founds giving way first).
+ */
+export function evictToFit(
+  budget: number,
+  main: ByteCache,
+  hot: ByteCache,
+  missing: ByteCache,
+): void {
+  for (;;) {
+    const mainBytes = main.bytes;
+    if (mainBytes + hot.bytes + missing.bytes <= budget) return;
+    const eighth = Math.floor(mainBytes / 8);
+    const victim = missing.bytes > eighth
+      ? missing
+      : hot.bytes > eighth
+      ? hot
+      : main;
+    if (victim.items === 0) return; // accounting says over, but nothing to evict
+    victim.removeOldest();
   }
 }

@@ -59,8 +59,13 @@ export class InvalidKeyError extends Error {
 /**
  * Why a peer fetch failed; see {@linkcode PeerError.reason}.
  *
- * - `"status"`: the peer answered a status other than 200 (a getter error is
- *   a 500 with its message).
+ * - `"status"`: the peer answered a status other than 200 that is not one of
+ *   ours saying its getter failed (a Go or mailgun peer's getter error is a
+ *   500 with its message): the key is loaded locally.
+ * - `"getter"`: the peer is one of ours and its getter failed (a `500` with
+ *   `x-groupcache-error: getter`); the message is the owner's. The key is
+ *   not loaded locally unless the group's `onOwnerError` is
+ *   `"load-locally"`.
  * - `"redirect"`: the peer answered a redirect (3xx); it is never followed.
  * - `"encoding"`: the body came with a `Content-Encoding` other than
  *   `identity` (a compressed body could inflate past `maxResponseBytes`);
@@ -90,7 +95,8 @@ export type PeerErrorReason =
   | "closed"
   | "too-large"
   | "malformed"
-  | "expired";
+  | "expired"
+  | "getter";
 
 /** The facts a {@linkcode PeerError} carries. */
 export interface PeerErrorInit {
@@ -117,7 +123,9 @@ export interface PeerErrorInit {
  * large, not a valid `GetResponse`, or a value that had already expired (see
  * {@linkcode PeerErrorReason}). A set or remove sent to a peer fails with one
  * too. The group counts it in `peerErrors`, hands it to the `onPeerError`
- * option, and loads the key locally instead.
+ * option, and loads the key locally instead — except reason `"getter"` (the
+ * owner, one of ours, says its getter failed), which the get rejects with
+ * unless the group's `onOwnerError` is `"load-locally"`.
  *
  * @example The facts of a failed fetch
  * ```ts
@@ -176,6 +184,44 @@ export class PeerError extends Error {
     this.reason = init.reason;
     this.status = init.status;
     this.body = init.body;
+  }
+}
+
+/**
+ * "This key has no value": what a getter throws for a key its origin does
+ * not have. The group remembers it for `notFoundTtlMs` (negative caching),
+ * and an owner of ours tells the asking node, which rejects with a
+ * `NotFoundError` too instead of running its own getter (see
+ * docs/expiry_and_errors.md).
+ *
+ * @example A getter with nothing for a key
+ * ```ts
+ * import { Group, NotFoundError, Registry } from "@x/groupcache";
+ * import assert from "node:assert/strict";
+ *
+ * const images = new Group("images", 1 << 20, (key) => {
+ *   if (!key.endsWith(".jpg")) throw new NotFoundError(`no image ${key}`);
+ *   return `bytes of ${key}`;
+ * }, { registry: new Registry() });
+ * await assert.rejects(images.get("big-file-typo.jpeg"), NotFoundError);
+ * await assert.rejects(images.get("big-file-typo.jpeg"), { name: "NotFoundError" });
+ * assert.deepEqual([images.stats.notFounds, images.stats.negativeHits], [1, 1]);
+ * ```
+ */
+export class NotFoundError extends Error {
+  /** Always `"NotFoundError"`. */
+  override name = "NotFoundError";
+  /**
+   * Makes the error.
+   *
+   * @param message What has no value, e.g. `no image big-file-typo.jpg`.
+   * @param options `cause`: the underlying error, if any.
+   */
+  constructor(message = "not found", options?: { cause?: unknown }) {
+    super(
+      message,
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
   }
 }
 

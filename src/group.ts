@@ -8,19 +8,21 @@
  */
 
 import { ByteView } from "./byte_view.ts";
-import { ByteCache, type CacheStats, entrySize } from "./cache.ts";
+import { ByteCache, type CacheStats, entrySize, evictToFit } from "./cache.ts";
 import { ConfigError, InvalidKeyError, PeerError } from "./errors.ts";
+import { NotFoundError } from "./errors.ts";
 import { type Getter, type GetterResult, loadedValue } from "./getter.ts";
 import { thrownError, typeName, viewOf } from "./getter.ts";
 import { checkGroupOptions, loadBounds, newStats } from "./group_options.ts";
 import type { CacheType, GetOptions, GroupOptions } from "./group_options.ts";
 import type { GroupSettings, GroupStats } from "./group_options.ts";
 import type { RemoveOptions, SetOptions } from "./group_options.ts";
-import { Doorkeeper, doorkeeperCapacity } from "./hot_admission.ts";
+import { admitHot, Doorkeeper, doorkeeperCapacity } from "./hot_admission.ts";
 import type { PeerGetter, PeerPicker } from "./peers.ts";
 import { enroll, type GroupServer, type Registry } from "./registry.ts";
 import { type LoadHandle, SharedLoads } from "./shared_load.ts";
 import { ByteViewSink, type Sink } from "./sink.ts";
+import { type StaleValues, staleValues } from "./stale.ts";
 import { MAX_VALUE_BYTES } from "./slab_store.ts";
 
 /**
@@ -29,8 +31,9 @@ import { MAX_VALUE_BYTES } from "./slab_store.ts";
  * `get` looks in the main cache (keys this node owns) and the hot cache
  * (popular keys owned elsewhere); on a miss, one load per key runs: the
  * owner is asked over HTTP, or, when this node owns the key or the owner
- * fails, the getter runs here. A value may carry an expiry (from the getter,
- * a set, or the `ttlMs` option): from then on it is a miss. `set` and
+ * cannot answer, the getter runs here. A value may carry an expiry (from the
+ * getter, a set, or the `ttlMs` option): from then on it is a miss, or
+ * stale (`staleMs`, `staleIfErrorMs`; see docs/expiry_and_errors.md). `set` and
  * `remove` write through the owner, as mailgun's groupcache does.
  *
  * @example Read through, once per key
@@ -69,6 +72,9 @@ export class Group {
   readonly #stats: GroupStats = newStats();
   readonly #main: ByteCache;
   readonly #hot: ByteCache;
+  // Keys remembered as not found (notFoundTtlMs), their message as value.
+  readonly #missing: ByteCache;
+  readonly #staleValues: StaleValues | undefined;
   readonly #loads: SharedLoads<ByteView>;
   // The peer fetch of each load that is asking a remote owner right now.
   readonly #peerFetches = new Map<string, AbortController>();
@@ -117,8 +123,16 @@ export class Group {
       ? new Doorkeeper(doorkeeperCapacity(cacheBytes))
       : undefined;
     const expired = () => this.#stats.expirations++;
-    this.#main = new ByteCache(now, expired, entryOverhead, cacheBytes);
-    this.#hot = new ByteCache(now, expired, entryOverhead, cacheBytes);
+    const stale = staleValues(settings, this.#stats, {
+      name,
+      stale: (key) => this.#main.stale(key) ?? this.#hot.stale(key),
+      reload: async (key, fromPeer) => await this.#load(key, {}, fromPeer),
+    });
+    this.#staleValues = stale;
+    const grace = stale?.graceMs ?? 0;
+    this.#main = new ByteCache(now, expired, entryOverhead, cacheBytes, grace);
+    this.#hot = new ByteCache(now, expired, entryOverhead, cacheBytes, grace);
+    this.#missing = new ByteCache(now, () => {}, entryOverhead);
     this.#loads = new SharedLoads<ByteView>(loadBounds(name, loadTimeoutMs));
     enroll(this.registry, this, this.#server);
   }
@@ -189,6 +203,13 @@ export class Group {
       this.#stats.cacheHits++;
       return cached;
     }
+    const missing = this.#missing.get(key);
+    if (missing !== undefined) {
+      this.#stats.negativeHits++;
+      return Promise.reject(new NotFoundError(missing.toString()));
+    }
+    const stale = this.#staleValues?.serve(key, options, fromPeer);
+    if (stale !== undefined) return stale;
     return this.#load(key, options, fromPeer);
   }
 
@@ -248,23 +269,28 @@ export class Group {
     this.#peerFetches.set(key, asking);
     try {
       const fetched = await peer.get(this.name, key, asking.signal);
-      if (fetched.expire !== 0 && this.#settings.now() >= fetched.expire) {
+      const { expire } = fetched;
+      const stale = expire !== 0 && this.#settings.now() >= expire;
+      if (stale && !this.#staleValues?.servable(fetched)) {
         throw this.#arrivedExpired(key, peer);
       }
       const value = this.#withDefaultTtl(fetched);
       this.#stats.peerLoads++;
-      if (load.superseded) {
-        // Set or removed meanwhile: this value may be the old one.
+      if (load.superseded || stale) {
+        // Written meanwhile (may be the old value), or stale: not cached.
       } else if (this.#admitHot(key, value)) {
         this.#stats.hotAdmissions++;
         this.#populateCache(key, value, this.#hot);
       } else {
         this.#stats.hotRejections++;
+        this.#hot.remove(key); // a stale copy, if any, is older still
       }
       return value;
     } catch (err) {
       if (load.aborted) throw load.reason; // the callers left, or the bound passed
       if (err instanceof InvalidKeyError) throw err; // not the peer's fault
+      // The owner has nothing either, or its getter failed (onOwnerError).
+      if (err instanceof NotFoundError || this.#ownerFailed(err)) throw err;
       if (!asking.signal.aborted) {
         this.#stats.peerErrors++;
         this.#settings.onPeerError?.(err, key);
@@ -287,24 +313,11 @@ export class Group {
 
   /** Whether to mirror the value just fetched from `key`'s owner in the hot cache. */
   #admitHot(key: string, value: ByteView): boolean {
-    switch (this.#settings.hotCache) {
-      case "never":
-        return false;
-      case "always":
-        return true;
-      case "go":
-        return this.#settings.random() < 0.1; // Go: rand.Intn(10) == 0
-    }
-    const door = this.#doorkeeper;
-    if (door === undefined) return false; // caching is off
-    const size = entrySize(key, value.length, this.#settings.entryOverhead);
-    // Room to spare: mirroring evicts nothing, so it costs nothing.
-    if (this.#main.bytes + this.#hot.bytes + size <= this.cacheBytes) {
-      return true;
-    }
-    // Else it displaces something: only a key fetched again while
-    // remembered is popular enough; a one-off never is.
-    return door.admit(key);
+    const { hotCache, random, entryOverhead } = this.#settings;
+    const fits = () =>
+      this.#main.bytes + this.#hot.bytes + this.#missing.bytes +
+          entrySize(key, value.length, entryOverhead) <= this.cacheBytes;
+    return admitHot(hotCache, random, this.#doorkeeper, key, fits);
   }
 
   /** Runs the getter; a synchronous getter is finished without a promise. */
@@ -318,13 +331,13 @@ export class Group {
         },
       });
     } catch (err) {
-      throw this.#getterFailed(key, err);
+      throw this.#getterFailed(key, err, load);
     }
     if (result instanceof Promise) {
       return result.then(
         (returned) => this.#populateMain(key, sink, returned, load),
         (err) => {
-          throw this.#getterFailed(key, err);
+          throw this.#getterFailed(key, err, load);
         },
       );
     }
@@ -354,9 +367,28 @@ export class Group {
     return value;
   }
 
-  #getterFailed(key: string, err: unknown): Error {
-    this.#stats.localLoadErrs++;
-    return thrownError(this.name, key, err);
+  /** A getter's failure; a not-found is remembered for `notFoundTtlMs`. */
+  #getterFailed(key: string, err: unknown, load: LoadHandle): Error {
+    if (!(err instanceof NotFoundError)) {
+      this.#stats.localLoadErrs++;
+      return thrownError(this.name, key, err);
+    }
+    this.#stats.notFounds++;
+    const ttl = this.#settings.notFoundTtlMs;
+    if (ttl > 0 && !load.superseded) {
+      const why = err.message.slice(0, 1024);
+      const entry = new ByteView(why, this.#settings.now() + ttl);
+      this.#populateCache(key, entry, this.#missing);
+    }
+    return err;
+  }
+
+  /** Whether `err` is the owner's getter failing, and ends the load (`onOwnerError`). */
+  #ownerFailed(err: unknown): boolean {
+    if (!(err instanceof PeerError) || err.reason !== "getter") return false;
+    if (this.#settings.onOwnerError === "load-locally") return false;
+    this.#stats.ownerErrors++;
+    return true;
   }
 
   #lookupCache(key: string): ByteView | undefined {
@@ -366,11 +398,9 @@ export class Group {
 
   /**
    * Adds to one cache (unless the value already expired), then evicts until
-   * both fit: hot first while hot > main/8. A value larger than the whole
-   * budget is not cached: it could only stay by evicting everything, and
-   * then not even fit (Go evicts the whole cache for it); nor is one
-   * larger than the store's `MAX_VALUE_BYTES` (2 GiB less 64 KiB), whatever
-   * the budget.
+   * all fit (`evictToFit`). A value larger than the whole budget is not
+   * cached: it could only stay by evicting everything (Go evicts the whole
+   * cache for it); nor is one over `MAX_VALUE_BYTES` (2 GiB less 64 KiB).
    */
   #populateCache(key: string, value: ByteView, cache: ByteCache): void {
     if (this.cacheBytes === 0) return;
@@ -378,16 +408,7 @@ export class Group {
     if (size > this.cacheBytes || value.length > MAX_VALUE_BYTES) return;
     if (value.expire !== 0 && this.#settings.now() >= value.expire) return;
     cache.add(key, value);
-    for (;;) {
-      const mainBytes = this.#main.bytes;
-      const hotBytes = this.#hot.bytes;
-      if (mainBytes + hotBytes <= this.cacheBytes) return;
-      const victim = hotBytes > Math.floor(mainBytes / 8)
-        ? this.#hot
-        : this.#main;
-      if (victim.items === 0) return; // accounting says over, but nothing to evict
-      victim.removeOldest();
-    }
+    evictToFit(this.cacheBytes, this.#main, this.#hot, this.#missing);
   }
 
   /**
@@ -555,6 +576,7 @@ export class Group {
     this.#loads.supersede(key);
     this.#main.remove(key);
     this.#hot.remove(key);
+    this.#missing.remove(key);
   }
 
   // The peer side's way in (see GroupServer): a peer's get never forwards.

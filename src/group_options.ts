@@ -12,6 +12,7 @@ import { ENTRY_OVERHEAD } from "./cache.ts";
 import { ConfigError, GetterError, LoadTimeoutError } from "./errors.ts";
 import { type Getter, type GetterFunc, getterFunc } from "./getter.ts";
 import { HOT_CACHE_POLICIES, type HotCachePolicy } from "./hot_admission.ts";
+import { type Logger, loggerOption } from "./logger.ts";
 import type { PeerPicker } from "./peers.ts";
 import { defaultRegistry, type Registry } from "./registry.ts";
 import type { SharedLoadsOptions } from "./shared_load.ts";
@@ -50,7 +51,8 @@ export interface GroupOptions {
    * load (with an `HttpPool` a `PeerError`: its `reason` says why, `"down"`
    * for a fetch released because its peer was just marked down, and the
    * pool's `peerHealth()` tells each peer's state), and of every peer a
-   * {@linkcode Group.remove} could not tell.
+   * {@linkcode Group.remove} could not tell. An owner's getter error that
+   * ends the get (`onOwnerError: "fail"`) is not one: the caller gets it.
    */
   onPeerError?: (error: unknown, key: string) => void;
   /**
@@ -73,6 +75,44 @@ export interface GroupOptions {
    * bytes plus value bytes), for byte-for-byte parity of `cacheStats`.
    */
   entryOverhead?: number;
+  /**
+   * How long, in milliseconds, a key whose getter threw a
+   * `NotFoundError` is remembered as missing (negative caching):
+   * meanwhile gets of it reject at once, and peers are answered not-found,
+   * without running the getter. The entry is charged to `cacheBytes` (its
+   * key and message) and gives way before any value; a `set` or `remove`
+   * of the key clears it. Default 1,000: one getter run per missing key per
+   * second for the whole cluster, and a value the origin gains behind the
+   * cache's back shows within a second. 0 remembers nothing.
+   */
+  notFoundTtlMs?: number;
+  /**
+   * What a get does when the key's owner (a node of ours) answers that its
+   * getter failed: `"fail"` (default) rejects with a `PeerError`
+   * of reason `"getter"` carrying the owner's URL and message, and runs no
+   * getter here, so a failing origin is asked once per request, not twice;
+   * `"load-locally"` runs the getter here instead, as Go does. An owner
+   * that is unreachable, down, timed out, answered garbage or is not one of
+   * ours (Go, mailgun) is always followed by a local load.
+   */
+  onOwnerError?: "fail" | "load-locally";
+  /**
+   * Stale-while-revalidate, in milliseconds past a value's expiry: a get
+   * meanwhile is answered the expired value at once while one refresh of it
+   * runs in the background (on the owner: one getter run for the whole
+   * cluster). Default 0: an expired value is a miss.
+   */
+  staleMs?: number;
+  /**
+   * Stale-if-error, in milliseconds past a value's expiry (independent of
+   * `staleMs`): when refreshing an expired value fails (its getter throws,
+   * its owner is unreachable), the expired value is served until then, and
+   * refreshes are retried about once a second; past it, the error. Default
+   * 0: never.
+   */
+  staleIfErrorMs?: number;
+  /** Where a key whose refresh fails is reported, once until it succeeds; default `console`. */
+  logger?: Logger;
 }
 
 /** Options of {@linkcode Group.get}. */
@@ -137,6 +177,25 @@ export interface GroupStats {
   removes: number;
   /** Entries of the main or hot cache found expired on a lookup, and dropped. */
   expirations: number;
+  /** Getter runs that threw a `NotFoundError` (not in `localLoadErrs`). */
+  notFounds: number;
+  /** Gets answered "not found" by a remembered not-found (`notFoundTtlMs`). */
+  negativeHits: number;
+  /**
+   * Gets that failed because the key's owner answered that its getter
+   * failed (`onOwnerError: "fail"`), with no local load.
+   */
+  ownerErrors: number;
+  /** Gets answered with an expired value (`staleMs`, `staleIfErrorMs`). */
+  staleHits: number;
+  /** Refreshes of expired values started. */
+  refreshes: number;
+  /**
+   * Keys whose refresh of an expired value started failing: counted (and
+   * logged) once per key until one of its refreshes succeeds, not per
+   * request nor per retry.
+   */
+  refreshErrors: number;
 }
 
 /** Which of a group's two caches. */
@@ -159,6 +218,12 @@ export function newStats(): GroupStats {
     sets: 0,
     removes: 0,
     expirations: 0,
+    notFounds: 0,
+    negativeHits: 0,
+    ownerErrors: 0,
+    staleHits: 0,
+    refreshes: 0,
+    refreshErrors: 0,
   };
 }
 
@@ -174,9 +239,15 @@ export interface GroupSettings {
   ttlMs: number;
   now: () => number;
   entryOverhead: number;
+  notFoundTtlMs: number;
+  onOwnerError: "fail" | "load-locally";
+  staleMs: number;
+  staleIfErrorMs: number;
+  logger: Logger;
 }
 
 const DEFAULT_LOAD_TIMEOUT_MS = 30_000;
+const DEFAULT_NOT_FOUND_TTL_MS = 1_000;
 
 /**
  * The settings of group `name`, or a {@linkcode ConfigError} naming the
@@ -229,14 +300,44 @@ export function checkGroupOptions(
     ttlMs = 0,
     now = Date.now,
     entryOverhead = ENTRY_OVERHEAD,
+    notFoundTtlMs = DEFAULT_NOT_FOUND_TTL_MS,
+    onOwnerError = "fail",
+    staleMs = 0,
+    staleIfErrorMs = 0,
   } = options;
+  for (
+    const [option, ms] of [["staleMs", staleMs], [
+      "staleIfErrorMs",
+      staleIfErrorMs,
+    ]]
+  ) {
+    if (!isMs(ms)) {
+      throw new ConfigError(
+        `${option} of ${group} must be a number of milliseconds >= 0 (0: ` +
+          `off), got ${String(ms)}`,
+      );
+    }
+  }
+  if (!isMs(notFoundTtlMs)) {
+    throw new ConfigError(
+      `notFoundTtlMs of ${group} must be a number of milliseconds >= 0 (0: ` +
+        `not-found is not remembered), got ${String(notFoundTtlMs)}`,
+    );
+  }
+  if (onOwnerError !== "fail" && onOwnerError !== "load-locally") {
+    throw new ConfigError(
+      `onOwnerError of ${group} must be "fail" or "load-locally", got ${
+        JSON.stringify(onOwnerError)
+      }`,
+    );
+  }
   if (!(Number.isInteger(entryOverhead) && entryOverhead >= 0)) {
     throw new ConfigError(
       `entryOverhead of ${group} must be a whole number of bytes >= 0 (0: ` +
         `Go's accounting), got ${String(entryOverhead)}`,
     );
   }
-  if (!(typeof ttlMs === "number" && ttlMs >= 0 && ttlMs < Infinity)) {
+  if (!isMs(ttlMs)) {
     throw new ConfigError(
       `ttlMs of ${group} must be a number of milliseconds >= 0 (0: values ` +
         `never expire unless given an expiry), got ${String(ttlMs)}`,
@@ -293,7 +394,17 @@ export function checkGroupOptions(
     ttlMs,
     now,
     entryOverhead,
+    notFoundTtlMs,
+    onOwnerError,
+    staleMs,
+    staleIfErrorMs,
+    logger: loggerOption(options.logger),
   };
+}
+
+/** A finite number of milliseconds >= 0. */
+function isMs(ms: unknown): ms is number {
+  return typeof ms === "number" && ms >= 0 && ms < Infinity;
 }
 
 /**

@@ -30,6 +30,34 @@ export const HOT_CACHE_POLICIES: readonly HotCachePolicy[] = [
 ];
 
 /**
+ * Whether a group mirrors a value just fetched from its owner in its hot
+ * cache, under `policy`; `fits` says whether it fits the budget without
+ * evicting anything (asked by `"popular"` only).
+ */
+export function admitHot(
+  policy: HotCachePolicy,
+  random: () => number,
+  door: Doorkeeper | undefined,
+  key: string,
+  fits: () => boolean,
+): boolean {
+  switch (policy) {
+    case "never":
+      return false;
+    case "always":
+      return true;
+    case "go":
+      return random() < 0.1; // Go: rand.Intn(10) == 0
+  }
+  if (door === undefined) return false; // caching is off
+  // Room to spare: mirroring evicts nothing, so it costs nothing.
+  if (fits()) return true;
+  // Else it displaces something: only a key fetched again while
+  // remembered is popular enough; a one-off never is.
+  return door.admit(key);
+}
+
+/**
  * Remembers the last `capacity` keys fetched once, and lets a key through
  * the second time it comes while still remembered. Memory: one LRU entry
  * (the key string and a slot) per remembered key.

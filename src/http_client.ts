@@ -29,6 +29,7 @@ import {
   unixNanosFromMs,
 } from "./protobuf.ts";
 import { encodeKey, PROTOBUF, readBody, REQUEST_HEADERS } from "./wire.ts";
+import { ownerFailure } from "./wire.ts";
 
 /** The `fetch` the client calls. */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
@@ -461,7 +462,7 @@ export class HttpPeer implements PeerGetter {
     group: string,
     key: string,
     res: PeerReply,
-  ): Promise<PeerError> {
+  ): Promise<Error> {
     const { status } = res;
     if ((status >= 300 && status < 400) || res.redirected) {
       await res.cancel();
@@ -480,13 +481,14 @@ export class HttpPeer implements PeerGetter {
     try {
       body = new TextDecoder().decode(await res.body(4096, true)).trim();
     } catch { /* the status says enough */ }
-    return this.#fail(
-      group,
-      key,
-      `server returned ${status}${body ? ": " + body : ""}`,
-      "status",
-      { status, body },
-    );
+    return ownerFailure(this.url, group, key, status, body, res) ??
+      this.#fail(
+        group,
+        key,
+        `server returned ${status}${body ? ": " + body : ""}`,
+        "status",
+        { status, body },
+      );
   }
 
   /**

@@ -18,11 +18,12 @@
  */
 
 import { ByteView } from "./byte_view.ts";
-import { ProtobufError } from "./errors.ts";
+import { NotFoundError, ProtobufError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import { hitBody } from "./framed.ts";
 import { decodeSetRequest, msFromUnixNanos } from "./protobuf.ts";
-import { decodePart, PROTOBUF, readBody, RING_HEADER } from "./wire.ts";
+import { decodePart, ERROR_HEADER, PROTOBUF, readBody } from "./wire.ts";
+import { RING_HEADER } from "./wire.ts";
 import type { Group } from "./group.ts";
 import { groupServer, type Registry } from "./registry.ts";
 
@@ -147,9 +148,18 @@ class LazySignal<R> {
   }
 }
 
-/** A getter that threw or rejected: `500` with its message. */
+const NOT_FOUND_HEADERS = { [ERROR_HEADER]: "not-found" };
+const GETTER_HEADERS = { [ERROR_HEADER]: "getter" };
+
+/**
+ * A load that failed: `404` for a `NotFoundError`, else `500`, with its
+ * message, and the header that tells our clients which (Go's ignore it).
+ */
 function getterFailure(err: unknown): PeerAnswer {
-  return new PeerAnswer(500, (err as Error)?.message ?? String(err));
+  const message = (err as Error)?.message ?? String(err);
+  return err instanceof NotFoundError
+    ? new PeerAnswer(404, message, NOT_FOUND_HEADERS)
+    : new PeerAnswer(500, message, GETTER_HEADERS);
 }
 
 /** A bug of ours or the server's: `500`, said so. */

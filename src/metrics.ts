@@ -95,6 +95,36 @@ export const GROUP_COUNTERS: [keyof GroupStats, ...Metric][] = [
     "groupcache_expirations_total",
     "Entries found expired and dropped.",
   ],
+  [
+    "notFounds",
+    "groupcache_not_founds_total",
+    "Getter runs that threw NotFoundError.",
+  ],
+  [
+    "negativeHits",
+    "groupcache_negative_hits_total",
+    "Gets answered not-found by a remembered not-found.",
+  ],
+  [
+    "ownerErrors",
+    "groupcache_owner_errors_total",
+    "Gets failed by the owner's getter error, with no local load.",
+  ],
+  [
+    "staleHits",
+    "groupcache_stale_hits_total",
+    "Gets answered with an expired value (staleMs, staleIfErrorMs).",
+  ],
+  [
+    "refreshes",
+    "groupcache_refreshes_total",
+    "Refreshes of expired values started.",
+  ],
+  [
+    "refreshErrors",
+    "groupcache_refresh_errors_total",
+    "Keys whose refresh of an expired value started failing, once until one succeeds.",
+  ],
 ];
 
 /** The gauges of each cache, by field. */

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { InvalidKeyError } from "./errors.ts";
+import { InvalidKeyError, NotFoundError, PeerError } from "./errors.ts";
 
 /** The content type of a value (a protobuf `GetResponse`). */
 export const PROTOBUF = "application/x-protobuf";
@@ -18,6 +18,46 @@ export const PROTOBUF = "application/x-protobuf";
  * peers send none.
  */
 export const RING_HEADER = "x-groupcache-ring";
+
+/**
+ * The response header with which a server of ours says why a get failed:
+ * `not-found` (a `404`: the getter threw a `NotFoundError`) or `getter` (a
+ * `500`: the getter failed). Only our servers send it, so it also says the
+ * owner is one of ours: an error without it (Go's, mailgun's) is
+ * ambiguous, and the asking node loads the key itself, as Go does.
+ */
+export const ERROR_HEADER = "x-groupcache-error";
+
+/**
+ * What an error answer says when a server of ours sent it (its
+ * {@linkcode ERROR_HEADER}): a `NotFoundError`, or a `PeerError` of reason
+ * `"getter"` with the owner's message; `undefined` for any other answer.
+ */
+export function ownerFailure(
+  peer: string,
+  group: string,
+  key: string,
+  status: number,
+  body: string,
+  res: { header(name: string): string | null },
+): Error | undefined {
+  const kind = res.header(ERROR_HEADER);
+  const where = `peer ${peer}, group ${group}, key ${JSON.stringify(key)}`;
+  if (kind === "not-found" && status === 404) {
+    return new NotFoundError(`${where}: ${body || "not found"}`);
+  }
+  if (kind === "getter" && status === 500) {
+    return new PeerError(`${where}: the owner's getter failed: ${body}`, {
+      peer,
+      group,
+      key,
+      reason: "getter",
+      status,
+      body,
+    });
+  }
+  return undefined;
+}
 
 /**
  * What every peer request sends: no compression (a compressed body is

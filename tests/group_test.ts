@@ -60,6 +60,12 @@ describe("Group on one node", () => {
       sets: 0,
       removes: 0,
       expirations: 0,
+      notFounds: 0,
+      negativeHits: 0,
+      ownerErrors: 0,
+      staleHits: 0,
+      refreshes: 0,
+      refreshErrors: 0,
     });
   });
 
@@ -517,7 +523,7 @@ describe("Group in an in-process cluster", () => {
     assert.equal((errors[0] as Error).name, "PeerError");
   });
 
-  it("falls back to a local load when the owner's getter fails, and reports the owner's message", async () => {
+  it("falls back to a local load when the owner's getter fails with onOwnerError load-locally, and reports the owner's message", async () => {
     const errors: unknown[] = [];
     const c = makeCluster({
       nodes: 2,
@@ -525,7 +531,10 @@ describe("Group in an in-process cluster", () => {
         if (node === 1) throw new Error(`owner cannot load ${key}`);
         return `local:${key}`;
       },
-      groupOptions: { onPeerError: (e) => errors.push(e) },
+      groupOptions: {
+        onPeerError: (e) => errors.push(e),
+        onOwnerError: "load-locally",
+      },
     });
     const key = c.keyOwnedBy(1);
     assert.equal((await c.nodes[0].group.get(key)).toString(), `local:${key}`);

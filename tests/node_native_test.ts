@@ -13,6 +13,7 @@ import {
   encodeSetRequest,
   type Group,
   HttpPool,
+  NotFoundError,
   PeerError,
   Registry,
   silentLogger,
@@ -58,6 +59,7 @@ function onePool(options: { maxResponseBytes?: number } = {}) {
   });
   pool.newGroup("g", 1 << 20, async (key) => {
     if (key === "fail") throw new Error("the getter failed");
+    if (key === "missing") throw new NotFoundError("no such key");
     if (key === "slow") await sleep(20);
     return `v:${key}`;
   });
@@ -81,6 +83,7 @@ describe(`nodeListener answers as pool.handler (${label})`, () => {
     ["GET", "/_groupcache/g/k?x=1"],
     ["GET", "/_groupcache/g/slow"],
     ["GET", "/_groupcache/g/fail"],
+    ["GET", "/_groupcache/g/missing"],
     ["GET", "/_groupcache/g/"],
     ["GET", "/_groupcache/g"],
     ["GET", "/_groupcache/"],
@@ -104,6 +107,10 @@ describe(`nodeListener answers as pool.handler (${label})`, () => {
         res.headers.get("content-type") ?? undefined,
       );
       assert.equal(got.headers["allow"], res.headers.get("allow") ?? undefined);
+      assert.equal(
+        got.headers["x-groupcache-error"],
+        res.headers.get("x-groupcache-error") ?? undefined,
+      );
       assert.deepEqual(got.body, want, text(got.body));
       assert.equal(Number(got.headers["content-length"]), want.length);
     });
@@ -316,6 +323,8 @@ describe(`a cluster served and asked natively (${label})`, () => {
       pools.push(pool);
       groups.push(pool.newGroup("g", 1 << 20, (key) => {
         loads.set(key, (loads.get(key) ?? 0) + 1);
+        if (key.startsWith("missing")) throw new NotFoundError(`no ${key}`);
+        if (key.startsWith("failing")) throw new Error(`cannot ${key}`);
         return `v:${key}`;
       }));
       listeners.push(nodeListener(pool));
@@ -339,6 +348,16 @@ describe(`a cluster served and asked natively (${label})`, () => {
     for (const key of keys) assert.equal(loads.get(key), 1, key);
     assert.ok(groups.every((g) => g.stats.peerErrors === 0));
     assert.ok(groups.some((g) => g.stats.peerLoads > 0));
+  });
+
+  it("an owner's not-found and getter error reach the asker typed, with no second getter run", async () => {
+    for (const key of ["missing 1", "failing 1"]) {
+      const asker = groups.findIndex((_, i) => pools[i].pickPeer(key));
+      const err = await groups[asker].get(key).catch((e) => e);
+      if (key.startsWith("missing")) assert.ok(err instanceof NotFoundError);
+      else assert.deepEqual([err.name, err.reason], ["PeerError", "getter"]);
+      assert.equal(loads.get(key), 1, key);
+    }
   });
 
   it("set and remove reach the owner through PUT and DELETE", async () => {
