@@ -95,6 +95,7 @@ export { HttpPool } from "./src/http_pool.ts";
 export {
   type HttpPoolOptions,
   type RingKind,
+  type WritesMode,
 } from "./src/http_pool_options.ts";
 export { defaultRegistry, getGroup, Registry } from "./src/registry.ts";
 export { ByteView } from "./src/byte_view.ts";

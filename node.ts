@@ -184,7 +184,7 @@ async function carryOut(
       // The rest of an oversized body is never read: no keep-alive after it.
       if (body === undefined) res.shouldKeepAlive = false;
     }
-    writeAnswer(res, router.write(write, body));
+    writeAnswer(res, await router.write(write, body));
   } catch (err) {
     writeAnswer(res, internalFailure(err));
   }

@@ -28,7 +28,14 @@ import {
   msFromUnixNanos,
   unixNanosFromMs,
 } from "./protobuf.ts";
-import { encodeKey, PROTOBUF, readBody, REQUEST_HEADERS } from "./wire.ts";
+import { type PeerSigner, SIGNATURE_HEADER } from "./signature.ts";
+import {
+  encodeKey,
+  PROTOBUF,
+  readBody,
+  REQUEST_HEADERS,
+  WRITES_HEADER,
+} from "./wire.ts";
 
 /** The `fetch` the client calls. */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
@@ -115,6 +122,8 @@ export interface HttpClientOptions {
   headers?: Readonly<Record<string, string>>;
   /** Told when a peer goes down or comes back up (the pool's logger). */
   onHealthChange?: (peer: HttpPeer, state: PeerState) => void;
+  /** Signs every request (the pool's `secret`). */
+  signer?: PeerSigner;
 }
 
 /** A `fetch` reply. */
@@ -446,11 +455,12 @@ export class HttpPeer implements PeerGetter {
       throw this.#failed(group, key, inFlight, signal, err);
     }
     if (res.status !== 200) {
+      const reason = refusal(res);
       throw this.#fail(
         group,
         key,
         `${inFlight.method} answered ${res.status}${text ? ": " + text : ""}`,
-        "status",
+        reason,
         { status: res.status, body: text },
       );
     }
@@ -484,7 +494,7 @@ export class HttpPeer implements PeerGetter {
       group,
       key,
       `server returned ${status}${body ? ": " + body : ""}`,
-      "status",
+      refusal(res),
       { status, body },
     );
   }
@@ -541,6 +551,17 @@ export class HttpPeer implements PeerGetter {
         inFlight.method = method;
         inFlight.headers = this.#options.headers ?? REQUEST_HEADERS;
         inFlight.body = body;
+        const signer = this.#options.signer;
+        if (signer !== undefined) {
+          inFlight.headers = {
+            ...inFlight.headers,
+            [SIGNATURE_HEADER]: await signer.sign(
+              method,
+              url.slice(this.url.length),
+              body,
+            ),
+          };
+        }
         res = await transport(url, inFlight);
       } catch (err) {
         throw this.#failed(group, key, inFlight, signal, err);
@@ -681,6 +702,18 @@ function refused(err: unknown): boolean {
     e = e.cause;
   }
   return false;
+}
+
+/**
+ * The reason of a non-200 answer: the peer refused the request's signature
+ * (401), or refused a write because its writes are off (403 saying so).
+ */
+function refusal(res: PeerReply): PeerErrorReason {
+  if (res.status === 401) return "unauthorized";
+  if (res.status === 403 && res.header(WRITES_HEADER) === "off") {
+    return "writes-off";
+  }
+  return "status";
 }
 
 function isProtobuf(type: string | null): boolean {

@@ -22,9 +22,16 @@ import { ProtobufError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import { hitBody } from "./framed.ts";
 import { decodeSetRequest, msFromUnixNanos } from "./protobuf.ts";
-import { decodePart, PROTOBUF, readBody, RING_HEADER } from "./wire.ts";
+import {
+  decodePart,
+  PROTOBUF,
+  readBody,
+  RING_HEADER,
+  WRITES_HEADER,
+} from "./wire.ts";
 import type { Group } from "./group.ts";
 import { groupServer, type Registry } from "./registry.ts";
+import { type PeerSigner, SIGNATURE_HEADER, type Verdict } from "./signature.ts";
 
 /** How a router speaks beyond golang's protocol, and what it reports to. */
 export interface PeerRouterOptions {
@@ -46,7 +53,25 @@ export interface PeerRouterOptions {
   ring?: () => string;
   /** Whether the node is shutting down: every request is then answered 503. */
   closed?: () => boolean;
+  /**
+   * Whether peers may `PUT` and `DELETE`: `"off"` answers them 403,
+   * `"signed"` needs a `signer`. Default `"open"`.
+   */
+  writes?: "off" | "signed" | "open";
+  /** When set, every request must be signed with one of its secrets (else 401). */
+  signer?: PeerSigner;
 }
+
+const WRITES_OFF_TEXT = "writes are off on this node: set the HttpPool " +
+  'option writes ("signed", with the same secret on every node; or ' +
+  '"open" in a cluster with mailgun nodes) on the nodes that take writes';
+
+const VERDICTS: Record<Exclude<Verdict, "ok">, string> = {
+  missing: "the request is not signed",
+  malformed: "the signature header is malformed",
+  stale: "the signature's timestamp is outside the clock window",
+  bad: "the signature does not match",
+};
 
 // How many distinct group names and ring fingerprints are remembered as
 // already reported, so that a stream of them cannot grow memory.
@@ -108,18 +133,29 @@ export class PeerWrite {
   readonly method: "PUT" | "DELETE";
   readonly group: Group;
   readonly key: string;
+  /** The raw path and the signature header, when writes are signed. */
+  readonly signed: { path: string; header: string } | undefined;
 
-  constructor(method: "PUT" | "DELETE", group: Group, key: string) {
+  constructor(
+    method: "PUT" | "DELETE",
+    group: Group,
+    key: string,
+    signed?: { path: string; header: string },
+  ) {
     this.method = method;
     this.group = group;
     this.key = key;
+    this.signed = signed;
   }
 }
 
-/** What {@linkcode PeerRouter.route} makes of a request. */
+/**
+ * What {@linkcode PeerRouter.route} makes of a request (a promise: a load,
+ * or a read whose signature is being checked).
+ */
 export type Routed =
   | ByteView
-  | Promise<ByteView>
+  | Promise<ByteView | PeerAnswer>
   | PeerAnswer
   | PeerWrite;
 
@@ -176,6 +212,10 @@ export class PeerRouter {
   readonly #logger: Logger | undefined;
   readonly #ring: (() => string) | undefined;
   readonly #closed: () => boolean;
+  readonly #writes: "off" | "signed" | "open";
+  readonly #signer: PeerSigner | undefined;
+  #unauthorized = 0;
+  #writesRefused = 0;
   readonly #notFound: PeerAnswer;
   readonly #closedOutside = new PeerAnswer(
     503,
@@ -200,12 +240,24 @@ export class PeerRouter {
     this.#logger = options.logger;
     this.#ring = options.ring;
     this.#closed = options.closed ?? (() => false);
+    this.#writes = options.writes ?? "open";
+    this.#signer = options.signer;
     this.#notFound = new PeerAnswer(
       404,
       `not found: this handler serves ${basePath}{group}/{key}`,
       undefined,
       true,
     );
+  }
+
+  /** How many requests were refused as unsigned or badly signed (401). */
+  get unauthorized(): number {
+    return this.#unauthorized;
+  }
+
+  /** How many writes were refused because writes are off (403). */
+  get writesRefused(): number {
+    return this.#writesRefused;
   }
 
   /**
@@ -275,6 +327,58 @@ export class PeerRouter {
         { allow: "GET, HEAD, PUT, DELETE" },
       );
     }
+    if (write && this.#writes === "off") {
+      this.#writesRefused++;
+      return new PeerAnswer(403, WRITES_OFF_TEXT, { [WRITES_HEADER]: "off" });
+    }
+    const signer = this.#signer;
+    if (signer === undefined) {
+      return this.#serve(req, method, rest, slash, write, access, undefined);
+    }
+    const path = url.slice(start);
+    const header = access.header(req, SIGNATURE_HEADER);
+    if (write) {
+      // The MAC covers the body: checked once it is read (see write()).
+      const early = signer.precheck(header);
+      if (early !== "ok") return this.#refuse(early);
+      return this.#serve(req, method, rest, slash, write, access, {
+        path,
+        header: header!,
+      });
+    }
+    const verdict = signer.verify(method, path, header, undefined);
+    if (typeof verdict === "string") return this.#refuse(verdict);
+    return verdict.then((v) =>
+      v === "ok"
+        ? this.#serve(req, method, rest, slash, false, access, undefined) as
+          | ByteView
+          | Promise<ByteView>
+          | PeerAnswer
+        : this.#refuse(v)
+    );
+  }
+
+  /** A request refused for its signature: 401, counted. */
+  #refuse(verdict: Verdict): PeerAnswer {
+    this.#unauthorized++;
+    return new PeerAnswer(
+      401,
+      `unauthorized: ${
+        VERDICTS[verdict as Exclude<Verdict, "ok">]
+      }; every node needs the same secret option`,
+    );
+  }
+
+  /** The request, its method and signature accepted: decoded and served. */
+  #serve<R>(
+    req: R,
+    method: "PUT" | "DELETE" | string,
+    rest: string,
+    slash: number,
+    write: boolean,
+    access: RequestAccess<R>,
+    signed: { path: string; header: string } | undefined,
+  ): Routed {
     let groupName: string;
     let key: string;
     try {
@@ -309,7 +413,9 @@ export class PeerRouter {
       }
       return new PeerAnswer(404, `no such group: ${groupName}`);
     }
-    if (write) return new PeerWrite(method, group, key);
+    if (write) {
+      return new PeerWrite(method as "PUT" | "DELETE", group, key, signed);
+    }
     try {
       return groupServer(group).get(key, new LazySignal(req, access));
     } catch (err) {
@@ -322,9 +428,26 @@ export class PeerRouter {
    * `PUT` stores the `SetRequest` in `body` (`undefined`: the body was over
    * {@linkcode PeerRouter.maxSetBytes}) as the body's key (the URL's group
    * is used, the URL's key and the body's group are not, as mailgun does).
-   * Both answer `200` with no body.
+   * Both answer `200` with no body. A signed write is carried out once its
+   * signature, body included, is checked.
    */
-  write(write: PeerWrite, body: Uint8Array | undefined): PeerAnswer {
+  write(
+    write: PeerWrite,
+    body: Uint8Array | undefined,
+  ): PeerAnswer | Promise<PeerAnswer> {
+    const signed = write.signed;
+    if (signed === undefined || this.#signer === undefined) {
+      return this.#apply(write, body);
+    }
+    if (write.method === "PUT" && body === undefined) {
+      return this.#apply(write, body); // 413
+    }
+    return Promise.resolve(
+      this.#signer.verify(write.method, signed.path, signed.header, body),
+    ).then((v) => v === "ok" ? this.#apply(write, body) : this.#refuse(v));
+  }
+
+  #apply(write: PeerWrite, body: Uint8Array | undefined): PeerAnswer {
     if (write.method === "DELETE") {
       groupServer(write.group).remove(write.key);
       return WRITTEN;
@@ -433,7 +556,10 @@ export function dispatch<C, T>(
     return responder.answer(ctx, internalFailure(err));
   }
   return routed.then(
-    (view) => responder.hit(ctx, view),
+    (view) =>
+      view instanceof PeerAnswer
+        ? responder.answer(ctx, view)
+        : responder.hit(ctx, view),
     (err) => responder.answer(ctx, getterFailure(err)),
   ).catch((err) => responder.answer(ctx, internalFailure(err)));
 }
@@ -495,7 +621,7 @@ async function writeWeb(
     const body = write.method === "PUT"
       ? await readBody(req, router.maxSetBytes, false)
       : undefined;
-    return answerResponse(router.write(write, body));
+    return answerResponse(await router.write(write, body));
   } catch (err) {
     return answerResponse(internalFailure(err));
   }

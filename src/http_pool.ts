@@ -37,6 +37,7 @@ import type { Logger } from "./logger.ts";
 import { PeerFetchTimes, prometheusText } from "./metrics.ts";
 import type { PeerHealthInfo } from "./peer_health.ts";
 import type { Registry } from "./registry.ts";
+import { PeerSigner } from "./signature.ts";
 import { REQUEST_HEADERS, RING_HEADER } from "./wire.ts";
 
 /**
@@ -210,6 +211,8 @@ export class HttpPool implements PeerPicker {
       registry,
       ring,
       logger,
+      secrets,
+      writes,
     } = settings;
     registry.registerPeerPicker(this);
     this.basePath = basePath;
@@ -231,6 +234,7 @@ export class HttpPool implements PeerPicker {
     this.#ringKind = ring === "golang" && hash !== crc32 ? "golang-hash" : ring;
     this.#fingerprint = ringFingerprint(this.#ringKind, replicas, []);
     const fetchTimes = new PeerFetchTimes();
+    const signer = secrets === undefined ? undefined : new PeerSigner(secrets);
     this.#client = {
       basePath,
       transport: options.transport ?? fetchTransport(this.#fetch),
@@ -239,6 +243,7 @@ export class HttpPool implements PeerPicker {
       observe: fetchTimes.observe,
       probeBackoff: { delayMs: probeDelayMs, maxDelayMs: maxProbeDelayMs },
       headers: this.#requestHeaders(),
+      signer,
       onHealthChange: (peer, state) => {
         if (state === "up") {
           logger.info(`groupcache: peer ${peer.url} is back up`);
@@ -260,6 +265,8 @@ export class HttpPool implements PeerPicker {
       logger,
       ring: () => this.#fingerprint,
       closed: () => this.#closing !== undefined,
+      writes,
+      signer,
     });
     this.#internals = { router, fetchTimes, closers: new Set() };
     this.handler = webHandler(router);
@@ -535,6 +542,7 @@ export class HttpPool implements PeerPicker {
    * ```
    */
   metrics(): string {
-    return prometheusText(this, this.#internals.fetchTimes);
+    const { fetchTimes, router } = this.#internals;
+    return prometheusText(this, fetchTimes, router);
   }
 }

@@ -10,6 +10,7 @@ import { ConfigError } from "./errors.ts";
 import type { PeerTransport } from "./http_client.ts";
 import { type Logger, loggerOption } from "./logger.ts";
 import { defaultRegistry, type Registry } from "./registry.ts";
+import { checkSecrets } from "./signature.ts";
 
 /**
  * Which cluster's consistent-hash ring places keys: golang/groupcache's
@@ -17,6 +18,14 @@ import { defaultRegistry, type Registry } from "./registry.ts";
  * 64-bit points). Every node of a cluster must use the same one.
  */
 export type RingKind = "golang" | "mailgun";
+
+/**
+ * Whether this node's handler accepts `PUT` (set) and `DELETE` (remove)
+ * from peers: `"off"` refuses them (403), `"signed"` accepts them signed
+ * with the pool's `secret`, `"open"` accepts them from anyone who can reach
+ * the port (mailgun nodes cannot sign).
+ */
+export type WritesMode = "off" | "signed" | "open";
 
 /** Options of an {@linkcode HttpPool}. */
 export interface HttpPoolOptions {
@@ -71,6 +80,25 @@ export interface HttpPoolOptions {
    * says nothing.
    */
   logger?: Logger;
+  /**
+   * The secret every node of the cluster shares (at least 16 characters),
+   * or a list of them: the first signs this node's requests, any verifies
+   * a peer's (to rotate, add the new one second on every node, then first,
+   * then drop the old). With a secret, every request between nodes carries
+   * an HMAC-SHA-256 signature, and the handler answers an unsigned or badly
+   * signed one `401`, reads included. Go and mailgun nodes cannot sign: no
+   * secret in a cluster with them. Default: none.
+   */
+  secret?: string | string[];
+  /**
+   * Whether peers may set and remove keys on this node (`PUT`/`DELETE`):
+   * `"off"` (the default without a secret) answers them `403`, `"signed"`
+   * (the default with a secret, and only with one) accepts them signed,
+   * `"open"` (never with a secret) accepts them from anyone who can reach
+   * the peer port, as mailgun nodes do: the setting for a cluster with
+   * mailgun nodes, or of ours without a secret that uses set and remove.
+   */
+  writes?: WritesMode;
 }
 
 /** The options of a pool, checked, with their defaults filled in. */
@@ -86,6 +114,8 @@ export interface PoolSettings {
   readonly registry: Registry;
   readonly ring: RingKind;
   readonly logger: Logger;
+  readonly secrets: readonly string[] | undefined;
+  readonly writes: WritesMode;
 }
 
 /** Checks `options`; throws a {@linkcode ConfigError} that says how to fix a bad one. */
@@ -180,6 +210,10 @@ export function checkPoolOptions(options: HttpPoolOptions): PoolSettings {
   if (typeof registry?.registerPeerPicker !== "function") {
     throw new ConfigError("registry must be a Registry");
   }
+  const secrets = options.secret === undefined
+    ? undefined
+    : checkSecrets(options.secret);
+  const writes = checkWrites(options.writes, secrets !== undefined);
   return {
     basePath,
     replicas,
@@ -192,7 +226,33 @@ export function checkPoolOptions(options: HttpPoolOptions): PoolSettings {
     registry,
     ring,
     logger: loggerOption(options.logger),
+    secrets,
+    writes,
   };
+}
+
+/** Checks the `writes` option against whether a secret is set. */
+function checkWrites(writes: unknown, signed: boolean): WritesMode {
+  if (writes === undefined) return signed ? "signed" : "off";
+  if (writes !== "off" && writes !== "signed" && writes !== "open") {
+    throw new ConfigError(
+      `writes must be "off", "signed" or "open", got ${JSON.stringify(writes)}`,
+    );
+  }
+  if (writes === "signed" && !signed) {
+    throw new ConfigError(
+      'writes "signed" needs a secret: give every node the same secret ' +
+        'option (or writes "open" to accept unsigned writes)',
+    );
+  }
+  if (writes === "open" && signed) {
+    throw new ConfigError(
+      'writes "open" accepts unsigned writes, but with a secret every ' +
+        'request is signed: leave writes out (it is "signed") or drop the ' +
+        "secret",
+    );
+  }
+  return writes;
 }
 
 /**

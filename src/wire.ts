@@ -20,6 +20,12 @@ export const PROTOBUF = "application/x-protobuf";
 export const RING_HEADER = "x-groupcache-ring";
 
 /**
+ * The response header with which a server says it refused a write because
+ * its writes are off (`off`), so the client can say which option to set.
+ */
+export const WRITES_HEADER = "x-groupcache-writes";
+
+/**
  * What every peer request sends: no compression (a compressed body is
  * refused unread).
  */
