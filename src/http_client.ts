@@ -110,6 +110,8 @@ export interface HttpClientOptions {
   deadlines: Deadlines<PeerFetch>;
   /** The largest response body accepted, in bytes. */
   maxResponseBytes: number;
+  /** The longest key sent, in bytes of UTF-8; longer is an `InvalidKeyError`. */
+  maxKeyBytes?: number;
   /** The waits between probes of a peer that is down. */
   probeBackoff: ProbeBackoff;
   /** Told how long each fetch took, body read included, failed ones too (metrics). */
@@ -320,7 +322,8 @@ export class HttpPeer implements PeerGetter {
     key: string,
     signal: AbortSignal,
   ): Promise<ByteView> {
-    const url = this.#base + this.#groupPath(group) + encodeKey(key, this.url);
+    const url = this.#base + this.#groupPath(group) +
+      encodeKey(key, this.url, this.#options.maxKeyBytes);
     const start = performance.now();
     try {
       return await this.#request(
@@ -435,7 +438,8 @@ export class HttpPeer implements PeerGetter {
     body: Uint8Array<ArrayBuffer> | undefined,
     signal: AbortSignal,
   ): Promise<void> {
-    const url = this.#base + this.#groupPath(group) + encodeKey(key, this.url);
+    const url = this.#base + this.#groupPath(group) +
+      encodeKey(key, this.url, this.#options.maxKeyBytes);
     return this.#request(method, url, body, group, key, signal, this.#written);
   }
 
@@ -738,6 +742,10 @@ async function cancel(res: Response): Promise<void> {
 /** A `GetResponse` as a view, with mailgun's expiry when one was sent. */
 function viewOfResponse(bytes: Uint8Array): ByteView {
   const { value, expire } = decodeGetResponseMessage(bytes);
+  if (expire !== undefined && expire < 0n) {
+    // Before 1970, or a wrapped time: not an expiry a node of ours sends.
+    throw new ProtobufError(`negative expire (${expire} ns)`);
+  }
   return new ByteView(
     value,
     expire === undefined || expire === 0n ? 0 : msFromUnixNanos(expire),

@@ -31,7 +31,11 @@ import {
 } from "./wire.ts";
 import type { Group } from "./group.ts";
 import { groupServer, type Registry } from "./registry.ts";
-import { type PeerSigner, SIGNATURE_HEADER, type Verdict } from "./signature.ts";
+import {
+  type PeerSigner,
+  SIGNATURE_HEADER,
+  type Verdict,
+} from "./signature.ts";
 
 /** How a router speaks beyond golang's protocol, and what it reports to. */
 export interface PeerRouterOptions {
@@ -466,6 +470,13 @@ export class PeerRouter {
       return new PeerAnswer(
         400,
         `bad request: malformed SetRequest: ${err.message}`,
+      );
+    }
+    if (set.expire !== undefined && set.expire < 0n) {
+      // Before 1970, or a wrapped time: the sender's expiry was lost.
+      return new PeerAnswer(
+        400,
+        `bad request: negative expire (${set.expire} ns) in SetRequest`,
       );
     }
     const expire = set.expire === undefined || set.expire === 0n

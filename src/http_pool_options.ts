@@ -11,6 +11,7 @@ import type { PeerTransport } from "./http_client.ts";
 import { type Logger, loggerOption } from "./logger.ts";
 import { defaultRegistry, type Registry } from "./registry.ts";
 import { checkSecrets } from "./signature.ts";
+import { DEFAULT_MAX_KEY_BYTES } from "./wire.ts";
 
 /**
  * Which cluster's consistent-hash ring places keys: golang/groupcache's
@@ -70,6 +71,12 @@ export interface HttpPoolOptions {
    * (`PUT`) body this node accepts, in bytes. Default 64 MiB.
    */
   maxResponseBytes?: number;
+  /**
+   * The longest key sent to a peer, in bytes of UTF-8: a longer one is an
+   * `InvalidKeyError` before any request (and no peer is blamed). Default
+   * 4,096, which every runtime's server accepts once percent-encoded.
+   */
+  maxKeyBytes?: number;
   /** The groups this node serves. Default {@linkcode defaultRegistry}. */
   registry?: Registry;
   /**
@@ -111,6 +118,7 @@ export interface PoolSettings {
   readonly probeDelayMs: number;
   readonly maxProbeDelayMs: number;
   readonly maxResponseBytes: number;
+  readonly maxKeyBytes: number;
   readonly registry: Registry;
   readonly ring: RingKind;
   readonly logger: Logger;
@@ -129,6 +137,7 @@ export function checkPoolOptions(options: HttpPoolOptions): PoolSettings {
     probeDelayMs = 500,
     maxProbeDelayMs = 5_000,
     maxResponseBytes = 64 << 20,
+    maxKeyBytes = DEFAULT_MAX_KEY_BYTES,
     registry = defaultRegistry,
     ring = "golang",
   } = options;
@@ -207,6 +216,11 @@ export function checkPoolOptions(options: HttpPoolOptions): PoolSettings {
       }`,
     );
   }
+  if (!(Number.isInteger(maxKeyBytes) && maxKeyBytes > 0)) {
+    throw new ConfigError(
+      `maxKeyBytes must be a positive integer, got ${String(maxKeyBytes)}`,
+    );
+  }
   if (typeof registry?.registerPeerPicker !== "function") {
     throw new ConfigError("registry must be a Registry");
   }
@@ -223,6 +237,7 @@ export function checkPoolOptions(options: HttpPoolOptions): PoolSettings {
     probeDelayMs,
     maxProbeDelayMs,
     maxResponseBytes,
+    maxKeyBytes,
     registry,
     ring,
     logger: loggerOption(options.logger),

@@ -162,7 +162,10 @@ export class PeerSigner {
   }
 
   /** The checks of {@linkcode PeerSigner.verify} that need no MAC. */
-  precheck(header: string | null | undefined, now: number = Date.now()): Verdict {
+  precheck(
+    header: string | null | undefined,
+    now: number = Date.now(),
+  ): Verdict {
     if (typeof header !== "string" || header === "") return "missing";
     const parts = SIGNED.exec(header);
     if (parts === null) return "malformed";
