@@ -436,7 +436,8 @@ export class Group {
       );
     }
     const own = expire !== undefined && expire !== 0 ? expire : view.expire;
-    const problem = expiryProblem(own);
+    // Not a number at all: ByteView's TypeError below says so.
+    const problem = Number.isFinite(own) ? expiryProblem(own) : undefined;
     if (problem !== undefined) {
       throw new RangeError(`set ${JSON.stringify(key)}: the ${problem}`);
     }

@@ -23,9 +23,9 @@ import type { Logger } from "./logger.ts";
 import { hitBody } from "./framed.ts";
 import { decodeSetRequest, msFromUnixNanos } from "./protobuf.ts";
 import {
+  declaredLength,
   decodePart,
   PROTOBUF,
-  readBody,
   RING_HEADER,
   WRITES_HEADER,
 } from "./wire.ts";
@@ -36,6 +36,7 @@ import {
   SIGNATURE_HEADER,
   type Verdict,
 } from "./signature.ts";
+import { type BodyRefusal, readGuarded, WriteBodies } from "./write_guard.ts";
 
 /** How a router speaks beyond golang's protocol, and what it reports to. */
 export interface PeerRouterOptions {
@@ -64,6 +65,11 @@ export interface PeerRouterOptions {
   writes?: "off" | "signed" | "open";
   /** When set, every request must be signed with one of its secrets (else 401). */
   signer?: PeerSigner;
+  /**
+   * The bounds of write bodies: the bytes held at once, the time one may
+   * take. Default 2 × `maxSetBytes`, 10 s.
+   */
+  writeBodies?: WriteBodies;
 }
 
 const WRITES_OFF_TEXT = "writes are off on this node: set the HttpPool " +
@@ -212,6 +218,8 @@ export class PeerRouter {
   readonly mailgun: boolean;
   /** The largest `PUT` body accepted, in bytes. */
   readonly maxSetBytes: number;
+  /** The bounds of the `PUT` bodies being read. */
+  readonly writeBodies: WriteBodies;
   readonly #registry: Registry;
   readonly #logger: Logger | undefined;
   readonly #ring: (() => string) | undefined;
@@ -240,6 +248,8 @@ export class PeerRouter {
     this.basePath = basePath;
     this.mailgun = options.mailgun === true;
     this.maxSetBytes = options.maxSetBytes ?? 64 << 20;
+    this.writeBodies = options.writeBodies ??
+      new WriteBodies(2 * this.maxSetBytes, 10_000);
     this.#registry = registry;
     this.#logger = options.logger;
     this.#ring = options.ring;
@@ -437,8 +447,9 @@ export class PeerRouter {
    */
   write(
     write: PeerWrite,
-    body: Uint8Array | undefined,
+    body: Uint8Array | BodyRefusal | undefined,
   ): PeerAnswer | Promise<PeerAnswer> {
+    if (typeof body === "string") return this.#refused(body);
     const signed = write.signed;
     if (signed === undefined || this.#signer === undefined) {
       return this.#apply(write, body);
@@ -451,12 +462,36 @@ export class PeerRouter {
     ).then((v) => v === "ok" ? this.#apply(write, body) : this.#refuse(v));
   }
 
-  #apply(write: PeerWrite, body: Uint8Array | undefined): PeerAnswer {
-    if (write.method === "DELETE") {
+  /** A body not read whole: too large, over the in-flight cap, too slow. */
+  #refused(why: BodyRefusal): PeerAnswer {
+    switch (why) {
+      case "too-large":
+        return this.#apply(undefined, undefined);
+      case "busy":
+        return new PeerAnswer(
+          503,
+          "too many write bodies in flight on this node " +
+            `(${this.writeBodies.capBytes} bytes): try again`,
+          { "retry-after": "1" },
+        );
+      case "timeout":
+        return new PeerAnswer(
+          408,
+          `the body did not arrive within ${this.writeBodies.deadlineMs} ms`,
+          { connection: "close" },
+        );
+    }
+  }
+
+  #apply(
+    write: PeerWrite | undefined,
+    body: Uint8Array | undefined,
+  ): PeerAnswer {
+    if (write?.method === "DELETE") {
       groupServer(write.group).remove(write.key);
       return WRITTEN;
     }
-    if (body === undefined) {
+    if (write === undefined || body === undefined) {
       return new PeerAnswer(
         413,
         `set body larger than this node accepts (${this.maxSetBytes} bytes)`,
@@ -629,10 +664,20 @@ async function writeWeb(
   write: PeerWrite,
 ): Promise<Response> {
   try {
-    const body = write.method === "PUT"
-      ? await readBody(req, router.maxSetBytes, false)
-      : undefined;
-    return answerResponse(await router.write(write, body));
+    if (write.method === "DELETE") {
+      return answerResponse(await router.write(write, undefined));
+    }
+    const guarded = await readGuarded(
+      req.body,
+      declaredLength(req),
+      router.maxSetBytes,
+      router.writeBodies,
+    );
+    try {
+      return answerResponse(await router.write(write, guarded.body));
+    } finally {
+      guarded.release();
+    }
   } catch (err) {
     return answerResponse(internalFailure(err));
   }

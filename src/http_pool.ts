@@ -38,6 +38,7 @@ import { PeerFetchTimes, prometheusText } from "./metrics.ts";
 import type { PeerHealthInfo } from "./peer_health.ts";
 import type { Registry } from "./registry.ts";
 import { PeerSigner } from "./signature.ts";
+import { WriteBodies } from "./write_guard.ts";
 import { REQUEST_HEADERS, RING_HEADER } from "./wire.ts";
 
 /**
@@ -209,6 +210,7 @@ export class HttpPool implements PeerPicker {
       maxProbeDelayMs,
       maxResponseBytes,
       maxKeyBytes,
+      maxWriteBytes,
       registry,
       ring,
       logger,
@@ -269,6 +271,7 @@ export class HttpPool implements PeerPicker {
       closed: () => this.#closing !== undefined,
       writes,
       signer,
+      writeBodies: new WriteBodies(maxWriteBytes, timeoutMs),
     });
     this.#internals = { router, fetchTimes, closers: new Set() };
     this.handler = webHandler(router);

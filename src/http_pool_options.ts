@@ -77,6 +77,14 @@ export interface HttpPoolOptions {
    * 4,096, which every runtime's server accepts once percent-encoded.
    */
   maxKeyBytes?: number;
+  /**
+   * The most bytes of set (`PUT`) bodies this node holds at once while
+   * reading them; a write past it is answered `503` with `retry-after: 1`
+   * (before its body is read, when its length is declared). A body must
+   * also arrive whole within `timeoutMs`, or it is answered `408` and its
+   * connection closed. Default 2 × `maxResponseBytes`.
+   */
+  maxWriteBytes?: number;
   /** The groups this node serves. Default {@linkcode defaultRegistry}. */
   registry?: Registry;
   /**
@@ -119,6 +127,7 @@ export interface PoolSettings {
   readonly maxProbeDelayMs: number;
   readonly maxResponseBytes: number;
   readonly maxKeyBytes: number;
+  readonly maxWriteBytes: number;
   readonly registry: Registry;
   readonly ring: RingKind;
   readonly logger: Logger;
@@ -216,6 +225,12 @@ export function checkPoolOptions(options: HttpPoolOptions): PoolSettings {
       }`,
     );
   }
+  const maxWriteBytes = options.maxWriteBytes ?? 2 * maxResponseBytes;
+  if (!(Number.isInteger(maxWriteBytes) && maxWriteBytes > 0)) {
+    throw new ConfigError(
+      `maxWriteBytes must be a positive integer, got ${String(maxWriteBytes)}`,
+    );
+  }
   if (!(Number.isInteger(maxKeyBytes) && maxKeyBytes > 0)) {
     throw new ConfigError(
       `maxKeyBytes must be a positive integer, got ${String(maxKeyBytes)}`,
@@ -238,6 +253,7 @@ export function checkPoolOptions(options: HttpPoolOptions): PoolSettings {
     maxProbeDelayMs,
     maxResponseBytes,
     maxKeyBytes,
+    maxWriteBytes,
     registry,
     ring,
     logger: loggerOption(options.logger),

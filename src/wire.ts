@@ -106,7 +106,9 @@ export function decodePart(part: string, what: string, plus = false): string {
  * (RFC 9112), and Deno and Bun read it past the declared length; a value
  * that is not one number is no promise either.
  */
-function declaredLength(res: Pick<Response, "headers">): number | undefined {
+export function declaredLength(
+  res: Pick<Response, "headers">,
+): number | undefined {
   const declared = res.headers.get("content-length");
   if (declared === null || res.headers.get("transfer-encoding") !== null) {
     return undefined;

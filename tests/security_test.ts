@@ -5,6 +5,7 @@
 // answered 401/403, counted, and never marks a peer down.
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { connect } from "node:net";
 import {
   ConfigError,
   encodeSetRequest,
@@ -286,3 +287,97 @@ describe("the secret and writes options", () => {
     }
   });
 });
+
+/**
+ * A PUT of `length` declared bytes over a raw socket, its body sent a byte
+ * every `everyMs` until `stop()`; resolves with the status line's code once
+ * the server answers (or 0 when it closes first), and when it answered.
+ */
+function slowPut(port: number, path: string, length: number, everyMs: number) {
+  const socket = connect(port, "127.0.0.1");
+  socket.on("error", () => {});
+  socket.write(
+    `PUT ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\n` +
+      `content-length: ${length}\r\n\r\n`,
+  );
+  const timer = setInterval(() => socket.write("x"), everyMs);
+  const answered = new Promise<{ status: number; at: number }>((resolve) => {
+    let head = "";
+    socket.on("data", (d) => {
+      head += d.toString();
+      const m = /^HTTP\/1\.1 (\d{3})/.exec(head);
+      if (m) resolve({ status: Number(m[1]), at: performance.now() });
+    });
+    socket.on("close", () => resolve({ status: 0, at: performance.now() }));
+  });
+  const stop = () => {
+    clearInterval(timer);
+    socket.destroy();
+  };
+  return { answered, stop };
+}
+
+for (const server of SERVERS) {
+  describe(`write bodies (${server}, ${runtimeName()})`, () => {
+    it("a PUT body that stalls is cut at the deadline (timeoutMs)", async () => {
+      const n = node({ writes: "open", timeoutMs: 500 });
+      const s = await listen(server, n.make);
+      const put = slowPut(
+        Number(new URL(s.url).port),
+        "/_groupcache/g/k",
+        100,
+        200,
+      );
+      try {
+        const t0 = performance.now();
+        const { status, at } = await Promise.race([
+          put.answered,
+          new Promise<{ status: number; at: number }>((r) =>
+            setTimeout(() => r({ status: -1, at: performance.now() }), 8_000)
+          ),
+        ]);
+        // Answered 408, or closed, well before the 20 s the body would take.
+        assert.ok(status === 408 || status === 0, `status ${status}`);
+        assert.ok(at - t0 < 4_000, `${at - t0} ms`);
+        assert.equal(n.group().stats.sets, 0);
+      } finally {
+        put.stop();
+        await s.close();
+      }
+    });
+
+    it("past maxWriteBytes in flight, a PUT is answered 503 with retry-after", async () => {
+      const n = node({
+        writes: "open",
+        maxResponseBytes: 1 << 20,
+        maxWriteBytes: 1 << 20,
+      });
+      const s = await listen(server, n.make);
+      const port = Number(new URL(s.url).port);
+      // Holds 800 KiB of the cap while its body trickles in.
+      const first = slowPut(port, "/_groupcache/g/a", 800 << 10, 100);
+      try {
+        await new Promise((r) => setTimeout(r, 300));
+        const second = await fetch(`${s.url}/_groupcache/g/b`, {
+          method: "PUT",
+          body: setBody("b", "x".repeat(400 << 10)),
+        });
+        assert.equal(second.status, 503);
+        assert.equal(second.headers.get("retry-after"), "1");
+        await second.body?.cancel();
+        first.stop();
+        // Once the first is gone, the cap is free again.
+        await new Promise((r) => setTimeout(r, 300));
+        const third = await fetch(`${s.url}/_groupcache/g/c`, {
+          method: "PUT",
+          body: setBody("c", "x".repeat(400 << 10)),
+        });
+        assert.equal(third.status, 200);
+        await third.body?.cancel();
+      } finally {
+        first.stop();
+        await s.close();
+      }
+    });
+  });
+}
