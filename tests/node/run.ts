@@ -27,6 +27,7 @@ import "../node_native_test.ts";
 import "../peer_health_test.ts";
 import "../security_test.ts"; // the peer port as an attacker sees it
 import "../sink_test.ts";
+import "../siphash_test.ts"; // the LRU's keyed string hash
 import "../slab_store_test.ts";
 
 /** The example's bundle: next to this one, once bundled. */
