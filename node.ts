@@ -181,7 +181,7 @@ async function carryOut(
 ): Promise<void> {
   try {
     if (write.method === "DELETE") {
-      writeAnswer(res, await router.write(write, undefined));
+      writeAnswer(res, router.write(write, undefined));
       return;
     }
     const declared = req.headers["transfer-encoding"] === undefined &&
@@ -198,7 +198,7 @@ async function carryOut(
     try {
       // The rest of a refused body is never read: no keep-alive after it.
       if (typeof guarded.body === "string") res.shouldKeepAlive = false;
-      writeAnswer(res, await router.write(write, guarded.body));
+      writeAnswer(res, router.write(write, guarded.body));
     } finally {
       guarded.release();
     }

@@ -559,7 +559,7 @@ export class HttpPeer implements PeerGetter {
         if (signer !== undefined) {
           inFlight.headers = {
             ...inFlight.headers,
-            [SIGNATURE_HEADER]: await signer.sign(
+            [SIGNATURE_HEADER]: signer.sign(
               method,
               url.slice(this.url.length),
               body,

@@ -159,13 +159,10 @@ export class PeerWrite {
   }
 }
 
-/**
- * What {@linkcode PeerRouter.route} makes of a request (a promise: a load,
- * or a read whose signature is being checked).
- */
+/** What {@linkcode PeerRouter.route} makes of a request. */
 export type Routed =
   | ByteView
-  | Promise<ByteView | PeerAnswer>
+  | Promise<ByteView>
   | PeerAnswer
   | PeerWrite;
 
@@ -361,15 +358,8 @@ export class PeerRouter {
       });
     }
     const verdict = signer.verify(method, path, header, undefined);
-    if (typeof verdict === "string") return this.#refuse(verdict);
-    return verdict.then((v) =>
-      v === "ok"
-        ? this.#serve(req, method, rest, slash, false, access, undefined) as
-          | ByteView
-          | Promise<ByteView>
-          | PeerAnswer
-        : this.#refuse(v)
-    );
+    if (verdict !== "ok") return this.#refuse(verdict);
+    return this.#serve(req, method, rest, slash, false, access, undefined);
   }
 
   /** A request refused for its signature: 401, counted. */
@@ -448,7 +438,7 @@ export class PeerRouter {
   write(
     write: PeerWrite,
     body: Uint8Array | BodyRefusal | undefined,
-  ): PeerAnswer | Promise<PeerAnswer> {
+  ): PeerAnswer {
     if (typeof body === "string") return this.#refused(body);
     const signed = write.signed;
     if (signed === undefined || this.#signer === undefined) {
@@ -457,9 +447,13 @@ export class PeerRouter {
     if (write.method === "PUT" && body === undefined) {
       return this.#apply(write, body); // 413
     }
-    return Promise.resolve(
-      this.#signer.verify(write.method, signed.path, signed.header, body),
-    ).then((v) => v === "ok" ? this.#apply(write, body) : this.#refuse(v));
+    const verdict = this.#signer.verify(
+      write.method,
+      signed.path,
+      signed.header,
+      body,
+    );
+    return verdict === "ok" ? this.#apply(write, body) : this.#refuse(verdict);
   }
 
   /** A body not read whole: too large, over the in-flight cap, too slow. */
@@ -602,10 +596,7 @@ export function dispatch<C, T>(
     return responder.answer(ctx, internalFailure(err));
   }
   return routed.then(
-    (view) =>
-      view instanceof PeerAnswer
-        ? responder.answer(ctx, view)
-        : responder.hit(ctx, view),
+    (view) => responder.hit(ctx, view),
     (err) => responder.answer(ctx, getterFailure(err)),
   ).catch((err) => responder.answer(ctx, internalFailure(err)));
 }
@@ -665,7 +656,7 @@ async function writeWeb(
 ): Promise<Response> {
   try {
     if (write.method === "DELETE") {
-      return answerResponse(await router.write(write, undefined));
+      return answerResponse(router.write(write, undefined));
     }
     const guarded = await readGuarded(
       req.body,
@@ -674,7 +665,7 @@ async function writeWeb(
       router.writeBodies,
     );
     try {
-      return answerResponse(await router.write(write, guarded.body));
+      return answerResponse(router.write(write, guarded.body));
     } finally {
       guarded.release();
     }

@@ -1,5 +1,5 @@
 /**
- * Peer authentication: an HMAC-SHA-256 (`crypto.subtle`) over a request's
+ * Peer authentication: an HMAC-SHA-256 (`hmac_sha256.ts`) over a request's
  * method, path, a timestamp and its body, keyed by a secret every node of
  * the cluster shares. The client signs every request with the first secret;
  * the server accepts a signature made with any of them (to rotate: add the
@@ -14,6 +14,7 @@
  */
 
 import { ConfigError } from "./errors.ts";
+import { HmacSha256 } from "./hmac_sha256.ts";
 
 /** The request header that carries the signature. */
 export const SIGNATURE_HEADER = "x-groupcache-signature";
@@ -54,7 +55,7 @@ function message(
   path: string,
   time: string,
   body: Uint8Array | undefined,
-): Uint8Array<ArrayBuffer> {
+): Uint8Array {
   const head = encoder.encode(`${method}\n${path}\n${time}\n`);
   if (body === undefined || body.length === 0) return head;
   const out = new Uint8Array(head.length + body.length);
@@ -68,8 +69,7 @@ const HEX: string[] = Array.from(
   (_, i) => i.toString(16).padStart(2, "0"),
 );
 
-function hex(bytes: ArrayBuffer): string {
-  const view = new Uint8Array(bytes);
+function hex(view: Uint8Array): string {
   let out = "";
   for (let i = 0; i < view.length; i++) out += HEX[view[i]];
   return out;
@@ -85,8 +85,8 @@ function sameMac(a: string, b: string): boolean {
 }
 
 /**
- * Signs and verifies with a cluster's secrets; the keys are imported once,
- * when it is made.
+ * Signs and verifies with a cluster's secrets (each key's HMAC state made
+ * once, when it is made).
  *
  * @example Signed, verified, refused
  * ```ts
@@ -94,71 +94,55 @@ function sameMac(a: string, b: string): boolean {
  * import assert from "node:assert/strict";
  *
  * const a = new PeerSigner(["a secret of sixteen+ chars"]);
- * const sig = await a.sign("GET", "/_groupcache/g/k", undefined, 1_000);
- * assert.equal(await a.verify("GET", "/_groupcache/g/k", sig, undefined, 2_000), "ok");
- * assert.equal(await a.verify("GET", "/_groupcache/g/x", sig, undefined, 2_000), "bad");
- * assert.equal(await a.verify("GET", "/_groupcache/g/k", sig, undefined, 99_000), "stale");
+ * const sig = a.sign("GET", "/_groupcache/g/k", undefined, 1_000);
+ * assert.equal(a.verify("GET", "/_groupcache/g/k", sig, undefined, 2_000), "ok");
+ * assert.equal(a.verify("GET", "/_groupcache/g/x", sig, undefined, 2_000), "bad");
+ * assert.equal(a.verify("GET", "/_groupcache/g/k", sig, undefined, 99_000), "stale");
  * assert.equal(a.verify("GET", "/_groupcache/g/k", null, undefined), "missing");
  * ```
  */
 export class PeerSigner {
-  readonly #keys: Promise<CryptoKey[]>;
-  #imported: CryptoKey[] | undefined;
+  readonly #keys: HmacSha256[];
 
   /** @param secrets The first signs; any verifies. */
   constructor(secrets: readonly string[]) {
-    this.#keys = Promise.all(secrets.map((secret) =>
-      crypto.subtle.importKey(
-        "raw",
-        encoder.encode(secret),
-        { name: "HMAC", hash: "SHA-256" },
-        false,
-        ["sign"],
-      )
-    ));
-    // Unobserved until the first request; an import failure surfaces there.
-    this.#keys.then((keys) => this.#imported = keys, () => {});
-  }
-
-  async #mac(
-    key: CryptoKey,
-    method: string,
-    path: string,
-    time: string,
-    body: Uint8Array | undefined,
-  ): Promise<string> {
-    return hex(
-      await crypto.subtle.sign("HMAC", key, message(method, path, time, body)),
+    this.#keys = secrets.map((secret) =>
+      new HmacSha256(encoder.encode(secret))
     );
   }
 
   /** The header value for a request sent at `now` (Unix ms). */
-  async sign(
+  sign(
     method: string,
     path: string,
     body: Uint8Array | undefined,
     now: number = Date.now(),
-  ): Promise<string> {
-    const keys = this.#imported ?? await this.#keys;
+  ): string {
     const time = String(Math.floor(now));
-    return `${time}.${await this.#mac(keys[0], method, path, time, body)}`;
+    const mac = this.#keys[0].mac(message(method, path, time, body));
+    return `${time}.${hex(mac)}`;
   }
 
-  /**
-   * Whether `header` signs this request, within the window of `now`. A
-   * header that is absent, malformed or out of the window is refused at
-   * once (no MAC computed), the others once the MAC is checked.
-   */
+  /** Whether `header` signs this request, within the window of `now`. */
   verify(
     method: string,
     path: string,
     header: string | null | undefined,
     body: Uint8Array | undefined,
     now: number = Date.now(),
-  ): Verdict | Promise<Verdict> {
+  ): Verdict {
     const early = this.precheck(header, now);
     if (early !== "ok") return early;
-    return this.#check(method, path, header!, body);
+    const dot = header!.indexOf(".");
+    const time = header!.slice(0, dot);
+    const mac = header!.slice(dot + 1);
+    const signed = message(method, path, time, body);
+    let ok = false;
+    for (const key of this.#keys) {
+      // Every key is tried, so the time does not say which one matched.
+      if (sameMac(hex(key.mac(signed)), mac)) ok = true;
+    }
+    return ok ? "ok" : "bad";
   }
 
   /** The checks of {@linkcode PeerSigner.verify} that need no MAC. */
@@ -171,25 +155,5 @@ export class PeerSigner {
     if (parts === null) return "malformed";
     if (Math.abs(Number(parts[1]) - now) > SIGNATURE_WINDOW_MS) return "stale";
     return "ok";
-  }
-
-  async #check(
-    method: string,
-    path: string,
-    header: string,
-    body: Uint8Array | undefined,
-  ): Promise<Verdict> {
-    const dot = header.indexOf(".");
-    const time = header.slice(0, dot);
-    const mac = header.slice(dot + 1);
-    const keys = this.#imported ?? await this.#keys;
-    let ok = false;
-    for (const key of keys) {
-      // Every key is tried, so the time does not say which one matched.
-      if (sameMac(await this.#mac(key, method, path, time, body), mac)) {
-        ok = true;
-      }
-    }
-    return ok ? "ok" : "bad";
   }
 }

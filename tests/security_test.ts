@@ -250,13 +250,14 @@ for (const server of SERVERS) {
     });
 
     it("refuse set and remove with writes off, in an error that names the option", async () => {
-      const { na, nb, key } = await pair({}, {});
+      const { na, nb, sa, key } = await pair({}, {});
       const writesOff = (err: unknown) =>
         err instanceof PeerError && err.reason === "writes-off" &&
         err.status === 403 && /option writes/.test(err.message);
       await assert.rejects(na.group().set(key, "x"), writesOff);
       await assert.rejects(na.group().remove(key), writesOff);
       assert.equal(nb.group().stats.sets, 0);
+      assert.deepEqual(sa.pool.peerHealth().map((h) => h.state), ["up"]);
     });
 
     it("set and remove unsigned with writes open", async () => {

@@ -27,6 +27,7 @@ import "../node_native_test.ts";
 import "../peer_health_test.ts";
 import "../security_test.ts"; // the peer port as an attacker sees it
 import "../sink_test.ts";
+import "../signature_test.ts"; // the peer signature's HMAC-SHA-256
 import "../siphash_test.ts"; // the LRU's keyed string hash
 import "../slab_store_test.ts";
 
