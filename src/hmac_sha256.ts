@@ -127,15 +127,21 @@ function finish(state: Int32Array, data: Uint8Array, prefix: number): void {
   const whole = data.length & ~63;
   for (let at = 0; at < whole; at += 64) block(state, data, at);
   const rest = data.length - whole;
-  const tail = new Uint8Array(rest < 56 ? 64 : 128);
+  const size = rest < 56 ? 64 : 128;
+  tail.fill(0, 0, size);
   tail.set(data.subarray(whole));
   tail[rest] = 0x80;
   const bits = (prefix + data.length) * 8;
-  const view = new DataView(tail.buffer);
-  view.setUint32(tail.length - 8, Math.floor(bits / 2 ** 32));
-  view.setUint32(tail.length - 4, bits >>> 0);
-  for (let at = 0; at < tail.length; at += 64) block(state, tail, at);
+  tailView.setUint32(size - 8, Math.floor(bits / 2 ** 32));
+  tailView.setUint32(size - 4, bits >>> 0);
+  for (let at = 0; at < size; at += 64) block(state, tail, at);
 }
+
+// Scratch space of one MAC at a time (a MAC never yields).
+const tail = new Uint8Array(128);
+const tailView = new DataView(tail.buffer);
+const inner = new Int32Array(8);
+const digest = new Uint8Array(32);
 
 /** HMAC-SHA-256 under one key. */
 export class HmacSha256 {
@@ -145,9 +151,9 @@ export class HmacSha256 {
   constructor(key: Uint8Array) {
     let k = key;
     if (k.length > 64) {
-      const digest = INITIAL.slice();
-      finish(digest, k, 0);
-      k = bytesOf(digest);
+      const hashed = INITIAL.slice();
+      finish(hashed, k, 0);
+      k = bytesInto(hashed, new Uint8Array(32));
     }
     const pad = new Uint8Array(64);
     for (
@@ -160,19 +166,24 @@ export class HmacSha256 {
     }
   }
 
-  /** The MAC of `message`, 32 bytes. */
-  mac(message: Uint8Array): Uint8Array {
-    const inner = this.#inner.slice();
+  /** The MAC of `message`, 32 bytes, written to `out` (a new array if none). */
+  mac(message: Uint8Array, out: Uint8Array = new Uint8Array(32)): Uint8Array {
+    inner.set(this.#inner);
     finish(inner, message, 64);
+    bytesInto(inner, digest);
     const outer = this.#outer.slice();
-    finish(outer, bytesOf(inner), 64);
-    return bytesOf(outer);
+    finish(outer, digest, 64);
+    return bytesInto(outer, out);
   }
 }
 
-function bytesOf(state: Int32Array): Uint8Array {
-  const out = new Uint8Array(32);
-  const view = new DataView(out.buffer);
-  for (let i = 0; i < 8; i++) view.setInt32(4 * i, state[i]);
+function bytesInto(state: Int32Array, out: Uint8Array): Uint8Array {
+  for (let i = 0, at = 0; i < 8; i++, at += 4) {
+    const v = state[i];
+    out[at] = v >>> 24;
+    out[at + 1] = v >>> 16;
+    out[at + 2] = v >>> 8;
+    out[at + 3] = v;
+  }
   return out;
 }

@@ -26,7 +26,6 @@ export const SIGNATURE_WINDOW_MS = 60_000;
 export type Verdict = "ok" | "missing" | "malformed" | "stale" | "bad";
 
 const encoder = new TextEncoder();
-const MAC_HEX = 64;
 const SIGNED = /^(\d{1,16})\.([0-9a-f]{64})$/;
 
 /** Checks the `secret` option: one string or a non-empty list of them. */
@@ -49,6 +48,11 @@ export function checkSecrets(secret: unknown): string[] {
   return secrets;
 }
 
+// Scratch space for a request's signed bytes and MACs (one at a time).
+let scratch = new Uint8Array(256);
+const theirs = new Uint8Array(32);
+const ours = new Uint8Array(32);
+
 /** What is signed: method, path, timestamp, then the body. */
 function message(
   method: string,
@@ -56,12 +60,14 @@ function message(
   time: string,
   body: Uint8Array | undefined,
 ): Uint8Array {
-  const head = encoder.encode(`${method}\n${path}\n${time}\n`);
-  if (body === undefined || body.length === 0) return head;
-  const out = new Uint8Array(head.length + body.length);
-  out.set(head);
-  out.set(body, head.length);
-  return out;
+  const head = `${method}\n${path}\n${time}\n`;
+  const bodyLength = body?.length ?? 0;
+  // A UTF-16 unit is at most 3 bytes of UTF-8.
+  const room = head.length * 3 + bodyLength;
+  if (room > scratch.length) scratch = new Uint8Array(room);
+  const { written } = encoder.encodeInto(head, scratch);
+  if (body !== undefined) scratch.set(body, written);
+  return scratch.subarray(0, written + bodyLength);
 }
 
 const HEX: string[] = Array.from(
@@ -75,12 +81,19 @@ function hex(view: Uint8Array): string {
   return out;
 }
 
-/** Equal strings of equal length, in time that does not depend on where they differ. */
-function sameMac(a: string, b: string): boolean {
-  let diff = a.length ^ b.length;
-  for (let i = 0; i < MAC_HEX; i++) {
-    diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+/** The 32 bytes of a MAC's 64 lower-case hex digits (checked by SIGNED). */
+function unhex(mac: string, at: number, out: Uint8Array): void {
+  for (let i = 0; i < 32; i++, at += 2) {
+    const hi = mac.charCodeAt(at), lo = mac.charCodeAt(at + 1);
+    out[i] = ((hi > 57 ? hi - 87 : hi - 48) << 4) |
+      (lo > 57 ? lo - 87 : lo - 48);
   }
+}
+
+/** Equal MACs, in time that does not depend on where they differ. */
+function sameMac(a: Uint8Array, b: Uint8Array): boolean {
+  let diff = 0;
+  for (let i = 0; i < 32; i++) diff |= a[i] ^ b[i];
   return diff === 0;
 }
 
@@ -134,13 +147,12 @@ export class PeerSigner {
     const early = this.precheck(header, now);
     if (early !== "ok") return early;
     const dot = header!.indexOf(".");
-    const time = header!.slice(0, dot);
-    const mac = header!.slice(dot + 1);
-    const signed = message(method, path, time, body);
+    unhex(header!, dot + 1, theirs);
+    const signed = message(method, path, header!.slice(0, dot), body);
     let ok = false;
     for (const key of this.#keys) {
       // Every key is tried, so the time does not say which one matched.
-      if (sameMac(hex(key.mac(signed)), mac)) ok = true;
+      if (sameMac(key.mac(signed, ours), theirs)) ok = true;
     }
     return ok ? "ok" : "bad";
   }
