@@ -208,7 +208,7 @@ for (const server of SERVERS) {
     }
 
     it("sign their reads and writes with a shared secret", async () => {
-      const { na, nb, key } = await pair({ secret: SECRET }, {
+      const { na, nb, sa, sb, key } = await pair({ secret: SECRET }, {
         secret: SECRET,
       });
       assert.equal((await na.group().get(key)).toString(), `fresh ${key}`);
@@ -221,6 +221,13 @@ for (const server of SERVERS) {
       );
       await na.group().remove(key);
       assert.equal((await nb.group().get(key)).toString(), `fresh ${key}`);
+      // Keys every server may see re-encoded: signed over the raw path.
+      const odd = Array.from({ length: 60 }, (_, i) => `a b/c?d#é+%~*'!${i}`)
+        .filter((k) => sa.pool.owner(k) === sb.url).slice(0, 3);
+      for (const k of odd) {
+        assert.equal((await na.group().get(k)).toString(), `fresh ${k}`);
+      }
+      assert.equal(na.group().stats.peerErrors, 0);
     });
 
     it("rotate secrets: the first signs, any verifies", async () => {
