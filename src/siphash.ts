@@ -15,28 +15,45 @@
  */
 
 /**
- * HalfSipHash-`c`-`d` (32-bit output) of the bytes whose UTF-16 units, two
- * bytes each little-endian, are `s` (the last unit may carry one byte:
- * `byteLength` says how many there are), as a signed 32-bit integer.
+ * HalfSipHash-`c`-`d` (32-bit output), as a signed 32-bit integer, of the
+ * bytes whose units are `s`: one byte each (`wide` false: every unit is
+ * below 256), or two, little-endian (`wide`). Returns `undefined` when a
+ * unit of a string read one byte a unit is 256 or more.
  */
 function sip(
   s: string,
-  byteLength: number,
+  wide: boolean,
   k0: number,
   k1: number,
   c: number,
   d: number,
-): number {
+): number | undefined {
   let v0 = k0, v1 = k1, v2 = 0x6c796765 ^ k0, v3 = 0x74656462 ^ k1;
   const n = s.length;
-  // The units of the whole 32-bit words; the rest go in the last word.
-  const whole = (byteLength >> 2) << 1;
-  for (let i = 0;; i += 2) {
+  const step = wide ? 2 : 4; // units a 32-bit word
+  const byteLength = wide ? 2 * n : n;
+  // The units of the whole words; the rest go in the last word.
+  const whole = n - (n % step);
+  for (let i = 0;; i += step) {
     const last = i >= whole;
-    const m = last
-      ? ((byteLength & 0xff) << 24) | (i < n ? s.charCodeAt(i) : 0) |
-        (i + 1 < n ? s.charCodeAt(i + 1) << 16 : 0)
-      : s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16);
+    let m: number;
+    if (wide) {
+      m = last
+        ? (i < n ? s.charCodeAt(i) : 0) | ((byteLength & 0xff) << 24)
+        : s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16);
+    } else if (!last) {
+      const a = s.charCodeAt(i), b = s.charCodeAt(i + 1);
+      const e = s.charCodeAt(i + 2), f = s.charCodeAt(i + 3);
+      if ((a | b | e | f) > 0xff) return undefined;
+      m = a | (b << 8) | (e << 16) | (f << 24);
+    } else {
+      m = (byteLength & 0xff) << 24;
+      for (let j = i; j < n; j++) {
+        const u = s.charCodeAt(j);
+        if (u > 0xff) return undefined;
+        m |= u << (8 * (j - i));
+      }
+    }
     v3 ^= m;
     // The last word's c rounds run on into the d rounds that finish.
     const rounds = last ? c + d : c;
@@ -87,16 +104,25 @@ export function halfSipHash(
   d = 3,
 ): number {
   let units = "";
-  for (let i = 0; i < bytes.length; i += 2) {
-    units += String.fromCharCode(bytes[i] | ((bytes[i + 1] ?? 0) << 8));
-  }
-  return sip(units, bytes.length, k0, k1, c, d) >>> 0;
+  for (let i = 0; i < bytes.length; i++) units += String.fromCharCode(bytes[i]);
+  return sip(units, false, k0, k1, c, d)! >>> 0;
 }
 
 /**
- * HalfSipHash-1-3 of the UTF-16LE bytes of `s` under the key (`k0`, `k1`),
- * as a signed 32-bit integer (`halfSipHash` of those bytes, `| 0`).
+ * The key of strings with a unit of 256 or more, for {@linkcode
+ * halfSipHashString}: another key, so that the two encodings of strings
+ * are two independent functions (no string of one collides with one of
+ * the other except by chance).
+ */
+export const WIDE_KEY = 0x5bd1e995;
+
+/**
+ * HalfSipHash-1-3 of `s` under the key (`k0`, `k1`), as a signed 32-bit
+ * integer: of its bytes when every UTF-16 unit is below 256 (ASCII and
+ * Latin-1 keys: one round per four characters), else of its UTF-16LE bytes
+ * under the key (`k0 ^ WIDE_KEY`, `k1`).
  */
 export function halfSipHashString(s: string, k0: number, k1: number): number {
-  return sip(s, s.length * 2, k0, k1, 1, 3);
+  return sip(s, false, k0, k1, 1, 3) ??
+    sip(s, true, k0 ^ WIDE_KEY, k1, 1, 3)!;
 }

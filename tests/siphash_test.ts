@@ -5,7 +5,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { LruCache } from "../src/lru.ts";
-import { halfSipHash, halfSipHashString } from "../src/siphash.ts";
+import { halfSipHash, halfSipHashString, WIDE_KEY } from "../src/siphash.ts";
 import { craftedKeys, randomKeys } from "./_dev/crafted_keys.ts";
 import { seededRandom } from "./_dev/random.ts";
 
@@ -62,23 +62,29 @@ describe("HalfSipHash", () => {
     }
   });
 
-  it("hashes a string as HalfSipHash-1-3 of its UTF-16LE bytes", () => {
+  it("hashes a string as HalfSipHash-1-3 of its bytes: one a unit below 256, else UTF-16LE under another key", () => {
     const random = seededRandom(20);
-    for (let n = 0; n < 300; n++) {
+    for (let n = 0; n < 600; n++) {
       const length = n % 40;
+      const top = n % 2 ? 0x100 : 0x10000; // Latin-1 strings, then any
       const s = String.fromCharCode(
-        ...Array.from({ length }, () => Math.floor(random() * 0x10000)),
+        ...Array.from({ length }, () => Math.floor(random() * top)),
       );
-      const bytes = new Uint8Array(length * 2);
+      const narrow = s.split("").every((c) => c.charCodeAt(0) < 256);
+      const bytes = new Uint8Array(narrow ? length : length * 2);
       for (let i = 0; i < length; i++) {
-        bytes[2 * i] = s.charCodeAt(i) & 0xff;
-        bytes[2 * i + 1] = s.charCodeAt(i) >> 8;
+        if (narrow) bytes[i] = s.charCodeAt(i);
+        else {
+          bytes[2 * i] = s.charCodeAt(i) & 0xff;
+          bytes[2 * i + 1] = s.charCodeAt(i) >> 8;
+        }
       }
       const k0 = (random() * 2 ** 32) | 0;
       const k1 = (random() * 2 ** 32) | 0;
       assert.equal(
         halfSipHashString(s, k0, k1),
-        halfSipHash(bytes, k0, k1) | 0,
+        halfSipHash(bytes, narrow ? k0 : k0 ^ WIDE_KEY, k1) | 0,
+        JSON.stringify(s),
       );
     }
   });
