@@ -265,6 +265,13 @@ for (const server of SERVERS) {
       await assert.rejects(na.group().remove(key), writesOff);
       assert.equal(nb.group().stats.sets, 0);
       assert.deepEqual(sa.pool.peerHealth().map((h) => h.state), ["up"]);
+      // A key a owns is written here, writes off or not.
+      const own = Array.from({ length: 100 }, (_, i) => `own-${i}`)
+        .find((k) => sa.pool.owner(k) === sa.url)!;
+      await na.group().set(own, "local");
+      assert.equal((await na.group().get(own)).toString(), "local");
+      await na.group().remove(own); // tells b too, best effort: refused
+      assert.equal(na.group().stats.peerErrors, 1);
     });
 
     it("set and remove unsigned with writes open", async () => {
