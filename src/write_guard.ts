@@ -88,6 +88,10 @@ export async function readGuarded(
     timedOut = true;
     reader.cancel().catch(() => {});
   }, bodies.deadlineMs);
+  // A declared body is copied into its own array as it arrives (held once,
+  // never twice as chunks and their concatenation); another is kept as
+  // chunks, then joined.
+  const whole = declared === undefined ? undefined : new Uint8Array(declared);
   const chunks: Uint8Array[] = [];
   let total = 0;
   try {
@@ -95,17 +99,29 @@ export async function readGuarded(
       const read = await reader.read();
       if (timedOut) return await refuse("timeout");
       if (read.done) break;
-      // Deno hands over small views of large buffers: keep only the bytes.
-      const value = read.value.byteLength * 2 < read.value.buffer.byteLength
-        ? read.value.slice()
-        : read.value;
-      total += value.length;
-      if (total > limit) return await refuse("too-large");
-      if (total > held) {
-        if (!bodies.take(total - held)) return await refuse("busy");
-        held = total;
+      const value = read.value;
+      if (total + value.length > limit) return await refuse("too-large");
+      if (total + value.length > held) {
+        if (!bodies.take(total + value.length - held)) {
+          return await refuse("busy");
+        }
+        held = total + value.length;
       }
-      chunks.push(value);
+      if (whole !== undefined) {
+        // More than declared: not a body any server should have passed on.
+        if (total + value.length > whole.length) {
+          return await refuse("too-large");
+        }
+        whole.set(value, total);
+      } else {
+        // Deno hands over small views of large buffers: keep only the bytes.
+        chunks.push(
+          value.byteLength * 2 < value.buffer.byteLength
+            ? value.slice()
+            : value,
+        );
+      }
+      total += value.length;
     }
   } catch (err) {
     if (timedOut) return await refuse("timeout");
@@ -114,5 +130,6 @@ export async function readGuarded(
   } finally {
     clearTimeout(timer);
   }
+  if (whole !== undefined) return { body: whole.subarray(0, total), release };
   return { body: concat(chunks, total), release };
 }

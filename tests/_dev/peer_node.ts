@@ -16,6 +16,8 @@ import { root } from "./paths.ts";
 import { type Server, startServer } from "./proc.ts";
 import { runtimeCommand } from "./runtimes.ts";
 import { serve } from "./serve.ts";
+import { nodeListener } from "../../node.ts";
+import { serveNode } from "./node_serve.ts";
 
 /** How to start one node process. */
 export interface PeerNodeOptions {
@@ -25,11 +27,17 @@ export interface PeerNodeOptions {
   group: string;
   /** The getter's prefix: values are `${label}:${key}`. */
   label: string;
+  /** Accept peers' set and remove unsigned (the pool's `writes: "open"`). */
+  openWrites?: boolean;
+  /** Serve with nodeListener on node:http instead of the runtime's server. */
+  nodeListener?: boolean;
 }
 
 /** A running node process. */
 export interface PeerNode {
   readonly url: string;
+  /** The process id (to read its memory in /proc). */
+  readonly pid: number;
   /** SIGSTOP: the kernel still accepts connections, nothing answers. */
   pause(): void;
   /** SIGCONT. */
@@ -51,6 +59,8 @@ export async function startPeerNode(
     options.group,
     "--label",
     options.label,
+    ...(options.openWrites ? ["--writes", "open"] : []),
+    ...(options.nodeListener ? ["--server", "node"] : []),
   ]);
   const server: Server = await startServer(cmd, args, {
     cwd: root,
@@ -59,6 +69,7 @@ export async function startPeerNode(
   });
   return {
     url: `http://127.0.0.1:${options.port}`,
+    pid: server.pid,
     pause: server.pause,
     resume: server.resume,
     stop: () => server.stop(),
@@ -76,12 +87,18 @@ async function main(args: string[]): Promise<void> {
   const port = Number(flag("port"));
   const label = flag("label");
   const self = `http://127.0.0.1:${port}`;
-  const pool = new HttpPool(self, { registry: new Registry() });
+  const open = args.includes("--writes");
+  const pool = new HttpPool(self, {
+    registry: new Registry(),
+    writes: open ? "open" : undefined,
+  });
   pool.set(...flag("peers").split(","));
   new Group(flag("group"), 64 << 20, (key) => `${label}:${key}`, {
     peers: pool,
   });
-  const served = await serve(pool.handler, port);
+  const served = args.includes("--server")
+    ? await serveNode(nodeListener(pool), port)
+    : await serve(pool.handler, port);
   console.log(`listening 127.0.0.1:${served.port}`);
   const exit = () => process.exit(0);
   process.stdin.on("end", exit);
