@@ -114,6 +114,7 @@ export {
 export {
   type HttpPoolOptions,
   type RingKind,
+  type WritesMode,
 } from "./src/http_pool_options.ts";
 export { defaultRegistry, getGroup, Registry } from "./src/registry.ts";
 export { ByteView } from "./src/byte_view.ts";

@@ -35,6 +35,7 @@ import type {
 } from "node:http";
 import { Agent as HttpAgent, request as httpRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { Readable } from "node:stream";
 import {
   MalformedReplyError,
   type PeerReply,
@@ -53,6 +54,7 @@ import {
 import { type HttpPool, poolInternals } from "./src/http_pool.ts";
 import { hitBody } from "./src/framed.ts";
 import { concat, PROTOBUF } from "./src/wire.ts";
+import { readGuarded } from "./src/write_guard.ts";
 
 export type {
   PeerReply,
@@ -178,13 +180,28 @@ async function carryOut(
   write: PeerWrite,
 ): Promise<void> {
   try {
-    let body: Uint8Array | undefined;
-    if (write.method === "PUT") {
-      body = await readMessage(req, router.maxSetBytes, false, undefined);
-      // The rest of an oversized body is never read: no keep-alive after it.
-      if (body === undefined) res.shouldKeepAlive = false;
+    if (write.method === "DELETE") {
+      writeAnswer(res, router.write(write, undefined));
+      return;
     }
-    writeAnswer(res, router.write(write, body));
+    const declared = req.headers["transfer-encoding"] === undefined &&
+        req.headers["content-length"] !== undefined
+      ? Number(req.headers["content-length"])
+      : undefined;
+    const guarded = await readGuarded(
+      // The same bounded read as pool.handler's (a write is rare).
+      Readable.toWeb(req) as ReadableStream<Uint8Array>,
+      Number.isSafeInteger(declared) ? declared : undefined,
+      router.maxSetBytes,
+      router.writeBodies,
+    );
+    try {
+      // The rest of a refused body is never read: no keep-alive after it.
+      if (typeof guarded.body === "string") res.shouldKeepAlive = false;
+      writeAnswer(res, router.write(write, guarded.body));
+    } finally {
+      guarded.release();
+    }
   } catch (err) {
     writeAnswer(res, internalFailure(err));
   }
@@ -483,24 +500,20 @@ function unreadable(err: Error & { code?: string }): Error {
 }
 
 /**
- * At most `limit` bytes of a message's body (a response's, or with no
- * `call` a PUT's): over the limit `undefined`, or the first `limit` bytes
- * when `truncate` is set; the rest is never buffered (a response is then
- * destroyed, a request's rest discarded). A Content-Length beside a
+ * At most `limit` bytes of a response's body: over the limit `undefined`,
+ * or the first `limit` bytes when `truncate` is set; the rest is never
+ * buffered (the response is then destroyed). A Content-Length beside a
  * Transfer-Encoding bounds nothing.
  */
 function readMessage(
   msg: IncomingMessage,
   limit: number,
   truncate: boolean,
-  call: Call | undefined,
+  call: Call,
 ): Promise<Uint8Array | undefined> {
-  // A request is left whole: its socket still carries the answer.
-  const drop = call === undefined
-    ? () => void msg.resume()
-    : () => void msg.destroy();
+  const drop = () => void msg.destroy();
   return new Promise((resolve, reject) => {
-    if (call?.aborted) {
+    if (call.aborted) {
       msg.destroy();
       reject(call.reason);
       return;
@@ -519,7 +532,7 @@ function readMessage(
     }
     if (msg.destroyed) {
       reject(
-        call?.aborted
+        call.aborted
           ? call.reason
           : new Error("the connection closed mid-body"),
       );
@@ -541,7 +554,7 @@ function readMessage(
       msg.off("error", onError);
       msg.off("close", onClose);
       msg.destroy();
-      reject(call?.aborted ? call.reason : err);
+      reject(call.aborted ? call.reason : err);
     };
     const onData = (data: Uint8Array) => {
       // A plain Uint8Array (not a Buffer); a view of a much larger buffer

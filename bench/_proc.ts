@@ -148,13 +148,19 @@ export function wrk(
     connections: number;
     seconds: number;
     cpus?: string;
+    /** Request headers, sent with every request. */
+    headers?: Record<string, string>;
   },
 ): WrkResult {
+  const headers = Object.entries(options.headers ?? {}).flatMap((
+    [name, value],
+  ) => ["-H", `${name}: ${value}`]);
   const [cmd, cmdArgs] = pinned(options.cpus, "wrk", [
     `-t${options.threads}`,
     `-c${options.connections}`,
     `-d${options.seconds}s`,
     "--latency",
+    ...headers,
     url,
   ]);
   const out = runSync(cmd, cmdArgs);

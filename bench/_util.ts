@@ -223,3 +223,6 @@ export function writeMarkdownSection(
     : (old.trim() === "" ? "" : old.trimEnd() + "\n\n") + block + "\n";
   writeFileSync(file, next);
 }
+
+/** The secret of the benches' signed servers (bench/serve_bench.ts). */
+export const SECRET = "the bench cluster's shared secret";

@@ -27,6 +27,7 @@ import {
   fmt,
   markdownTable,
   runtimeInfo,
+  SECRET,
   type Stats,
   stats,
   writeMarkdownSection,
@@ -45,6 +46,7 @@ import {
 } from "./_proc.ts";
 import { hasCommand, type Server, startServer } from "../tests/_dev/proc.ts";
 import { runtimeCommand } from "../tests/_dev/runtimes.ts";
+import { PeerSigner, SIGNATURE_HEADER } from "../src/signature.ts";
 
 const QUICK = flag("quick");
 const ROUNDS = numberOption("rounds", QUICK ? 2 : 5);
@@ -74,6 +76,8 @@ const modes = cpuModes(QUICK, {
 interface Contender {
   name: string;
   ours: boolean;
+  /** Signs the bench's request (a fresh timestamp for each run). */
+  sign?: () => Promise<Record<string, string>>;
   server: Server;
   url: string;
   runs: Run[];
@@ -85,19 +89,21 @@ interface Run extends WrkResult {
 }
 
 async function startContenders(mode: CpuMode): Promise<Contender[]> {
-  const child = async (fixed: boolean) => {
+  const child = async (kind?: "fixed" | "signed") => {
     const port = await freePort();
     const [cmd, cmdArgs] = runtimeCommand(benchPath("./serve_child.ts"), [
       String(port),
-      ...(fixed ? ["fixed"] : []),
+      ...(kind ? [kind] : []),
     ]);
     return await startServer(...pinned(mode.serverCpus, cmd, cmdArgs));
   };
-  const ours = await child(false);
+  const ours = await child();
   const go = await startServer(
     ...pinned(mode.serverCpus, goBinary, ["-addr", "127.0.0.1:0"]),
   );
-  const fixed = await child(true);
+  const fixed = await child("fixed");
+  const signed = await child("signed");
+  const signer = new PeerSigner([SECRET]);
   const goPort = go.address.slice(go.address.lastIndexOf(":") + 1);
   const server = info.runtime === "bun" ? "Bun.serve" : "Deno.serve";
   return [
@@ -122,11 +128,23 @@ async function startContenders(mode: CpuMode): Promise<Contender[]> {
       url: `http://127.0.0.1:${fixed.address}${PATH}`,
       runs: [],
     },
+    {
+      name: `HttpPool.handler with a secret on ${server} (signed requests)`,
+      ours: true,
+      server: signed,
+      url: `http://127.0.0.1:${signed.address}${PATH}`,
+      sign: () =>
+        Promise.resolve({
+          [SIGNATURE_HEADER]: signer.sign("GET", PATH, undefined),
+        }),
+      runs: [],
+    },
   ];
 }
 
-async function body(url: string): Promise<Uint8Array> {
-  const res = await fetch(url);
+async function body(c: Contender): Promise<Uint8Array> {
+  const url = c.url;
+  const res = await fetch(url, { headers: await c.sign?.() });
   const bytes = new Uint8Array(await res.arrayBuffer());
   if (res.status !== 200) throw new Error(`${url}: status ${res.status}`);
   return bytes;
@@ -135,7 +153,7 @@ async function body(url: string): Promise<Uint8Array> {
 async function runMode(mode: CpuMode): Promise<Contender[]> {
   const contenders = await startContenders(mode);
   try {
-    const bodies = await Promise.all(contenders.map((c) => body(c.url)));
+    const bodies = await Promise.all(contenders.map((c) => body(c)));
     if (
       bodies[0].length !== 1027 ||
       bodies.some((b) => b.join() !== bodies[0].join())
@@ -146,13 +164,15 @@ async function runMode(mode: CpuMode): Promise<Contender[]> {
         } bytes)`,
       );
     }
-    const load = (c: Contender, seconds: number): Run => {
+    const load = async (c: Contender, seconds: number): Promise<Run> => {
+      const headers = await c.sign?.();
       const cpu0 = cpuSeconds(c.server.pid);
       const result = wrk(c.url, {
         threads: THREADS,
         connections: CONNECTIONS,
         seconds,
         cpus: mode.wrkCpus,
+        headers,
       });
       const cpu1 = cpuSeconds(c.server.pid);
       const cpuUsPerRequest = cpu0 === undefined || cpu1 === undefined
@@ -160,7 +180,7 @@ async function runMode(mode: CpuMode): Promise<Contender[]> {
         : ((cpu1 - cpu0) * 1e6) / result.requests;
       return { ...result, cpuUsPerRequest };
     };
-    for (const c of contenders) load(c, WARMUP_SECONDS);
+    for (const c of contenders) await load(c, WARMUP_SECONDS);
     for (let r = 0; r < ROUNDS; r++) {
       const first = r % contenders.length;
       const order = [
@@ -168,7 +188,7 @@ async function runMode(mode: CpuMode): Promise<Contender[]> {
         ...contenders.slice(0, first),
       ];
       for (const c of order) {
-        const result = load(c, SECONDS);
+        const result = await load(c, SECONDS);
         c.runs.push(result);
         console.error(
           `${mode.name} round ${r + 1}: ${c.name}: ` +
@@ -202,6 +222,8 @@ for (const mode of modes) {
   );
   const cpuRatio = cpu[0] && cpu[1] ? cpu[1].median / cpu[0].median : NaN;
   const floorCpu = cpu[0] && cpu[2] ? cpu[2].median / cpu[0].median : NaN;
+  // Unsigned ÷ signed CPU per request: ≥ 1/1.1 when a secret costs ≤ 10 %.
+  const signedCpu = cpu[0] && cpu[3] ? cpu[0].median / cpu[3].median : NaN;
   sections.push(
     "",
     `**${mode.name}**: ${mode.describe}. Ours ÷ Go = **${
@@ -264,6 +286,14 @@ for (const mode of modes) {
         needed: NEEDED_FIXED,
         note: `the fixed-body server kept ${busy[2]} of its core busy; ` +
           `its CPU per request ÷ ours ${floorCpu.toFixed(2)}×`,
+      }),
+      targetComment({
+        bench: "peer auth: server CPU µs/request, unsigned ÷ signed (pinned)",
+        runtime: info.runtime,
+        target: "≥ 0.91× (a secret costs ≤ 10 % of serving CPU)",
+        ratio: Number(signedCpu.toFixed(2)),
+        needed: 0.91,
+        note: "every request's HMAC-SHA-256 checked (src/hmac_sha256.ts)",
       }),
       targetComment({
         bench: "peer serving, server CPU µs/request (pinned)",

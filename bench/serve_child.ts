@@ -6,7 +6,10 @@
 // With `fixed` after the port it serves instead the same 1,027 bytes as a
 // fixed body from the same server (the runtime's floor for this answer).
 //
-// Usage: deno run -A bench/serve_child.ts PORT [fixed]
+// With `signed`, the pool has a secret (bench/serve_bench.ts's SECRET) and
+// every request must carry its signature.
+//
+// Usage: deno run -A bench/serve_child.ts PORT [fixed|signed]
 //        bun bench/serve_child.ts PORT [fixed]
 // Prints "listening PORT" once bound; exits when its stdin closes (the
 // benchmark died) or on SIGTERM.
@@ -14,6 +17,7 @@ import process from "node:process";
 import { encodeGetResponse, Group, HttpPool, Registry } from "../mod.ts";
 import { serve } from "../tests/_dev/serve.ts";
 import { args } from "./_proc.ts";
+import { SECRET } from "./_util.ts";
 
 const port = Number(args()[0] ?? 0);
 const registry = new Registry();
@@ -24,7 +28,10 @@ const group = new Group("bench", 64 << 20, (_key, dest) => {
 }, { registry });
 await group.get("k");
 
-const pool = new HttpPool(`http://127.0.0.1:${port}`, { registry });
+const pool = new HttpPool(`http://127.0.0.1:${port}`, {
+  registry,
+  secret: args()[1] === "signed" ? SECRET : undefined,
+});
 const fixed = encodeGetResponse(value);
 const headers = { "content-type": "application/x-protobuf" };
 const served = await serve(

@@ -175,6 +175,32 @@ function formatOf(bytes: Uint8Array): Format | undefined {
   return undefined;
 }
 
+/**
+ * The most pixels an input may have (24 MP, a 6000×4000 photo): sharp
+ * refuses a larger one from its header, before decoding, so a small file
+ * that claims 16,000×16,000 (a decompression bomb) costs nothing.
+ */
+const MAX_INPUT_PIXELS = 24_000_000;
+/** The most images decoded at once: each holds its pixels while it runs. */
+const MAX_DECODES = 2;
+let decoding = 0;
+const waitingToDecode: (() => void)[] = [];
+
+/** Runs `decode` once fewer than MAX_DECODES others run. */
+async function boundedDecode<T>(decode: () => Promise<T>): Promise<T> {
+  if (decoding >= MAX_DECODES) {
+    await new Promise<void>((resolve) => waitingToDecode.push(resolve));
+  } else decoding++;
+  try {
+    return await decode();
+  } finally {
+    // The slot passes to the next in line, or is freed.
+    const next = waitingToDecode.shift();
+    if (next !== undefined) next();
+    else decoding--;
+  }
+}
+
 /** Scales `input` to `width` (never up) and encodes it as `format`. */
 async function makeThumbnail(
   name: string,
@@ -191,11 +217,13 @@ async function makeThumbnail(
   }
   const out = format ?? inputFormat;
   try {
-    let image = sharp(input).resize({ width, withoutEnlargement: true });
+    let image = sharp(input, { limitInputPixels: MAX_INPUT_PIXELS })
+      .resize({ width, withoutEnlargement: true });
     if (out === "jpeg") image = image.flatten({ background: "#ffffff" });
     // A plain Uint8Array: sharp's Node Buffer has a slice() that shares
     // memory instead of copying, and a cached value must not be shared.
-    return new Uint8Array(await image.toFormat(out).toBuffer());
+    const encoded = await boundedDecode(() => image.toFormat(out).toBuffer());
+    return new Uint8Array(encoded);
   } catch (err) {
     // sharp read bytes, not a file: its message names no path.
     throw new HttpError(422, `${name} cannot be decoded: ${err}`);

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { ConfigError } from "./errors.ts";
 import { poolInternals } from "./http_pool.ts";
 import type { DiscoveryStatus } from "./status.ts";
 import { checkPeerUrl } from "./http_pool_options.ts";
@@ -44,6 +45,42 @@ export interface PeerListTarget {
   /** Replaces the list. */
   set(...peers: string[]): void;
 }
+
+// scheme://host[:port][/path]: no userinfo, no query, no escapes in the host.
+const PEER_URL =
+  /^https?:\/\/([^/:[\]]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?(\/[A-Za-z0-9\-._~%!$&'()*+,;=:@/]*)?$/;
+// A DNS label of a host name: letters, digits, hyphens (and the underscore
+// some private zones use), not at either end a hyphen.
+const LABEL = /^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$/;
+
+/**
+ * Why a found `url` is no peer: a host that is not a host name or address
+ * (a URL parser would read `x\@evil.test` or `evil\040host` as another
+ * host), or a port outside 1-65535; `undefined` when it is one.
+ */
+export function foundUrlProblem(url: string): string | undefined {
+  const parts = PEER_URL.exec(url);
+  if (parts === null) {
+    return "is not scheme://host:port with a host name or address " +
+      "(no userinfo, spaces or escapes)";
+  }
+  const host = parts[1];
+  if (
+    !host.startsWith("[") &&
+    (host.length > 253 || !host.split(".").every((l) => LABEL.test(l)))
+  ) {
+    return `has a host ${JSON.stringify(host)} that is not a host name`;
+  }
+  const port = parts[2] === undefined ? undefined : Number(parts[2]);
+  if (port !== undefined && (port < 1 || port > 65535)) {
+    return `has port ${port}, outside 1-65535`;
+  }
+  return undefined;
+}
+
+// How many refused entries are remembered as reported, so that a source
+// that keeps inventing them cannot grow memory.
+const MAX_REPORTED = 1024;
 
 /**
  * Hands found lists to a pool: drops what is not a peer URL (warning once
@@ -104,15 +141,21 @@ export class PeerListWriter {
     const urls = new Set([self]);
     for (const url of found) {
       try {
-        urls.add(
-          checkPeerUrl(
-            url,
-            `${this.#source}: found peer`,
-            this.#pool.basePath,
-          ),
+        const checked = checkPeerUrl(
+          url,
+          `${this.#source}: found peer`,
+          this.#pool.basePath,
         );
+        const problem = foundUrlProblem(checked);
+        if (problem !== undefined) {
+          throw new ConfigError(
+            `${this.#source}: found peer ${JSON.stringify(url)} ${problem}`,
+          );
+        }
+        urls.add(checked);
       } catch (err) {
         if (!this.#reported.has(url)) {
+          if (this.#reported.size >= MAX_REPORTED) this.#reported.clear();
           this.#reported.add(url);
           this.#logger.warn(
             `groupcache ${this.#source}: ignored: ${(err as Error).message}`,

@@ -80,6 +80,10 @@ export class InvalidKeyError extends Error {
  *   waited; released at once.
  * - `"too-large"`: the body is larger than `maxResponseBytes`.
  * - `"malformed"`: the body is not a valid `GetResponse`.
+ * - `"unauthorized"`: the peer answered 401: the request was unsigned or
+ *   its signature was refused (the nodes' `secret` options differ).
+ * - `"writes-off"`: the peer refused a set or remove because its `writes`
+ *   option is `"off"` (the default without a secret).
  *
  * `"network"` and `"timeout"` count against the peer's health; the others
  * mean it answered.
@@ -96,7 +100,9 @@ export type PeerErrorReason =
   | "too-large"
   | "malformed"
   | "expired"
-  | "getter";
+  | "getter"
+  | "unauthorized"
+  | "writes-off";
 
 /** The facts a {@linkcode PeerError} carries. */
 export interface PeerErrorInit {

@@ -8,6 +8,7 @@
 
 import { ByteView } from "./byte_view.ts";
 import { GetterError, SinkNotSetError } from "./errors.ts";
+import { expiryProblem } from "./expiry.ts";
 import type { ByteViewSink, Sink } from "./sink.ts";
 
 /** What a getter is told besides the key and the sink. */
@@ -84,6 +85,26 @@ export function viewOf(value: unknown): ByteView | undefined {
  * do instead.
  */
 export function loadedValue(
+  group: string,
+  key: string,
+  sink: ByteViewSink,
+  returned: GetterResult,
+): ByteView {
+  const view = produced(group, key, sink, returned);
+  const problem = expiryProblem(view.expire);
+  if (problem !== undefined) {
+    throw new GetterError(
+      group,
+      key,
+      `the getter's ${problem}: give a whole number of Unix milliseconds ` +
+        "before 2262 (0: never)",
+    );
+  }
+  return view;
+}
+
+/** What the getter returned or stored, as a view. */
+function produced(
   group: string,
   key: string,
   sink: ByteViewSink,

@@ -11,6 +11,7 @@ import { ByteView } from "./byte_view.ts";
 import { ByteCache, type CacheStats, entrySize, evictToFit } from "./cache.ts";
 import { ConfigError, InvalidKeyError, PeerError } from "./errors.ts";
 import { NotFoundError } from "./errors.ts";
+import { expiryProblem } from "./expiry.ts";
 import { type Getter, type GetterResult, loadedValue } from "./getter.ts";
 import { thrownError, typeName, viewOf } from "./getter.ts";
 import { checkGroupOptions, loadBounds, newStats } from "./group_options.ts";
@@ -454,6 +455,12 @@ export class Group {
         "set needs a Uint8Array, a string or a ByteView, got " +
           typeName(value),
       );
+    }
+    const own = expire !== undefined && expire !== 0 ? expire : view.expire;
+    // Not a number at all: ByteView's TypeError below says so.
+    const problem = Number.isFinite(own) ? expiryProblem(own) : undefined;
+    if (problem !== undefined) {
+      throw new RangeError(`set ${JSON.stringify(key)}: the ${problem}`);
     }
     view = expire !== undefined && expire !== 0
       ? view.withExpire(expire)

@@ -28,8 +28,15 @@ import {
   msFromUnixNanos,
   unixNanosFromMs,
 } from "./protobuf.ts";
-import { encodeKey, PROTOBUF, readBody, REQUEST_HEADERS } from "./wire.ts";
-import { ownerFailure } from "./wire.ts";
+import { type PeerSigner, SIGNATURE_HEADER } from "./signature.ts";
+import {
+  encodeKey,
+  ownerFailure,
+  PROTOBUF,
+  readBody,
+  REQUEST_HEADERS,
+  WRITES_HEADER,
+} from "./wire.ts";
 
 /** The `fetch` the client calls. */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
@@ -104,6 +111,8 @@ export interface HttpClientOptions {
   deadlines: Deadlines<PeerFetch>;
   /** The largest response body accepted, in bytes. */
   maxResponseBytes: number;
+  /** The longest key sent, in bytes of UTF-8; longer is an `InvalidKeyError`. */
+  maxKeyBytes?: number;
   /** The waits between probes of a peer that is down. */
   probeBackoff: ProbeBackoff;
   /** Told how long each fetch took, body read included, failed ones too (metrics). */
@@ -116,6 +125,8 @@ export interface HttpClientOptions {
   headers?: Readonly<Record<string, string>>;
   /** Told when a peer goes down or comes back up (the pool's logger). */
   onHealthChange?: (peer: HttpPeer, state: PeerState) => void;
+  /** Signs every request (the pool's `secret`). */
+  signer?: PeerSigner;
 }
 
 /** A `fetch` reply. */
@@ -312,7 +323,8 @@ export class HttpPeer implements PeerGetter {
     key: string,
     signal: AbortSignal,
   ): Promise<ByteView> {
-    const url = this.#base + this.#groupPath(group) + encodeKey(key, this.url);
+    const url = this.#base + this.#groupPath(group) +
+      encodeKey(key, this.url, this.#options.maxKeyBytes);
     const start = performance.now();
     try {
       return await this.#request(
@@ -427,7 +439,8 @@ export class HttpPeer implements PeerGetter {
     body: Uint8Array<ArrayBuffer> | undefined,
     signal: AbortSignal,
   ): Promise<void> {
-    const url = this.#base + this.#groupPath(group) + encodeKey(key, this.url);
+    const url = this.#base + this.#groupPath(group) +
+      encodeKey(key, this.url, this.#options.maxKeyBytes);
     return this.#request(method, url, body, group, key, signal, this.#written);
   }
 
@@ -447,11 +460,12 @@ export class HttpPeer implements PeerGetter {
       throw this.#failed(group, key, inFlight, signal, err);
     }
     if (res.status !== 200) {
+      const reason = refusal(res);
       throw this.#fail(
         group,
         key,
         `${inFlight.method} answered ${res.status}${text ? ": " + text : ""}`,
-        "status",
+        reason,
         { status: res.status, body: text },
       );
     }
@@ -486,7 +500,7 @@ export class HttpPeer implements PeerGetter {
         group,
         key,
         `server returned ${status}${body ? ": " + body : ""}`,
-        "status",
+        refusal(res),
         { status, body },
       );
   }
@@ -543,6 +557,17 @@ export class HttpPeer implements PeerGetter {
         inFlight.method = method;
         inFlight.headers = this.#options.headers ?? REQUEST_HEADERS;
         inFlight.body = body;
+        const signer = this.#options.signer;
+        if (signer !== undefined) {
+          inFlight.headers = {
+            ...inFlight.headers,
+            [SIGNATURE_HEADER]: signer.sign(
+              method,
+              url.slice(this.url.length),
+              body,
+            ),
+          };
+        }
         res = await transport(url, inFlight);
       } catch (err) {
         throw this.#failed(group, key, inFlight, signal, err);
@@ -685,6 +710,18 @@ function refused(err: unknown): boolean {
   return false;
 }
 
+/**
+ * The reason of a non-200 answer: the peer refused the request's signature
+ * (401), or refused a write because its writes are off (403 saying so).
+ */
+function refusal(res: PeerReply): PeerErrorReason {
+  if (res.status === 401) return "unauthorized";
+  if (res.status === 403 && res.header(WRITES_HEADER) === "off") {
+    return "writes-off";
+  }
+  return "status";
+}
+
 function isProtobuf(type: string | null): boolean {
   if (type === null) return false;
   const semi = type.indexOf(";");
@@ -707,6 +744,10 @@ async function cancel(res: Response): Promise<void> {
 /** A `GetResponse` as a view, with mailgun's expiry when one was sent. */
 function viewOfResponse(bytes: Uint8Array): ByteView {
   const { value, expire } = decodeGetResponseMessage(bytes);
+  if (expire !== undefined && expire < 0n) {
+    // Before 1970, or a wrapped time: not an expiry a node of ours sends.
+    throw new ProtobufError(`negative expire (${expire} ns)`);
+  }
   return new ByteView(
     value,
     expire === undefined || expire === 0n ? 0 : msFromUnixNanos(expire),

@@ -22,10 +22,22 @@ import { NotFoundError, ProtobufError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import { hitBody } from "./framed.ts";
 import { decodeSetRequest, msFromUnixNanos } from "./protobuf.ts";
-import { decodePart, ERROR_HEADER, PROTOBUF, readBody } from "./wire.ts";
-import { RING_HEADER } from "./wire.ts";
+import {
+  declaredLength,
+  decodePart,
+  ERROR_HEADER,
+  PROTOBUF,
+  RING_HEADER,
+  WRITES_HEADER,
+} from "./wire.ts";
 import type { Group } from "./group.ts";
 import { groupServer, type Registry } from "./registry.ts";
+import {
+  type PeerSigner,
+  SIGNATURE_HEADER,
+  type Verdict,
+} from "./signature.ts";
+import { type BodyRefusal, readGuarded, WriteBodies } from "./write_guard.ts";
 
 /** How a router speaks beyond golang's protocol, and what it reports to. */
 export interface PeerRouterOptions {
@@ -47,7 +59,30 @@ export interface PeerRouterOptions {
   ring?: () => string;
   /** Whether the node is shutting down: every request is then answered 503. */
   closed?: () => boolean;
+  /**
+   * Whether peers may `PUT` and `DELETE`: `"off"` answers them 403,
+   * `"signed"` needs a `signer`. Default `"open"`.
+   */
+  writes?: "off" | "signed" | "open";
+  /** When set, every request must be signed with one of its secrets (else 401). */
+  signer?: PeerSigner;
+  /**
+   * The bounds of write bodies: the bytes held at once, the time one may
+   * take. Default 2 × `maxSetBytes`, 10 s.
+   */
+  writeBodies?: WriteBodies;
 }
+
+const WRITES_OFF_TEXT = "writes are off on this node: set the HttpPool " +
+  'option writes ("signed", with the same secret on every node; or ' +
+  '"open" in a cluster with mailgun nodes) on the nodes that take writes';
+
+const VERDICTS: Record<Exclude<Verdict, "ok">, string> = {
+  missing: "the request is not signed",
+  malformed: "the signature header is malformed",
+  stale: "the signature's timestamp is outside the clock window",
+  bad: "the signature does not match",
+};
 
 // How many distinct group names and ring fingerprints are remembered as
 // already reported, so that a stream of them cannot grow memory.
@@ -109,11 +144,19 @@ export class PeerWrite {
   readonly method: "PUT" | "DELETE";
   readonly group: Group;
   readonly key: string;
+  /** The raw path and the signature header, when writes are signed. */
+  readonly signed: { path: string; header: string } | undefined;
 
-  constructor(method: "PUT" | "DELETE", group: Group, key: string) {
+  constructor(
+    method: "PUT" | "DELETE",
+    group: Group,
+    key: string,
+    signed?: { path: string; header: string },
+  ) {
     this.method = method;
     this.group = group;
     this.key = key;
+    this.signed = signed;
   }
 }
 
@@ -182,10 +225,16 @@ export class PeerRouter {
   readonly mailgun: boolean;
   /** The largest `PUT` body accepted, in bytes. */
   readonly maxSetBytes: number;
+  /** The bounds of the `PUT` bodies being read. */
+  readonly writeBodies: WriteBodies;
   readonly #registry: Registry;
   readonly #logger: Logger | undefined;
   readonly #ring: (() => string) | undefined;
   readonly #closed: () => boolean;
+  readonly #writes: "off" | "signed" | "open";
+  readonly #signer: PeerSigner | undefined;
+  #unauthorized = 0;
+  #writesRefused = 0;
   readonly #notFound: PeerAnswer;
   readonly #closedOutside = new PeerAnswer(
     503,
@@ -206,16 +255,30 @@ export class PeerRouter {
     this.basePath = basePath;
     this.mailgun = options.mailgun === true;
     this.maxSetBytes = options.maxSetBytes ?? 64 << 20;
+    this.writeBodies = options.writeBodies ??
+      new WriteBodies(2 * this.maxSetBytes, 10_000);
     this.#registry = registry;
     this.#logger = options.logger;
     this.#ring = options.ring;
     this.#closed = options.closed ?? (() => false);
+    this.#writes = options.writes ?? "open";
+    this.#signer = options.signer;
     this.#notFound = new PeerAnswer(
       404,
       `not found: this handler serves ${basePath}{group}/{key}`,
       undefined,
       true,
     );
+  }
+
+  /** How many requests were refused as unsigned or badly signed (401). */
+  get unauthorized(): number {
+    return this.#unauthorized;
+  }
+
+  /** How many writes were refused because writes are off (403). */
+  get writesRefused(): number {
+    return this.#writesRefused;
   }
 
   /**
@@ -285,6 +348,51 @@ export class PeerRouter {
         { allow: "GET, HEAD, PUT, DELETE" },
       );
     }
+    if (write && this.#writes === "off") {
+      this.#writesRefused++;
+      return new PeerAnswer(403, WRITES_OFF_TEXT, { [WRITES_HEADER]: "off" });
+    }
+    const signer = this.#signer;
+    if (signer === undefined) {
+      return this.#serve(req, method, rest, slash, write, access, undefined);
+    }
+    const path = url.slice(start);
+    const header = access.header(req, SIGNATURE_HEADER);
+    if (write) {
+      // The MAC covers the body: checked once it is read (see write()).
+      const early = signer.precheck(header);
+      if (early !== "ok") return this.#refuse(early);
+      return this.#serve(req, method, rest, slash, write, access, {
+        path,
+        header: header!,
+      });
+    }
+    const verdict = signer.verify(method, path, header, undefined);
+    if (verdict !== "ok") return this.#refuse(verdict);
+    return this.#serve(req, method, rest, slash, false, access, undefined);
+  }
+
+  /** A request refused for its signature: 401, counted. */
+  #refuse(verdict: Verdict): PeerAnswer {
+    this.#unauthorized++;
+    return new PeerAnswer(
+      401,
+      `unauthorized: ${
+        VERDICTS[verdict as Exclude<Verdict, "ok">]
+      }; every node needs the same secret option`,
+    );
+  }
+
+  /** The request, its method and signature accepted: decoded and served. */
+  #serve<R>(
+    req: R,
+    method: "PUT" | "DELETE" | string,
+    rest: string,
+    slash: number,
+    write: boolean,
+    access: RequestAccess<R>,
+    signed: { path: string; header: string } | undefined,
+  ): Routed {
     let groupName: string;
     let key: string;
     try {
@@ -319,7 +427,9 @@ export class PeerRouter {
       }
       return new PeerAnswer(404, `no such group: ${groupName}`);
     }
-    if (write) return new PeerWrite(method, group, key);
+    if (write) {
+      return new PeerWrite(method as "PUT" | "DELETE", group, key, signed);
+    }
     try {
       return groupServer(group).get(key, new LazySignal(req, access));
     } catch (err) {
@@ -332,14 +442,60 @@ export class PeerRouter {
    * `PUT` stores the `SetRequest` in `body` (`undefined`: the body was over
    * {@linkcode PeerRouter.maxSetBytes}) as the body's key (the URL's group
    * is used, the URL's key and the body's group are not, as mailgun does).
-   * Both answer `200` with no body.
+   * Both answer `200` with no body. A signed write is carried out once its
+   * signature, body included, is checked.
    */
-  write(write: PeerWrite, body: Uint8Array | undefined): PeerAnswer {
-    if (write.method === "DELETE") {
+  write(
+    write: PeerWrite,
+    body: Uint8Array | BodyRefusal | undefined,
+  ): PeerAnswer {
+    if (typeof body === "string") return this.#refused(body);
+    const signed = write.signed;
+    if (signed === undefined || this.#signer === undefined) {
+      return this.#apply(write, body);
+    }
+    if (write.method === "PUT" && body === undefined) {
+      return this.#apply(write, body); // 413
+    }
+    const verdict = this.#signer.verify(
+      write.method,
+      signed.path,
+      signed.header,
+      body,
+    );
+    return verdict === "ok" ? this.#apply(write, body) : this.#refuse(verdict);
+  }
+
+  /** A body not read whole: too large, over the in-flight cap, too slow. */
+  #refused(why: BodyRefusal): PeerAnswer {
+    switch (why) {
+      case "too-large":
+        return this.#apply(undefined, undefined);
+      case "busy":
+        return new PeerAnswer(
+          503,
+          "too many write bodies in flight on this node " +
+            `(${this.writeBodies.capBytes} bytes): try again`,
+          { "retry-after": "1" },
+        );
+      case "timeout":
+        return new PeerAnswer(
+          408,
+          `the body did not arrive within ${this.writeBodies.deadlineMs} ms`,
+          { connection: "close" },
+        );
+    }
+  }
+
+  #apply(
+    write: PeerWrite | undefined,
+    body: Uint8Array | undefined,
+  ): PeerAnswer {
+    if (write?.method === "DELETE") {
       groupServer(write.group).remove(write.key);
       return WRITTEN;
     }
-    if (body === undefined) {
+    if (write === undefined || body === undefined) {
       return new PeerAnswer(
         413,
         `set body larger than this node accepts (${this.maxSetBytes} bytes)`,
@@ -353,6 +509,13 @@ export class PeerRouter {
       return new PeerAnswer(
         400,
         `bad request: malformed SetRequest: ${err.message}`,
+      );
+    }
+    if (set.expire !== undefined && set.expire < 0n) {
+      // Before 1970, or a wrapped time: the sender's expiry was lost.
+      return new PeerAnswer(
+        400,
+        `bad request: negative expire (${set.expire} ns) in SetRequest`,
       );
     }
     const expire = set.expire === undefined || set.expire === 0n
@@ -502,10 +665,20 @@ async function writeWeb(
   write: PeerWrite,
 ): Promise<Response> {
   try {
-    const body = write.method === "PUT"
-      ? await readBody(req, router.maxSetBytes, false)
-      : undefined;
-    return answerResponse(router.write(write, body));
+    if (write.method === "DELETE") {
+      return answerResponse(router.write(write, undefined));
+    }
+    const guarded = await readGuarded(
+      req.body,
+      declaredLength(req),
+      router.maxSetBytes,
+      router.writeBodies,
+    );
+    try {
+      return answerResponse(router.write(write, guarded.body));
+    } finally {
+      guarded.release();
+    }
   } catch (err) {
     return answerResponse(internalFailure(err));
   }

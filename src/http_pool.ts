@@ -43,6 +43,8 @@ import {
   poolStatus,
   type StatusOptions,
 } from "./status.ts";
+import { PeerSigner } from "./signature.ts";
+import { WriteBodies } from "./write_guard.ts";
 import { REQUEST_HEADERS, RING_HEADER } from "./wire.ts";
 
 /**
@@ -211,7 +213,8 @@ export class HttpPool implements PeerPicker {
     const settings = checkPoolOptions(options);
     const { basePath, replicas, hash, fetch, registry, ring } = settings;
     const { timeoutMs, probeDelayMs, maxProbeDelayMs, logger } = settings;
-    const maxResponseBytes = settings.maxResponseBytes;
+    const { maxResponseBytes, maxKeyBytes, maxWriteBytes } = settings;
+    const { secrets, writes } = settings;
     registry.registerPeerPicker(this);
     this.basePath = basePath;
     this.replicas = replicas;
@@ -232,14 +235,17 @@ export class HttpPool implements PeerPicker {
     this.#ringKind = ring === "golang" && hash !== crc32 ? "golang-hash" : ring;
     this.#fingerprint = ringFingerprint(this.#ringKind, replicas, []);
     const fetchTimes = new PeerFetchTimes();
+    const signer = secrets === undefined ? undefined : new PeerSigner(secrets);
     this.#client = {
       basePath,
       transport: options.transport ?? fetchTransport(this.#fetch),
       deadlines: this.#deadlines,
       maxResponseBytes,
+      maxKeyBytes,
       observe: fetchTimes.observe,
       probeBackoff: { delayMs: probeDelayMs, maxDelayMs: maxProbeDelayMs },
       headers: this.#requestHeaders(),
+      signer,
       onHealthChange: (peer, state) => {
         if (state === "up") {
           logger.info(`groupcache: peer ${peer.url} is back up`);
@@ -261,6 +267,9 @@ export class HttpPool implements PeerPicker {
       logger,
       ring: () => this.#fingerprint,
       closed: () => this.#closing !== undefined,
+      writes,
+      signer,
+      writeBodies: new WriteBodies(maxWriteBytes, timeoutMs),
     });
     this.#internals = {
       router,
@@ -576,6 +585,7 @@ export class HttpPool implements PeerPicker {
    * ```
    */
   metrics(): string {
-    return prometheusText(this, this.#internals.fetchTimes);
+    const { fetchTimes, router } = this.#internals;
+    return prometheusText(this, fetchTimes, router);
   }
 }

@@ -10,6 +10,8 @@ import { ConfigError } from "./errors.ts";
 import type { PeerTransport } from "./http_client.ts";
 import { type Logger, loggerOption } from "./logger.ts";
 import { defaultRegistry, type Registry } from "./registry.ts";
+import { checkSecrets } from "./signature.ts";
+import { DEFAULT_MAX_KEY_BYTES } from "./wire.ts";
 
 /**
  * Which cluster's consistent-hash ring places keys: golang/groupcache's
@@ -17,6 +19,14 @@ import { defaultRegistry, type Registry } from "./registry.ts";
  * 64-bit points). Every node of a cluster must use the same one.
  */
 export type RingKind = "golang" | "mailgun";
+
+/**
+ * Whether this node's handler accepts `PUT` (set) and `DELETE` (remove)
+ * from peers: `"off"` refuses them (403), `"signed"` accepts them signed
+ * with the pool's `secret`, `"open"` accepts them from anyone who can reach
+ * the port (mailgun nodes cannot sign).
+ */
+export type WritesMode = "off" | "signed" | "open";
 
 /** Options of an {@linkcode HttpPool}. */
 export interface HttpPoolOptions {
@@ -61,6 +71,20 @@ export interface HttpPoolOptions {
    * (`PUT`) body this node accepts, in bytes. Default 64 MiB.
    */
   maxResponseBytes?: number;
+  /**
+   * The longest key sent to a peer, in bytes of UTF-8: a longer one is an
+   * `InvalidKeyError` before any request (and no peer is blamed). Default
+   * 4,096, which every runtime's server accepts once percent-encoded.
+   */
+  maxKeyBytes?: number;
+  /**
+   * The most bytes of set (`PUT`) bodies this node holds at once while
+   * reading them; a write past it is answered `503` with `retry-after: 1`
+   * (before its body is read, when its length is declared). A body must
+   * also arrive whole within `timeoutMs`, or it is answered `408` and its
+   * connection closed. Default 2 × `maxResponseBytes`.
+   */
+  maxWriteBytes?: number;
   /** The groups this node serves. Default {@linkcode defaultRegistry}. */
   registry?: Registry;
   /**
@@ -71,6 +95,25 @@ export interface HttpPoolOptions {
    * says nothing.
    */
   logger?: Logger;
+  /**
+   * The secret every node of the cluster shares (at least 16 characters),
+   * or a list of them: the first signs this node's requests, any verifies
+   * a peer's (to rotate, add the new one second on every node, then first,
+   * then drop the old). With a secret, every request between nodes carries
+   * an HMAC-SHA-256 signature, and the handler answers an unsigned or badly
+   * signed one `401`, reads included. Go and mailgun nodes cannot sign: no
+   * secret in a cluster with them. Default: none.
+   */
+  secret?: string | string[];
+  /**
+   * Whether peers may set and remove keys on this node (`PUT`/`DELETE`):
+   * `"off"` (the default without a secret) answers them `403`, `"signed"`
+   * (the default with a secret, and only with one) accepts them signed,
+   * `"open"` (never with a secret) accepts them from anyone who can reach
+   * the peer port, as mailgun nodes do: the setting for a cluster with
+   * mailgun nodes, or of ours without a secret that uses set and remove.
+   */
+  writes?: WritesMode;
 }
 
 /** The options of a pool, checked, with their defaults filled in. */
@@ -83,9 +126,13 @@ export interface PoolSettings {
   readonly probeDelayMs: number;
   readonly maxProbeDelayMs: number;
   readonly maxResponseBytes: number;
+  readonly maxKeyBytes: number;
+  readonly maxWriteBytes: number;
   readonly registry: Registry;
   readonly ring: RingKind;
   readonly logger: Logger;
+  readonly secrets: readonly string[] | undefined;
+  readonly writes: WritesMode;
 }
 
 /** Checks `options`; throws a {@linkcode ConfigError} that says how to fix a bad one. */
@@ -99,6 +146,7 @@ export function checkPoolOptions(options: HttpPoolOptions): PoolSettings {
     probeDelayMs = 500,
     maxProbeDelayMs = 5_000,
     maxResponseBytes = 64 << 20,
+    maxKeyBytes = DEFAULT_MAX_KEY_BYTES,
     registry = defaultRegistry,
     ring = "golang",
   } = options;
@@ -177,9 +225,24 @@ export function checkPoolOptions(options: HttpPoolOptions): PoolSettings {
       }`,
     );
   }
+  const maxWriteBytes = options.maxWriteBytes ?? 2 * maxResponseBytes;
+  if (!(Number.isInteger(maxWriteBytes) && maxWriteBytes > 0)) {
+    throw new ConfigError(
+      `maxWriteBytes must be a positive integer, got ${String(maxWriteBytes)}`,
+    );
+  }
+  if (!(Number.isInteger(maxKeyBytes) && maxKeyBytes > 0)) {
+    throw new ConfigError(
+      `maxKeyBytes must be a positive integer, got ${String(maxKeyBytes)}`,
+    );
+  }
   if (typeof registry?.registerPeerPicker !== "function") {
     throw new ConfigError("registry must be a Registry");
   }
+  const secrets = options.secret === undefined
+    ? undefined
+    : checkSecrets(options.secret);
+  const writes = checkWrites(options.writes, secrets !== undefined);
   return {
     basePath,
     replicas,
@@ -189,10 +252,38 @@ export function checkPoolOptions(options: HttpPoolOptions): PoolSettings {
     probeDelayMs,
     maxProbeDelayMs,
     maxResponseBytes,
+    maxKeyBytes,
+    maxWriteBytes,
     registry,
     ring,
     logger: loggerOption(options.logger),
+    secrets,
+    writes,
   };
+}
+
+/** Checks the `writes` option against whether a secret is set. */
+function checkWrites(writes: unknown, signed: boolean): WritesMode {
+  if (writes === undefined) return signed ? "signed" : "off";
+  if (writes !== "off" && writes !== "signed" && writes !== "open") {
+    throw new ConfigError(
+      `writes must be "off", "signed" or "open", got ${JSON.stringify(writes)}`,
+    );
+  }
+  if (writes === "signed" && !signed) {
+    throw new ConfigError(
+      'writes "signed" needs a secret: give every node the same secret ' +
+        'option (or writes "open" to accept unsigned writes)',
+    );
+  }
+  if (writes === "open" && signed) {
+    throw new ConfigError(
+      'writes "open" accepts unsigned writes, but with a secret every ' +
+        'request is signed: leave writes out (it is "signed") or drop the ' +
+        "secret",
+    );
+  }
+  return writes;
 }
 
 /**

@@ -30,6 +30,7 @@
  */
 
 import { ConfigError } from "./errors.ts";
+import { halfSipHashString } from "./siphash.ts";
 
 /** Options for {@linkcode LruCache}. */
 export interface LruCacheOptions<K, V> {
@@ -62,29 +63,10 @@ const INITIAL_SLOTS = 64;
 /** `older` link that marks a slot as free (live slots hold a slot index). */
 const FREE = -1;
 
-/**
- * A 32-bit hash of `s`, two UTF-16 units per step (a multiply and a shift
- * mix each 32-bit word in), with a final avalanche so that the low bits,
- * which pick the bucket, depend on every character. `seed` is random per
- * cache, so that keys chosen by a client cannot be aimed at one bucket chain
- * without knowing it.
- */
-function hashString(s: string, seed: number): number {
-  let h = seed ^ s.length;
-  const last = s.length - 1;
-  let i = 0;
-  for (; i < last; i += 2) {
-    h = Math.imul(
-      h ^ (s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16)),
-      0x9e3779b1,
-    );
-    h ^= h >>> 16;
-  }
-  if (i === last) h = Math.imul(h ^ s.charCodeAt(i), 0x9e3779b1);
-  h ^= h >>> 15;
-  h = Math.imul(h, 0x85ebca6b);
-  return h ^ (h >>> 13);
-}
+// The key of the string hash: random per process, so that keys chosen by a
+// client cannot be aimed at one bucket chain (HalfSipHash's collisions
+// depend on the key, unlike a seeded multiply-and-shift hash's).
+const [K0, K1] = crypto.getRandomValues(new Int32Array(2));
 
 /**
  * An LRU cache: Go's `lru.Cache` with the same rules. `add` inserts or
@@ -153,9 +135,8 @@ export class LruCache<K, V> {
    * least twice the slot count.
    */
   #table = new Int32Array(0);
-  /** `hashString` of the key of each slot whose key is a string. */
+  /** `halfSipHashString` of the key of each slot whose key is a string. */
   #hashes = new Int32Array(0);
-  readonly #seed = (Math.random() * 2 ** 32) | 0;
   /** Slots of the keys that are not strings. */
   #others = new Map<K, number>();
   #size = 0;
@@ -281,7 +262,7 @@ export class LruCache<K, V> {
    */
   get(key: K): V | undefined {
     const slot = typeof key === "string"
-      ? this.#find(key, hashString(key, this.#seed))
+      ? this.#find(key, halfSipHashString(key, K0, K1))
       : this.#others.get(key) ?? 0;
     if (slot === 0) return undefined;
     this.#touch(slot);
@@ -404,7 +385,7 @@ export class LruCache<K, V> {
   /** The slot of `key`, if present. */
   #slotOf(key: K): number | undefined {
     if (typeof key !== "string") return this.#others.get(key);
-    const slot = this.#find(key, hashString(key, this.#seed));
+    const slot = this.#find(key, halfSipHashString(key, K0, K1));
     return slot === 0 ? undefined : slot;
   }
 
@@ -452,7 +433,7 @@ export class LruCache<K, V> {
 
   /** `add` for a string key: the same steps, hashing the key once. */
   #addString(key: string, value: V): V | undefined {
-    const h = hashString(key, this.#seed);
+    const h = halfSipHashString(key, K0, K1);
     const slot = this.#find(key, h);
     const values = this.#values;
     if (slot !== 0) {
@@ -484,8 +465,9 @@ export class LruCache<K, V> {
   }
 
   #index(key: K, slot: number): void {
-    if (typeof key === "string") this.#put(slot, hashString(key, this.#seed));
-    else this.#others.set(key, slot);
+    if (typeof key === "string") {
+      this.#put(slot, halfSipHashString(key, K0, K1));
+    } else this.#others.set(key, slot);
   }
 
   #unindex(key: K, slot: number): void {

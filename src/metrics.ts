@@ -30,6 +30,18 @@ export const FETCH_BUCKETS: readonly number[] = [
   10,
 ];
 
+/** The peer requests the handler refused (see `PeerRouter`). */
+interface RefusedCounts {
+  readonly unauthorized: number;
+  readonly writesRefused: number;
+}
+
+const REFUSED: Metric = [
+  "groupcache_peer_requests_refused_total",
+  "Peer requests refused: unsigned or badly signed (401), writes while " +
+  "writes are off (403).",
+];
+
 /** What the metrics read of a pool. */
 interface MeteredPool {
   readonly registry: Registry;
@@ -234,6 +246,7 @@ function number(value: number): string {
 export function prometheusText(
   pool: MeteredPool,
   fetchTimes: PeerFetchTimes,
+  refused?: RefusedCounts,
 ): string {
   const out: string[] = [];
   const family = (
@@ -299,5 +312,11 @@ export function prometheusText(
     samples.push(`${FETCH[0]}_count{${peerLabel}} ${cumulative}`);
   }
   family(FETCH, "histogram", samples);
+  if (refused !== undefined) {
+    family(REFUSED, "counter", [
+      `${REFUSED[0]}{reason="unauthorized"} ${refused.unauthorized}`,
+      `${REFUSED[0]}{reason="writes-off"} ${refused.writesRefused}`,
+    ]);
+  }
   return out.join("\n") + "\n";
 }

@@ -60,6 +60,12 @@ export function ownerFailure(
 }
 
 /**
+ * The response header with which a server says it refused a write because
+ * its writes are off (`off`), so the client can say which option to set.
+ */
+export const WRITES_HEADER = "x-groupcache-writes";
+
+/**
  * What every peer request sends: no compression (a compressed body is
  * refused unread).
  */
@@ -68,16 +74,43 @@ export const REQUEST_HEADERS: Readonly<Record<string, string>> = {
 };
 
 /**
+ * The longest key sent to a peer by default, in bytes of UTF-8: percent-
+ * encoded (at most 3 characters a byte) with the base path and the headers,
+ * it stays under the 16 KiB that Node's server accepts for a request's head,
+ * the smallest limit of the three runtimes' servers.
+ */
+export const DEFAULT_MAX_KEY_BYTES = 4096;
+
+const encoder = new TextEncoder();
+
+/**
  * The key as one percent-encoded path segment, `/` escaped (a space is
  * `%20`, which Go's server decodes exactly; Go's own client sends `+`).
  */
-export function encodeKey(key: string, peer: string): string {
+export function encodeKey(
+  key: string,
+  peer: string,
+  maxKeyBytes: number = DEFAULT_MAX_KEY_BYTES,
+): string {
   if (key === "" || key === "." || key === "..") {
     // fetch resolves "." and ".." segments away; "" is how Bun delivers "/g/.".
     throw new InvalidKeyError(
       key,
       `cannot be sent to peer ${peer}: URLs resolve "." and ".." path ` +
         "segments, and peers refuse an empty key; use another key",
+    );
+  }
+  // A key's UTF-8 takes at most 3 bytes per UTF-16 unit: count only when needed.
+  if (
+    key.length * 3 > maxKeyBytes &&
+    encoder.encode(key).length > maxKeyBytes
+  ) {
+    throw new InvalidKeyError(
+      key.length > 64 ? key.slice(0, 64) + "…" : key,
+      `is longer than maxKeyBytes (${maxKeyBytes} bytes of UTF-8), so it ` +
+        "is not sent to a peer (a URL that long is refused by some " +
+        "servers, or by fetch before it is sent); raise the pool's " +
+        "maxKeyBytes or use a shorter key (a hash of it)",
     );
   }
   try {
@@ -113,7 +146,9 @@ export function decodePart(part: string, what: string, plus = false): string {
  * (RFC 9112), and Deno and Bun read it past the declared length; a value
  * that is not one number is no promise either.
  */
-function declaredLength(res: Pick<Response, "headers">): number | undefined {
+export function declaredLength(
+  res: Pick<Response, "headers">,
+): number | undefined {
   const declared = res.headers.get("content-length");
   if (declared === null || res.headers.get("transfer-encoding") !== null) {
     return undefined;

@@ -83,6 +83,22 @@ describe("PeerListWriter", () => {
     assert.match(warnings[1], /must not end with "\/"/);
     assert.match(warnings[2], /contains the base path \/_groupcache\//);
   });
+
+  it("drops hosts that are not host names and ports outside 1-65535", () => {
+    const { pool, writer, log } = setup();
+    const bad = [
+      "http://zero.peers.test:0",
+      "http://x\\@evil.test:8004",
+      "http://evil\\040host.peers.test:8003",
+      "http://evil host:8003",
+      "http://-lead.test:1",
+      "http://a..b:1",
+      "http://big.test:65536",
+    ];
+    for (let i = 0; i < 2; i++) writer.apply(["http://n1.test:1", ...bad]);
+    assert.deepEqual(pool.peers, [SELF, "http://n1.test:1"]);
+    assert.equal(log.find("warn", /ignored/).length, bad.length);
+  });
 });
 
 describe("loggerOption", () => {

@@ -53,6 +53,12 @@ describe("dnsPeers against dnsmasq", { skip: skipWithout("dnsmasq") }, () => {
       srv: [
         "_gc._tcp.peers.test,n2.peers.test,8002,0,10",
         "_gc._tcp.peers.test,n1.peers.test,8001,0,10",
+        // What a poisoned zone may answer: port 0, a target a URL parser
+        // reads as another host (userinfo, a space).
+        "_bad._tcp.peers.test,n1.peers.test,8001,0,10",
+        "_bad._tcp.peers.test,zero.peers.test,0,0,10",
+        "_bad._tcp.peers.test,x@evil.test,8004,0,10",
+        "_bad._tcp.peers.test,evil host.peers.test,8003,0,10",
       ],
     });
   }, { timeout: 20_000 });
@@ -126,6 +132,25 @@ describe("dnsPeers against dnsmasq", { skip: skipWithout("dnsmasq") }, () => {
       assert.deepEqual(discovery.peers, want);
     });
   }
+
+  it("keeps SRV records with a bad target or port out of the ring, logged once each", async () => {
+    const pool = target("http://n1.peers.test:8001");
+    const { discovery, log } = start(pool, {
+      type: "SRV",
+      name: "_bad._tcp.peers.test",
+    });
+    try {
+      await waitFor("a set", () => pool.sets.length > 0, 5_000);
+      // Polled again: still refused, not logged again.
+      await new Promise((r) => setTimeout(r, INTERVAL_MS * 3));
+    } finally {
+      await discovery.close();
+    }
+    assert.deepEqual(pool.peers, ["http://n1.peers.test:8001"]);
+    const ignored = log.find("warn", /ignored/);
+    assert.equal(ignored.length, 3, ignored.join("\n"));
+    assert.ok(ignored.some((l) => /port 0/.test(l)), ignored.join("\n"));
+  });
 
   it("keeps this node in its list when the records leave it out, and says so", async () => {
     const pool = target(url(99));

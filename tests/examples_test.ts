@@ -14,6 +14,8 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
+import { deflateSync } from "node:zlib";
+import { crc32 } from "../src/crc32.ts";
 import { skipWithoutGo } from "./_dev/go.ts";
 import { join, root } from "./_dev/paths.ts";
 import { freePort } from "./_dev/ports.ts";
@@ -63,6 +65,41 @@ async function startThumbnails(extra: string[] = []): Promise<ThumbnailNode> {
   return await startThumbnailNode(bin, argv);
 }
 
+/**
+ * A valid 1-bit grey PNG of `side`×`side` black pixels: a few tens of KB
+ * that decode to `side`² pixels.
+ */
+function pngBomb(side: number): Uint8Array {
+  const chunk = (type: string, data: Uint8Array) => {
+    const out = new Uint8Array(12 + data.length);
+    const view = new DataView(out.buffer);
+    view.setUint32(0, data.length);
+    out.set(new TextEncoder().encode(type), 4);
+    out.set(data, 8);
+    view.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
+    return out;
+  };
+  const header = new Uint8Array(13);
+  const h = new DataView(header.buffer);
+  h.setUint32(0, side);
+  h.setUint32(4, side);
+  header.set([1, 0, 0, 0, 0], 8); // bit depth 1, grey, deflate, no filter, no interlace
+  const rows = new Uint8Array(side * (1 + Math.ceil(side / 8))); // all zero
+  const parts = [
+    new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", header),
+    chunk("IDAT", new Uint8Array(deflateSync(rows, { level: 9 }))),
+    chunk("IEND", new Uint8Array(0)),
+  ];
+  const png = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    png.set(p, at);
+    at += p.length;
+  }
+  return png;
+}
+
 describe(`examples/thumbnails.ts as a process (${runtimeName()})`, () => {
   let node: ThumbnailNode | undefined; // the shipped sample images
   let odd: ThumbnailNode | undefined; // a folder with files that are not good images
@@ -79,6 +116,7 @@ describe(`examples/thumbnails.ts as a process (${runtimeName()})`, () => {
     writeFileSync(join(dir, "notes.png"), "this is text, not an image\n");
     const jpeg = readFileSync(join(IMAGES, "big-file.jpg"));
     writeFileSync(join(dir, "broken.jpg"), jpeg.subarray(0, 700));
+    writeFileSync(join(dir, "bomb.png"), pngBomb(16_000));
     [node, odd] = await Promise.all([
       startThumbnails(),
       startThumbnails(["--dir", dir]),
@@ -301,6 +339,18 @@ describe(`examples/thumbnails.ts as a process (${runtimeName()})`, () => {
       /bad width/,
     ],
   ];
+  it("refuses a decompression bomb (a 16,000×16,000 PNG of ~31 KB) at once, for every width", async () => {
+    for (const w of [64, 65, 66, 67]) {
+      const t0 = performance.now();
+      const res = await get(`${odd!.url}/thumbnails/bomb.png?w=${w}`);
+      const ms = performance.now() - t0;
+      assert.equal(res.status, 422, res.text);
+      assert.match(res.text, /pixel limit/);
+      // The bench-like target is 100 ms; a loaded machine gets room.
+      assert.ok(ms < 2_000, `${ms} ms`);
+    }
+  });
+
   for (const [name, which, path, status, body] of failures) {
     it(`answers ${status} for ${name}`, async () => {
       const res = await get((which === "node" ? node : odd)!.url + path);

@@ -51,7 +51,9 @@ function askerOf(peer: string, transport: NodeTransport): HttpPool {
 }
 
 /** A pool whose group "g" answers `v:${key}`, fails "fail", waits on "slow". */
-function onePool(options: { maxResponseBytes?: number } = {}) {
+function onePool(
+  options: { maxResponseBytes?: number; writes?: "open" } = {},
+) {
   const pool = new HttpPool("http://127.0.0.1:1", {
     registry: new Registry(),
     logger: silentLogger,
@@ -173,7 +175,7 @@ describe(`nodeListener answers as pool.handler (${label})`, () => {
   });
 
   it("PUT stores a SetRequest; one over maxResponseBytes gets 413", async () => {
-    const small = onePool({ maxResponseBytes: 64 });
+    const small = onePool({ maxResponseBytes: 64, writes: "open" });
     const s = await serveNode(nodeListener(small));
     try {
       const put = (value: string) =>
@@ -316,6 +318,7 @@ describe(`a cluster served and asked natively (${label})`, () => {
         registry: new Registry(),
         transport,
         ring: "mailgun", // set and remove travel between nodes
+        secret: "the native cluster's secret", // signed through the transport
         timeoutMs: 2_000,
         logger: silentLogger,
       });

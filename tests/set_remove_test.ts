@@ -21,10 +21,12 @@ import { runtimeName } from "./_dev/runtimes.ts";
 import { type Handler, serve, type Served } from "./_dev/serve.ts";
 
 const methodsOf = (calls: string[]) => calls.map((c) => c.split(" ")[0]);
+// Writes between our nodes: signed with a shared secret (writes "signed").
+const SIGNED = { pool: { secret: "set-remove test secret" } };
 
 describe("set", () => {
   it("sends a PUT to the owner, which keeps the value in its main cache for every node", async () => {
-    const c = makeCluster();
+    const c = makeCluster(SIGNED);
     const key = c.keyOwnedBy(1);
     await c.nodes[0].group.set(key, "set value");
     assert.deepEqual(methodsOf(c.nodes[1].calls), ["PUT"]);
@@ -38,7 +40,7 @@ describe("set", () => {
   });
 
   it("keeps the value in the setter's hot cache too when asked, with its expiry", async () => {
-    const c = makeCluster({ groupOptions: { now: () => 100 } });
+    const c = makeCluster({ ...SIGNED, groupOptions: { now: () => 100 } });
     const key = c.keyOwnedBy(2);
     await c.nodes[0].group.set(key, new Uint8Array([1, 2]), {
       expire: 500,
@@ -54,7 +56,7 @@ describe("set", () => {
   });
 
   it("stores locally, with no request, when this node owns the key", async () => {
-    const c = makeCluster();
+    const c = makeCluster(SIGNED);
     const key = c.keyOwnedBy(0);
     await c.nodes[0].group.set(key, "mine");
     assert.deepEqual(c.nodes.flatMap((n) => n.calls), []);
@@ -62,7 +64,7 @@ describe("set", () => {
   });
 
   it("replaces a cached value and drops the setter's stale hot copy", async () => {
-    const c = makeCluster({ groupOptions: { hotCache: "always" } });
+    const c = makeCluster({ ...SIGNED, groupOptions: { hotCache: "always" } });
     const key = c.keyOwnedBy(1);
     await c.nodes[0].group.get(key); // v:key, mirrored hot
     assert.equal(c.nodes[0].group.cacheStats("hot").items, 1);
@@ -72,7 +74,7 @@ describe("set", () => {
   });
 
   it("rejects with a PeerError and stores nothing when the owner is down", async () => {
-    const c = makeCluster();
+    const c = makeCluster(SIGNED);
     const key = c.keyOwnedBy(1);
     c.nodes[1].down = true;
     await assert.rejects(
@@ -84,7 +86,7 @@ describe("set", () => {
   });
 
   it("rejects with the owner's status when the owner refuses", async () => {
-    const c = makeCluster();
+    const c = makeCluster(SIGNED);
     const key = c.keyOwnedBy(1);
     c.nodes[1].pool.registry.delete("test");
     await assert.rejects(
@@ -94,7 +96,10 @@ describe("set", () => {
   });
 
   it("gives the group's ttlMs to a value set without an expiry", async () => {
-    const c = makeCluster({ groupOptions: { now: () => 1000, ttlMs: 50 } });
+    const c = makeCluster({
+      ...SIGNED,
+      groupOptions: { now: () => 1000, ttlMs: 50 },
+    });
     const key = c.keyOwnedBy(1);
     await c.nodes[0].group.set(key, "v");
     assert.equal((await c.nodes[1].group.get(key)).expire, 1050);
@@ -140,7 +145,11 @@ describe("set", () => {
 
 describe("remove", () => {
   it("tells the owner first, then drops its own copy, then tells every other peer", async () => {
-    const c = makeCluster({ nodes: 4, groupOptions: { hotCache: "always" } });
+    const c = makeCluster({
+      ...SIGNED,
+      nodes: 4,
+      groupOptions: { hotCache: "always" },
+    });
     const key = c.keyOwnedBy(2);
     for (const node of c.nodes) await node.group.get(key); // hot copies everywhere
     const order: string[] = [];
@@ -170,7 +179,7 @@ describe("remove", () => {
   });
 
   it("stops, removing nothing anywhere, when the owner fails", async () => {
-    const c = makeCluster({ groupOptions: { hotCache: "always" } });
+    const c = makeCluster({ ...SIGNED, groupOptions: { hotCache: "always" } });
     const key = c.keyOwnedBy(1);
     await c.nodes[0].group.get(key);
     await c.nodes[2].group.get(key);
@@ -184,6 +193,7 @@ describe("remove", () => {
   it("resolves when another peer fails, reporting it through peerErrors and onPeerError", async () => {
     const errors: [unknown, string][] = [];
     const c = makeCluster({
+      ...SIGNED,
       groupOptions: { onPeerError: (err, key) => errors.push([err, key]) },
     });
     const key = c.keyOwnedBy(1);
@@ -198,7 +208,7 @@ describe("remove", () => {
   });
 
   it("removes a key this node owns here first, then everywhere else", async () => {
-    const c = makeCluster();
+    const c = makeCluster(SIGNED);
     const key = c.keyOwnedBy(0);
     await c.nodes[0].group.get(key);
     await c.nodes[0].group.remove(key);
@@ -233,6 +243,7 @@ describe("The handler's PUT and DELETE", () => {
       registry: new Registry(),
       ring,
       maxResponseBytes: 1024,
+      writes: "open", // unsigned PUT and DELETE, as a mailgun node sends
     });
     const group = pool.newGroup("g", 1 << 20, (key) => `loaded ${key}`);
     const send = async (
@@ -419,6 +430,7 @@ describe(`set and remove over real sockets (${runtimeName()})`, () => {
       const pool = new HttpPool(s.url, {
         registry: new Registry(),
         ring: "mailgun",
+        writes: "open",
       });
       pool.set(...urls);
       pools.push(pool);
@@ -490,7 +502,11 @@ describe(`set and remove while the owner is down (${runtimeName()})`, () => {
     );
     const urls = [a.url, b.url];
     const pools = urls.map((url) =>
-      new HttpPool(url, { registry: new Registry(), logger: silentLogger })
+      new HttpPool(url, {
+        registry: new Registry(),
+        logger: silentLogger,
+        writes: "open",
+      })
     );
     try {
       const groups = pools.map((pool, i) => {

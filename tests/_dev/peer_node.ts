@@ -7,7 +7,7 @@
 // "listening 127.0.0.1:PORT" once bound, exits when its stdin closes (so it
 // never outlives the test that started it), and on SIGTERM.
 //
-//   deno run -A tests/_dev/peer_node.ts --port P --peers URL,URL --group G[,G2] --label B [--timeout-ms MS] [--status]
+//   deno run -A tests/_dev/peer_node.ts --port P --peers URL,URL --group G[,G2] --label B [--timeout-ms MS] [--status] [--writes open] [--server node]
 //
 // startPeerNode() starts one from a test, with ./proc.ts (killed with the
 // test process, on failure too).
@@ -24,6 +24,8 @@ import { root } from "./paths.ts";
 import { type Server, startServer } from "./proc.ts";
 import { runtimeCommand } from "./runtimes.ts";
 import { serve } from "./serve.ts";
+import { nodeListener } from "../../node.ts";
+import { serveNode } from "./node_serve.ts";
 
 /** How to start one node process. */
 export interface PeerNodeOptions {
@@ -38,6 +40,10 @@ export interface PeerNodeOptions {
   timeoutMs?: number;
   /** Serve /status and /get/GROUP/KEY too (and log nothing). */
   status?: boolean;
+  /** Accept peers' set and remove unsigned (the pool's `writes: "open"`). */
+  openWrites?: boolean;
+  /** Serve with nodeListener on node:http instead of the runtime's server. */
+  nodeListener?: boolean;
 }
 
 /** A running node process. */
@@ -45,6 +51,8 @@ export interface PeerNode {
   readonly url: string;
   /** Where its status page is (with `status: true`). */
   readonly statusUrl: string;
+  /** The process id (to read its memory in /proc). */
+  readonly pid: number;
   /** SIGSTOP: the kernel still accepts connections, nothing answers. */
   pause(): void;
   /** SIGCONT. */
@@ -70,6 +78,8 @@ export async function startPeerNode(
       ? []
       : ["--timeout-ms", String(options.timeoutMs)]),
     ...(options.status ? ["--status"] : []),
+    ...(options.openWrites ? ["--writes", "open"] : []),
+    ...(options.nodeListener ? ["--server", "node"] : []),
   ]);
   const server: Server = await startServer(cmd, args, {
     cwd: root,
@@ -80,6 +90,7 @@ export async function startPeerNode(
   return {
     url,
     statusUrl: `${url}/status`,
+    pid: server.pid,
     pause: server.pause,
     resume: server.resume,
     stop: () => server.stop(),
@@ -104,6 +115,7 @@ async function main(args: string[]): Promise<void> {
   const pool = new HttpPool(self, {
     registry: new Registry(),
     timeoutMs,
+    writes: args.includes("--writes") ? "open" : undefined,
     ...(withStatus ? { logger: silentLogger } : {}),
   });
   pool.set(...flag("peers").split(","));
@@ -111,10 +123,12 @@ async function main(args: string[]): Promise<void> {
     new Group(name, 64 << 20, (key) => `${label}:${key}`, { peers: pool });
   }
   const status = withStatus ? statusPage(pool) : undefined;
-  const served = await serve(
-    status ? (req) => statusRoutes(pool, status, req) : pool.handler,
-    port,
-  );
+  const handler = status
+    ? (req: Request) => statusRoutes(pool, status, req)
+    : pool.handler;
+  const served = args.includes("--server")
+    ? await serveNode(nodeListener(pool), port)
+    : await serve(handler, port);
   console.log(`listening 127.0.0.1:${served.port}`);
   const exit = () => process.exit(0);
   process.stdin.on("end", exit);

@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { describeSeedScenario } from "../_dev/thumbnail_nodes.ts";
 // The test files that need nothing but node:test and the library; they
 // register with this run's node:test.
+import "../bounds_test.ts"; // keys, values and expiries that cannot split a cluster
 import "../byte_view_test.ts";
 import "../discovery_test.ts";
 import "../dns_test.ts"; // dnsPeers, the Node-specific entry point, on Node
@@ -24,7 +25,10 @@ import "../memory_bound_test.ts";
 // hostile-peer and Go interop suites.
 import "../node_native_test.ts";
 import "../peer_health_test.ts";
+import "../security_test.ts"; // the peer port as an attacker sees it
 import "../sink_test.ts";
+import "../signature_test.ts"; // the peer signature's HMAC-SHA-256
+import "../siphash_test.ts"; // the LRU's keyed string hash
 import "../slab_store_test.ts";
 
 /** The example's bundle: next to this one, once bundled. */
