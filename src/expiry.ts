@@ -26,3 +26,15 @@ export function expiryProblem(expire: number): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * Throws a `RangeError` when `set(key, …)` was given an expiry (its own, or
+ * its value's) that cannot travel; a non-number is left to `ByteView`,
+ * whose `TypeError` says so.
+ */
+export function checkSetExpiry(key: string, expire: number): void {
+  const problem = Number.isFinite(expire) ? expiryProblem(expire) : undefined;
+  if (problem !== undefined) {
+    throw new RangeError(`set ${JSON.stringify(key)}: the ${problem}`);
+  }
+}

@@ -8,7 +8,7 @@
 
 import { ByteView } from "./byte_view.ts";
 import { GetterError, SinkNotSetError } from "./errors.ts";
-import { expiryProblem } from "./expiry.ts";
+import { checkSetExpiry, expiryProblem } from "./expiry.ts";
 import type { ByteViewSink, Sink } from "./sink.ts";
 
 /** What a getter is told besides the key and the sink. */
@@ -167,4 +167,24 @@ export function typeName(value: unknown): string {
   if (value === null) return "null";
   const type = typeof value;
   return (/^[aeiou]/.test(type) ? "an " : "a ") + type;
+}
+
+/**
+ * What `set(key, value, { expire })` stores: `value` as a view, with
+ * `expire` when given (else its own), checked to travel on the wire.
+ */
+export function valueToSet(
+  key: string,
+  value: unknown,
+  expire: number | undefined,
+): ByteView {
+  const view = viewOf(value);
+  if (view === undefined) {
+    throw new TypeError(
+      "set needs a Uint8Array, a string or a ByteView, got " + typeName(value),
+    );
+  }
+  const own = expire !== undefined && expire !== 0 ? expire : view.expire;
+  checkSetExpiry(key, own);
+  return own === view.expire ? view : view.withExpire(own);
 }

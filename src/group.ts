@@ -9,11 +9,10 @@
 
 import { ByteView } from "./byte_view.ts";
 import { ByteCache, type CacheStats, entrySize, evictToFit } from "./cache.ts";
-import { ConfigError, InvalidKeyError, PeerError } from "./errors.ts";
-import { NotFoundError } from "./errors.ts";
-import { expiryProblem } from "./expiry.ts";
+import { ConfigError, InvalidKeyError, NotFoundError } from "./errors.ts";
+import { PeerError } from "./errors.ts";
 import { type Getter, type GetterResult, loadedValue } from "./getter.ts";
-import { thrownError, typeName, viewOf } from "./getter.ts";
+import { thrownError, valueToSet } from "./getter.ts";
 import { checkGroupOptions, loadBounds, newStats } from "./group_options.ts";
 import type { CacheType, GetOptions, GroupOptions } from "./group_options.ts";
 import type { GroupSettings, GroupStats } from "./group_options.ts";
@@ -449,22 +448,7 @@ export class Group {
   ): Promise<void> {
     if (typeof key !== "string") throw keyTypeError(key);
     const { expire, hot = false, signal = NO_SIGNAL } = options;
-    let view = viewOf(value);
-    if (view === undefined) {
-      throw new TypeError(
-        "set needs a Uint8Array, a string or a ByteView, got " +
-          typeName(value),
-      );
-    }
-    const own = expire !== undefined && expire !== 0 ? expire : view.expire;
-    // Not a number at all: ByteView's TypeError below says so.
-    const problem = Number.isFinite(own) ? expiryProblem(own) : undefined;
-    if (problem !== undefined) {
-      throw new RangeError(`set ${JSON.stringify(key)}: the ${problem}`);
-    }
-    view = expire !== undefined && expire !== 0
-      ? view.withExpire(expire)
-      : this.#withDefaultTtl(view);
+    const view = this.#withDefaultTtl(valueToSet(key, value, expire));
     const owner = this.#ownerToWrite("set", key, this.#peerPicker());
     if (owner === undefined) {
       this.#storeMain(key, view);
