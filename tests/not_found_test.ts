@@ -168,6 +168,7 @@ describe("NotFoundError and owner errors between nodes", () => {
         throw new NotFoundError(`nothing for ${key}`);
       },
       groupOptions: { notFoundTtlMs: 60_000 },
+      pool: { secret: "not-found test secret" }, // writes between the nodes
     });
     const key = c.keyOwnedBy(1);
     await assert.rejects(c.nodes[0].group.get(key), NotFoundError);
