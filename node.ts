@@ -52,6 +52,8 @@ import {
 } from "./src/http_handler.ts";
 import { type HttpPool, poolInternals } from "./src/http_pool.ts";
 import { hitBody } from "./src/framed.ts";
+import { BatchAnswer } from "./src/batch_server.ts";
+import { BATCH_HEADER, BATCH_TYPE } from "./src/batch_wire.ts";
 import { concat, PROTOBUF } from "./src/wire.ts";
 
 export type {
@@ -115,13 +117,17 @@ function writeAnswer(res: ServerResponse, answer: PeerAnswer): void {
     return;
   }
   if (answer.text === undefined) {
-    res.writeHead(answer.status, { "content-length": "0" });
+    res.writeHead(answer.status, {
+      "content-length": "0",
+      [BATCH_HEADER]: "1",
+    });
     res.end();
     return;
   }
   const body = encoder.encode(answer.text + "\n");
   res.writeHead(answer.status, {
     ...answer.headers,
+    [BATCH_HEADER]: "1",
     "content-type": TEXT,
     "content-length": String(body.length),
   });
@@ -144,6 +150,7 @@ function serveWith(
       res.writeHead(200, {
         "content-type": PROTOBUF,
         "content-length": String(body.length),
+        [BATCH_HEADER]: "1",
       });
       res.end(body);
       return undefined;
@@ -179,12 +186,23 @@ async function carryOut(
 ): Promise<void> {
   try {
     let body: Uint8Array | undefined;
-    if (write.method === "PUT") {
+    if (write.method !== "DELETE") {
       body = await readMessage(req, router.maxSetBytes, false, undefined);
       // The rest of an oversized body is never read: no keep-alive after it.
       if (body === undefined) res.shouldKeepAlive = false;
     }
-    writeAnswer(res, router.write(write, body));
+    const answer = await router.write(write, body, {
+      get signal() {
+        return ACCESS.signal(res);
+      },
+    });
+    if (!(answer instanceof BatchAnswer)) return writeAnswer(res, answer);
+    res.writeHead(200, {
+      "content-type": BATCH_TYPE,
+      "content-length": String(answer.body.length),
+      [BATCH_HEADER]: "1",
+    });
+    res.end(answer.body);
   } catch (err) {
     writeAnswer(res, internalFailure(err));
   }

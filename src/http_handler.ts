@@ -26,6 +26,9 @@ import { decodePart, ERROR_HEADER, PROTOBUF, readBody } from "./wire.ts";
 import { RING_HEADER } from "./wire.ts";
 import type { Group } from "./group.ts";
 import { groupServer, type Registry } from "./registry.ts";
+import { answerBatch, BatchAnswer } from "./batch_server.ts";
+import { BATCH_HEADER, BATCH_TYPE, decodeBatchRequest } from "./batch_wire.ts";
+import { MAX_BATCH_KEYS } from "./batch_wire.ts";
 
 /** How a router speaks beyond golang's protocol, and what it reports to. */
 export interface PeerRouterOptions {
@@ -104,13 +107,13 @@ export class PeerAnswer {
   }
 }
 
-/** A `PUT` or `DELETE` to carry out once its body is read. */
+/** A `PUT`, `DELETE` or batch `POST` to carry out once its body is read. */
 export class PeerWrite {
-  readonly method: "PUT" | "DELETE";
+  readonly method: "PUT" | "DELETE" | "POST";
   readonly group: Group;
   readonly key: string;
 
-  constructor(method: "PUT" | "DELETE", group: Group, key: string) {
+  constructor(method: PeerWrite["method"], group: Group, key: string) {
     this.method = method;
     this.group = group;
     this.key = key;
@@ -276,13 +279,14 @@ export class PeerRouter {
     if (slash < 0) {
       return new PeerAnswer(400, `bad request: want ${basePath}{group}/{key}`);
     }
-    const write = method === "PUT" || method === "DELETE";
+    const write = method === "PUT" || method === "DELETE" ||
+      method === "POST";
     if (!write && method !== "GET" && method !== "HEAD") {
       return new PeerAnswer(
         405,
         `method ${method} not allowed: peers use GET (PUT and DELETE ` +
-          "for mailgun's set and remove)",
-        { allow: "GET, HEAD, PUT, DELETE" },
+          "for mailgun's set and remove, POST for batches)",
+        { allow: "GET, HEAD, PUT, DELETE, POST" },
       );
     }
     let groupName: string;
@@ -293,7 +297,12 @@ export class PeerRouter {
     } catch (err) {
       return new PeerAnswer(400, `bad request: ${(err as Error).message}`);
     }
-    if (key === "") {
+    if ((key === "") !== (method === "POST")) {
+      if (key !== "") {
+        return new PeerAnswer(405, `a batch is POST ${basePath}{group}/`, {
+          allow: "GET, HEAD, PUT, DELETE",
+        });
+      }
       // Also what Bun makes of a key "." (it resolves dot segments first).
       return new PeerAnswer(
         400,
@@ -334,7 +343,12 @@ export class PeerRouter {
    * is used, the URL's key and the body's group are not, as mailgun does).
    * Both answer `200` with no body.
    */
-  write(write: PeerWrite, body: Uint8Array | undefined): PeerAnswer {
+  write(
+    write: PeerWrite,
+    body: Uint8Array | undefined,
+    request?: { readonly signal: AbortSignal },
+  ): PeerAnswer | Promise<BatchAnswer> {
+    if (write.method === "POST") return this.#batch(write.group, body, request);
     if (write.method === "DELETE") {
       groupServer(write.group).remove(write.key);
       return WRITTEN;
@@ -363,6 +377,33 @@ export class PeerRouter {
       new ByteView(set.value ?? new Uint8Array(0), expire),
     );
     return WRITTEN;
+  }
+
+  /** A batch (see batch_wire.ts): its keys, each answered as a get. */
+  #batch(
+    group: Group,
+    body: Uint8Array | undefined,
+    request: { readonly signal: AbortSignal } | undefined,
+  ): PeerAnswer | Promise<BatchAnswer> {
+    let keys;
+    try {
+      keys = body === undefined ? undefined : decodeBatchRequest(body);
+    } catch (err) {
+      if (!(err instanceof ProtobufError)) throw err;
+      return new PeerAnswer(
+        400,
+        `bad request: malformed batch: ${err.message}`,
+      );
+    }
+    if (keys === undefined || keys.length > MAX_BATCH_KEYS) {
+      return new PeerAnswer(
+        413,
+        `batch larger than this node accepts (${MAX_BATCH_KEYS} keys, ` +
+          `${this.maxSetBytes} bytes)`,
+      );
+    }
+    const signal = request ?? { signal: NO_SIGNAL };
+    return answerBatch(groupServer(group), keys, signal, this.mailgun);
   }
 
   /** A request for {group}/{key} of a group of ours, but without the base
@@ -409,6 +450,7 @@ export class PeerRouter {
 }
 
 const WRITTEN = new PeerAnswer(200, undefined);
+const NO_SIGNAL = new AbortController().signal;
 
 /**
  * How a server turns what the router made of a request into its own kind
@@ -450,18 +492,22 @@ export function dispatch<C, T>(
 
 const OK_INIT: ResponseInit = {
   status: 200,
-  headers: { "content-type": PROTOBUF },
+  headers: { "content-type": PROTOBUF, [BATCH_HEADER]: "1" },
 };
 
 /** A web `Response` of an answer that is not a value. */
 function answerResponse(answer: PeerAnswer): Response {
   if (answer.text === undefined) {
-    return new Response(null, { status: answer.status });
+    return new Response(null, { status: answer.status, headers: BATCH_ONLY });
   }
   const headers = new Headers(answer.headers);
   headers.set("content-type", "text/plain; charset=utf-8");
+  headers.set(BATCH_HEADER, "1");
   return new Response(answer.text + "\n", { status: answer.status, headers });
 }
+
+// Every answer says this node takes batches (batch_wire.ts).
+const BATCH_ONLY = { [BATCH_HEADER]: "1" };
 
 const WEB_ACCESS: RequestAccess<Request> = {
   header: (req, name) => req.headers.get(name),
@@ -495,6 +541,11 @@ export function webHandler(
   };
 }
 
+const BATCH_INIT: ResponseInit = {
+  status: 200,
+  headers: { "content-type": BATCH_TYPE, [BATCH_HEADER]: "1" },
+};
+
 /** A write's body read from a web request, then carried out. */
 async function writeWeb(
   router: PeerRouter,
@@ -502,10 +553,13 @@ async function writeWeb(
   write: PeerWrite,
 ): Promise<Response> {
   try {
-    const body = write.method === "PUT"
-      ? await readBody(req, router.maxSetBytes, false)
-      : undefined;
-    return answerResponse(router.write(write, body));
+    const body = write.method === "DELETE"
+      ? undefined
+      : await readBody(req, router.maxSetBytes, false);
+    const answer = await router.write(write, body, req);
+    return answer instanceof BatchAnswer
+      ? new Response(answer.body, BATCH_INIT)
+      : answerResponse(answer);
   } catch (err) {
     return answerResponse(internalFailure(err));
   }
