@@ -5,7 +5,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
   type Getter,
-  Group,
+  type Group,
   HttpPool,
   NotFoundError,
   PeerError,
