@@ -401,9 +401,10 @@ export class HttpPeer implements PeerGetter {
       );
     }
     const results = new Map<string, ByteView | Error>();
+    const asked = new Set(keys);
     try {
       for (const { key, kind, bytes: entry } of decodeBatchAnswer(bytes)) {
-        if (!keys.includes(key) || results.has(key)) {
+        if (!asked.has(key) || results.has(key)) {
           throw new ProtobufError(
             `an entry for key ${JSON.stringify(key)}, not asked for or twice`,
           );

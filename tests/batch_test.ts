@@ -107,6 +107,22 @@ describe("group.getMany", () => {
     for (const key of asked) assert.equal(c.loads.get(key), 1, key);
   });
 
+  it("splits more keys than one batch carries (1,024) into several", async () => {
+    const c = cluster();
+    await introduce(c);
+    const asked = keys(4000);
+    const { values } = await c.groups[0].getMany(asked);
+    assert.equal(values.size, asked.length);
+    for (const peer of URLS.slice(1)) {
+      const owned = asked.filter((k) => c.pools[0].owner(k) === peer).length;
+      const posts = c.log.filter((line) =>
+        line === `POST ${peer}/_groupcache/g/`
+      );
+      assert.equal(posts.length, Math.ceil(owned / 1024), peer);
+    }
+    assert.ok(c.log.length > 2);
+  });
+
   it("asks a peer that has not shown it takes batches with per-key GETs", async () => {
     const c = cluster();
     await c.groups[0].getMany(keys(20));
@@ -134,11 +150,12 @@ describe("group.getMany", () => {
     });
     await introduce(c);
     const slow = keys(10, "slow");
-    const singles = slow.map((key) => c.groups[0].get(key));
+    const singles = slow.slice(0, 5).map((key) => c.groups[0].get(key));
     const many = c.groups[0].getMany(slow);
+    const later = slow.map((key) => c.groups[0].get(key));
     const again = c.groups[1].getMany(slow);
     release();
-    await Promise.all(singles);
+    await Promise.all([...singles, ...later]);
     const [a, b] = await Promise.all([many, again]);
     assert.equal(a.values.size + b.values.size, 2 * slow.length);
     for (const key of slow) assert.equal(c.loads.get(key), 1, key);
@@ -209,6 +226,25 @@ describe("the batch request on the wire", () => {
       { key: "b", kind: 1 as const, bytes: new TextEncoder().encode("no") },
     ];
     assert.deepEqual(decodeBatchAnswer(encodeBatchAnswer(entries)), entries);
+  });
+
+  it("is loaded on the owner at most 16 keys at a time", async () => {
+    let running = 0, most = 0;
+    const c = cluster(async (key) => {
+      most = Math.max(most, ++running);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      running--;
+      return `v:${key}`;
+    });
+    const res = await c.pools[0].handler(
+      new Request("http://a.test/_groupcache/g/", {
+        method: "POST",
+        body: encodeBatchRequest(keys(60)),
+      }),
+    );
+    const entries = decodeBatchAnswer(new Uint8Array(await res.arrayBuffer()));
+    assert.equal(entries.length, 60);
+    assert.equal(most, 16);
   });
 
   it("is answered by pool.handler: each key's entry, 413 over the key bound, 400 when malformed", async () => {

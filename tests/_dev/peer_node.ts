@@ -38,6 +38,8 @@ export interface PeerNodeOptions {
   timeoutMs?: number;
   /** Serve /status and /get/GROUP/KEY too (and log nothing). */
   status?: boolean;
+  /** Pad each value with "." to this many bytes (default: no padding). */
+  valueBytes?: number;
 }
 
 /** A running node process. */
@@ -70,6 +72,9 @@ export async function startPeerNode(
       ? []
       : ["--timeout-ms", String(options.timeoutMs)]),
     ...(options.status ? ["--status"] : []),
+    ...(options.valueBytes === undefined
+      ? []
+      : ["--value-bytes", String(options.valueBytes)]),
   ]);
   const server: Server = await startServer(cmd, args, {
     cwd: root,
@@ -98,6 +103,9 @@ async function main(args: string[]): Promise<void> {
   const label = flag("label");
   const self = `http://127.0.0.1:${port}`;
   const withStatus = args.includes("--status");
+  const valueBytes = args.includes("--value-bytes")
+    ? Number(flag("value-bytes"))
+    : 0;
   const timeoutMs = args.includes("--timeout-ms")
     ? Number(flag("timeout-ms"))
     : undefined;
@@ -108,7 +116,14 @@ async function main(args: string[]): Promise<void> {
   });
   pool.set(...flag("peers").split(","));
   for (const name of flag("group").split(",")) {
-    new Group(name, 64 << 20, (key) => `${label}:${key}`, { peers: pool });
+    new Group(
+      name,
+      64 << 20,
+      (key) => `${label}:${key}`.padEnd(valueBytes, "."),
+      {
+        peers: pool,
+      },
+    );
   }
   const status = withStatus ? statusPage(pool) : undefined;
   const served = await serve(
