@@ -385,21 +385,7 @@ export class HttpPeer implements PeerGetter {
         { status: 200 },
       );
     }
-    const { maxResponseBytes } = this.#options;
-    let bytes: Uint8Array | undefined;
-    try {
-      bytes = await res.body(maxResponseBytes, false);
-    } catch (err) {
-      throw this.#failed(group, "", inFlight, signal, err);
-    }
-    if (bytes === undefined) {
-      throw this.#fail(
-        group,
-        "",
-        `batch answer is larger than maxResponseBytes (${maxResponseBytes})`,
-        "too-large",
-      );
-    }
+    const bytes = await this.#body(res, group, "", inFlight, signal);
     const results = new Map<string, ByteView | Error>();
     const asked = new Set(keys);
     try {
@@ -481,6 +467,29 @@ export class HttpPeer implements PeerGetter {
         { status: 200 },
       );
     }
+    const bytes = await this.#body(res, group, key, inFlight, signal);
+    try {
+      return viewOfResponse(bytes);
+    } catch (err) {
+      if (!(err instanceof ProtobufError)) throw err;
+      throw this.#fail(
+        group,
+        key,
+        `malformed GetResponse: ${err.message}`,
+        "malformed",
+        { status: 200, cause: err },
+      );
+    }
+  }
+
+  /** A value's (or batch's) body, within `maxResponseBytes`. */
+  async #body(
+    res: PeerReply,
+    group: string,
+    key: string,
+    inFlight: PeerFetch,
+    signal: AbortSignal | undefined,
+  ): Promise<Uint8Array> {
     const { maxResponseBytes } = this.#options;
     let bytes: Uint8Array | undefined;
     try {
@@ -496,18 +505,7 @@ export class HttpPeer implements PeerGetter {
         "too-large",
       );
     }
-    try {
-      return viewOfResponse(bytes);
-    } catch (err) {
-      if (!(err instanceof ProtobufError)) throw err;
-      throw this.#fail(
-        group,
-        key,
-        `malformed GetResponse: ${err.message}`,
-        "malformed",
-        { status: 200, cause: err },
-      );
-    }
+    return bytes;
   }
 
   /**
