@@ -47,6 +47,14 @@ const group = pool.newGroup(
   (key) => `${label}:${key}`.padEnd(VALUE_BYTES, "."),
   { hotCache: "never" },
 );
+// The same, with single gets coalesced (coalesceGets).
+const coalesced = pool.newGroup(
+  "coalesced",
+  64 << 20,
+  (key) => `${label}:${key}`.padEnd(VALUE_BYTES, "."),
+  { hotCache: "never", coalesceGets: true },
+);
+const CALLERS = 64;
 const served = await serve(pool.handler, ports[0]);
 const peers: PeerNode[] = [];
 try {
@@ -55,7 +63,7 @@ try {
       await startPeerNode({
         port,
         peers: urls,
-        group: "bench",
+        group: "bench,coalesced",
         label: `p${i + 1}`,
         valueBytes: VALUE_BYTES,
       }),
@@ -80,6 +88,7 @@ async function run(): Promise<void> {
   // Every key loaded once (its owner caches it), in pages.
   for (let i = 0; i < KEYS; i += 500) {
     await Promise.all(all.slice(i, i + 500).map((k) => group.get(k)));
+    await coalesced.getMany(all.slice(i, i + 500));
   }
   const zipf = zipfSampler(KEYS, seededRandom(0xba7c));
   const draw = () => {
@@ -113,6 +122,32 @@ async function run(): Promise<void> {
       await Promise.all(keys.map((k) => group.get(k)));
     },
   };
+  // 1 and 64 callers of single get, each asking its next key once it has its
+  // last: gets/s, and peer requests per get.
+  const callers = (g: typeof group, n = CALLERS) => async () => {
+    let gets = 0;
+    const before = requests;
+    const start = performance.now();
+    await Promise.all(
+      Array.from({ length: n }, async () => {
+        while (performance.now() - start < ROUND_MS) {
+          await g.get(all[zipf()]);
+          gets++;
+        }
+      }),
+    );
+    return [
+      gets * 1000 / (performance.now() - start),
+      (requests - before) / gets,
+    ];
+  };
+  const singleCases = {
+    "1 caller, coalesceGets: false": callers(group, 1),
+    "1 caller, coalesceGets: true": callers(coalesced, 1),
+    "64 callers, coalesceGets: false": callers(group),
+    "64 callers, coalesceGets: true": callers(coalesced),
+  };
+  const singleSamples: Record<string, number[][]> = {};
   const samples: Record<string, number[]> = {};
   for (let r = 0; r < ROUNDS; r++) {
     // The two take turns, in an order that alternates round after round.
@@ -127,7 +162,22 @@ async function run(): Promise<void> {
       }
       (samples[name] ??= []).push(keys * 1000 / (performance.now() - start));
     }
+    const singles = Object.keys(singleCases) as (keyof typeof singleCases)[];
+    if (r % 2 === 1) singles.reverse();
+    for (const name of singles) {
+      (singleSamples[name] ??= []).push(await singleCases[name]());
+    }
   }
+  const singleRows = Object.entries(singleSamples).map(([name, s]) => {
+    const gets = stats(s.map(([g]) => g));
+    const perGet = stats(s.map(([, p]) => p));
+    return [
+      name,
+      `${fmt(gets.min)} / ${fmt(gets.median)} / ${fmt(gets.max)}`,
+      fmt(perGet.median),
+    ];
+  });
+  for (const row of singleRows) console.log(row.join(": "));
   const figures = Object.entries(samples).map((
     [name, s],
   ) => [name, stats(s)] as const);
@@ -158,6 +208,18 @@ requests one call of 100 keys made. Produced by \`bench/batch_bench.ts\`.
 ${markdownTable(["call", "keys/s (min / median / max)", "peer requests"], rows)}
 
 getMany / Promise.all (medians): ${fmt(ratio)}×
+
+1 and 64 callers of single \`get\` (Zipf keys), each asking its next key
+once it has its last, with \`coalesceGets\` off and on; gets/s and peer
+requests per get (median):
+
+${
+      markdownTable([
+        "callers",
+        "gets/s (min / median / max)",
+        "peer requests per get",
+      ], singleRows)
+    }
 
 ${
       targetComment({

@@ -19,6 +19,13 @@ export type SendBatch = (
   signal: AbortSignal,
 ) => Promise<Map<string, ByteView | Error>>;
 
+/** Sends one key's plain get. */
+export type SendOne = (
+  group: string,
+  key: string,
+  signal: AbortSignal,
+) => Promise<ByteView>;
+
 /** One key waiting in a batch. */
 interface Waiter {
   readonly key: string;
@@ -30,10 +37,13 @@ interface Waiter {
 /** The batches of one peer now gathering, by group. */
 export class PeerBatches {
   readonly #send: SendBatch;
+  readonly #single: SendOne;
   readonly #gathering = new Map<string, Waiter[]>();
 
-  constructor(send: SendBatch) {
+  /** `send` sends a batch; `single` a key alone in its tick (a plain get). */
+  constructor(send: SendBatch, single: SendOne) {
     this.#send = send;
+    this.#single = single;
   }
 
   /** `key` of `group`, asked in this tick's batch to the peer. */
@@ -54,6 +64,12 @@ export class PeerBatches {
   #flush(group: string): void {
     const waiters = this.#gathering.get(group)!;
     this.#gathering.delete(group);
+    if (waiters.length === 1) {
+      // Alone in its tick: a plain get costs less than a batch of one.
+      const [{ key, signal, resolve, reject }] = waiters;
+      this.#single(group, key, signal).then(resolve, reject);
+      return;
+    }
     for (let i = 0; i < waiters.length; i += MAX_BATCH_KEYS) {
       void this.#sendSome(group, waiters.slice(i, i + MAX_BATCH_KEYS));
     }

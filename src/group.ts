@@ -307,7 +307,8 @@ export class Group {
     load.link(asking);
     this.#peerFetches.set(key, asking);
     try {
-      const fetched = await (this.#batching && peer.getBatched !== undefined
+      const batch = this.#batching || this.#settings.coalesceGets;
+      const fetched = await (batch && peer.getBatched !== undefined
         ? peer.getBatched(this.name, key, asking.signal)
         : peer.get(this.name, key, asking.signal));
       const { expire } = fetched;

@@ -290,8 +290,7 @@ export class HttpPeer implements PeerGetter {
       signal,
       (res, group, _, inFlight, signal) =>
         this.#readBatch(res, group, keys, inFlight, signal),
-    )
-  );
+    ), (group, key, signal) => this.get(group, key, signal));
 
   constructor(url: string, options: HttpClientOptions) {
     this.url = url;

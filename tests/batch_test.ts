@@ -4,8 +4,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
+  ConfigError,
   type Getter,
   type Group,
+  type GroupOptions,
   HttpPool,
   NotFoundError,
   PeerError,
@@ -34,6 +36,7 @@ interface Cluster {
 function cluster(
   getter: (key: string) => string | Promise<string> = (key) => `v:${key}`,
   options: ConstructorParameters<typeof HttpPool>[1] = {},
+  groupOptions: GroupOptions = {},
 ): Cluster {
   const log: string[] = [];
   const loads = new Map<string, number>();
@@ -58,7 +61,7 @@ function cluster(
         loads.set(key, (loads.get(key) ?? 0) + 1);
         return getter(key);
       }) as Getter,
-      { hotCache: "never" },
+      { hotCache: "never", ...groupOptions },
     );
   });
   return { groups, pools, log, loads };
@@ -215,6 +218,39 @@ describe("group.getMany", () => {
       await assert.rejects(c.groups[0].getMany(arg as string[]), TypeError);
     });
   }
+});
+
+describe("coalesceGets", () => {
+  for (const coalesceGets of [true, false]) {
+    it(`${coalesceGets ? "sends" : "does not send"} single gets started in one tick as one batch per owner when ${coalesceGets}`, async () => {
+      const c = cluster(undefined, {}, { coalesceGets });
+      await introduce(c);
+      const asked = keys(30);
+      const views = await Promise.all(asked.map((k) => c.groups[0].get(k)));
+      assert.deepEqual(views.map(String), asked.map((k) => `v:${k}`));
+      const posts = c.log.filter((line) => line.startsWith("POST"));
+      if (coalesceGets) assert.deepEqual(c.log.sort(), posts.sort());
+      else assert.deepEqual(posts, []);
+      assert.equal(posts.length, coalesceGets ? 2 : 0);
+    });
+  }
+
+  it("sends a key alone in its tick as a plain GET, even with coalesceGets", async () => {
+    const c = cluster(undefined, {}, { coalesceGets: true });
+    await introduce(c);
+    const [remote] = keys(30).filter((k) => c.pools[0].owner(k) !== URLS[0]);
+    assert.equal((await c.groups[0].get(remote)).toString(), `v:${remote}`);
+    assert.deepEqual(c.log, [
+      `GET ${c.pools[0].owner(remote)}/_groupcache/g/${remote}`,
+    ]);
+  });
+
+  it("must be a boolean", () => {
+    assert.throws(
+      () => cluster(undefined, {}, { coalesceGets: 1 as never }),
+      ConfigError,
+    );
+  });
 });
 
 describe("the batch request on the wire", () => {
