@@ -92,6 +92,7 @@ export {
   type GetterFunc,
   type GetterResult,
 } from "./src/getter.ts";
+export type { GetManyResult } from "./src/get_many.ts";
 export type { PeerGetter, PeerPicker } from "./src/peers.ts";
 export { HttpPool } from "./src/http_pool.ts";
 export type {

@@ -53,6 +53,8 @@ import {
 } from "./src/http_handler.ts";
 import { type HttpPool, poolInternals } from "./src/http_pool.ts";
 import { hitBody } from "./src/framed.ts";
+import { BatchAnswer } from "./src/batch_server.ts";
+import { BATCH_HEADER, BATCH_TYPE } from "./src/batch_wire.ts";
 import { concat, PROTOBUF } from "./src/wire.ts";
 import { readGuarded } from "./src/write_guard.ts";
 
@@ -117,13 +119,17 @@ function writeAnswer(res: ServerResponse, answer: PeerAnswer): void {
     return;
   }
   if (answer.text === undefined) {
-    res.writeHead(answer.status, { "content-length": "0" });
+    res.writeHead(answer.status, {
+      "content-length": "0",
+      [BATCH_HEADER]: "1",
+    });
     res.end();
     return;
   }
   const body = encoder.encode(answer.text + "\n");
   res.writeHead(answer.status, {
     ...answer.headers,
+    [BATCH_HEADER]: "1",
     "content-type": TEXT,
     "content-length": String(body.length),
   });
@@ -146,6 +152,7 @@ function serveWith(
       res.writeHead(200, {
         "content-type": PROTOBUF,
         "content-length": String(body.length),
+        [BATCH_HEADER]: "1",
       });
       res.end(body);
       return undefined;
@@ -181,7 +188,7 @@ async function carryOut(
 ): Promise<void> {
   try {
     if (write.method === "DELETE") {
-      writeAnswer(res, router.write(write, undefined));
+      writeAnswer(res, await router.write(write, undefined) as PeerAnswer);
       return;
     }
     const declared = req.headers["transfer-encoding"] === undefined &&
@@ -189,19 +196,31 @@ async function carryOut(
       ? Number(req.headers["content-length"])
       : undefined;
     const guarded = await readGuarded(
-      // The same bounded read as pool.handler's (a write is rare).
+      // The same bounded read as pool.handler's.
       Readable.toWeb(req) as ReadableStream<Uint8Array>,
       Number.isSafeInteger(declared) ? declared : undefined,
       router.maxSetBytes,
       router.writeBodies,
     );
+    let answer;
     try {
       // The rest of a refused body is never read: no keep-alive after it.
       if (typeof guarded.body === "string") res.shouldKeepAlive = false;
-      writeAnswer(res, router.write(write, guarded.body));
+      answer = await router.write(write, guarded.body, {
+        get signal() {
+          return ACCESS.signal(res);
+        },
+      });
     } finally {
       guarded.release();
     }
+    if (!(answer instanceof BatchAnswer)) return writeAnswer(res, answer);
+    res.writeHead(200, {
+      "content-type": BATCH_TYPE,
+      "content-length": String(answer.body.length),
+      [BATCH_HEADER]: "1",
+    });
+    res.end(answer.body);
   } catch (err) {
     writeAnswer(res, internalFailure(err));
   }

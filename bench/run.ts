@@ -52,6 +52,7 @@ function order(name: string): number {
     "serve",
     "client",
     "cluster",
+    "batch",
     "node",
     "status",
     "hash_ring",

@@ -11,7 +11,9 @@
  * ```
  *
  * Routes: `/` shows a thumbnail of each image, linked to the image at full
- * size; `/thumbnails/<file>?w=<width>&fmt=<format>`
+ * size; `/gallery?w=<width>` the same page with every thumbnail inlined,
+ * fetched in one `getMany` (one request per peer that owns some of them);
+ * `/thumbnails/<file>?w=<width>&fmt=<format>`
  * answers a thumbnail `w` pixels wide (default 128, never enlarged) in
  * `fmt` (jpeg, png, webp, gif or avif; default: the image's own format),
  * with `x-groupcache-owner` (the node that owns the key) and
@@ -28,6 +30,7 @@ import { statSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import process from "node:process";
+import { Buffer } from "node:buffer";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import sharp from "sharp";
@@ -160,7 +163,8 @@ function checkPeerRequest(rest: string): void {
   };
   if (slash < 0 || decode(rest.slice(0, slash)) !== "thumbnails") return;
   const key = decode(rest.slice(slash + 1));
-  if (key !== undefined) parseKey(key);
+  // "": a batch (POST), its keys checked one by one by the getter.
+  if (key !== undefined && key !== "") parseKey(key);
 }
 
 /** The format of encoded image bytes, from their first bytes. */
@@ -277,6 +281,7 @@ function createNode(self: string, peers: string[], dir: string) {
         });
       }
       if (path === "/") return await home();
+      if (path === "/gallery") return await gallery(req);
       if (!path.startsWith("/thumbnails/")) {
         return text(404, "not found: try /thumbnails/<file>?w=128");
       }
@@ -313,20 +318,52 @@ function createNode(self: string, peers: string[], dir: string) {
     });
   };
 
-  const home = async () => {
+  const images = async () => {
     let files: string[];
     try {
       files = await readdir(dir);
     } catch {
       throw new HttpError(500, `cannot list the images on ${self}`);
     }
-    const links = files.filter((f) => {
+    return files.filter((f) => {
       try {
         return checkFile(f) === undefined;
       } catch {
         return false;
       }
-    }).sort().map((f) => {
+    }).sort();
+  };
+
+  const gallery = async (req: Request) => {
+    const width = new URL(req.url).searchParams.get("w") ?? DEFAULT_WIDTH;
+    const files = await images();
+    const keys = files.map((f) => `${f}?w=${width}`);
+    keys.forEach(parseKey);
+    const { values, errors } = await thumbnails.getMany(keys, req);
+    const items = files.map((f, i) => {
+      const view = values.get(keys[i]);
+      if (view === undefined) {
+        const why = errors.get(keys[i])!.message.replace(
+          /[<>&"]/g,
+          (c) => `&#${c.charCodeAt(0)};`,
+        );
+        return `<li class="error">${f}: ${why}</li>`;
+      }
+      const bytes = view.toBytes();
+      const type = OUTPUTS[formatOf(bytes.subarray(0, 12)) ?? "png"];
+      const data = Buffer.from(bytes).toString("base64");
+      return `<li><img src="data:${type};base64,${data}" alt="${f}"> ${f}</li>`;
+    });
+    return new Response(
+      `<!doctype html><title>gallery on ${self}</title><ul>${
+        items.join("")
+      }</ul>`,
+      { headers: { "content-type": "text/html; charset=utf-8" } },
+    );
+  };
+
+  const home = async () => {
+    const links = (await images()).map((f) => {
       const at = `/thumbnails/${encodeURIComponent(f)}`;
       return `<li><a href="${at}?w=${MAX_WIDTH}"><img src="${at}?w=${DEFAULT_WIDTH}" alt="${f}"></a> ${f}</li>`;
     });

@@ -9,8 +9,7 @@
 
 import { ByteView } from "./byte_view.ts";
 import { ByteCache, type CacheStats, entrySize, evictToFit } from "./cache.ts";
-import { ConfigError, InvalidKeyError, NotFoundError } from "./errors.ts";
-import { PeerError } from "./errors.ts";
+import { InvalidKeyError, NotFoundError, PeerError } from "./errors.ts";
 import { type Getter, type GetterResult, loadedValue } from "./getter.ts";
 import { thrownError, valueToSet } from "./getter.ts";
 import { checkGroupOptions, loadBounds, newStats } from "./group_options.ts";
@@ -19,10 +18,12 @@ import type { GroupSettings, GroupStats } from "./group_options.ts";
 import type { RemoveOptions, SetOptions } from "./group_options.ts";
 import { admitHot, Doorkeeper, doorkeeperCapacity } from "./hot_admission.ts";
 import type { PeerGetter, PeerPicker } from "./peers.ts";
+import { arrivedExpired, writableOwner } from "./peers.ts";
 import { enroll, type GroupServer, type Registry } from "./registry.ts";
 import { type LoadHandle, SharedLoads } from "./shared_load.ts";
 import { ByteViewSink, type Sink } from "./sink.ts";
 import { type StaleValues, staleValues } from "./stale.ts";
+import { getMany, type GetManyResult } from "./get_many.ts";
 import { MAX_VALUE_BYTES } from "./slab_store.ts";
 
 /**
@@ -78,6 +79,8 @@ export class Group {
   readonly #loads: SharedLoads<ByteView>;
   // The peer fetch of each load that is asking a remote owner right now.
   readonly #peerFetches = new Map<string, AbortController>();
+  // Set while getMany starts its gets: peer fetches may then go in batches.
+  #batching = false;
 
   /**
    * Makes a group and registers it in its registry (a name already
@@ -159,6 +162,41 @@ export class Group {
   get(key: string, options?: GetOptions): Promise<ByteView> {
     const found = this.#get(key, options, false);
     return found instanceof ByteView ? Promise.resolve(found) : found;
+  }
+
+  /**
+   * The values of many keys: each key once, as {@linkcode Group.get} would
+   * get it, and the keys of each remote owner that takes batches in one
+   * request to it (docs/batches.md). Every key lands in `values` or, with
+   * its own error, in `errors`; it rejects only for bad arguments or when
+   * `options.signal` aborts.
+   *
+   * @example A page of keys
+   * ```ts
+   * import { Group, NotFoundError, Registry } from "@x/groupcache";
+   * import assert from "node:assert/strict";
+   *
+   * const g = new Group("many", 1 << 20, (key) => {
+   *   if (key === "gone") throw new NotFoundError("no such row");
+   *   return key.toUpperCase();
+   * }, { registry: new Registry() });
+   * const { values, errors } = await g.getMany(["a", "b", "a", "gone"]);
+   * assert.deepEqual([...values].map(([k, v]) => k + v), ["aA", "bB"]);
+   * assert.ok(errors.get("gone") instanceof NotFoundError);
+   * ```
+   */
+  getMany(
+    keys: Iterable<string>,
+    options?: GetOptions,
+  ): Promise<GetManyResult> {
+    return getMany(keys, options, (key, options) => {
+      this.#batching = true;
+      try {
+        return this.#get(key, options, false);
+      } finally {
+        this.#batching = false;
+      }
+    });
   }
 
   /**
@@ -268,11 +306,14 @@ export class Group {
     load.link(asking);
     this.#peerFetches.set(key, asking);
     try {
-      const fetched = await peer.get(this.name, key, asking.signal);
+      const batch = this.#batching || this.#settings.coalesceGets;
+      const fetched = await (batch && peer.getBatched !== undefined
+        ? peer.getBatched(this.name, key, asking.signal)
+        : peer.get(this.name, key, asking.signal));
       const { expire } = fetched;
       const stale = expire !== 0 && this.#settings.now() >= expire;
       if (stale && !this.#staleValues?.servable(fetched)) {
-        throw this.#arrivedExpired(key, peer);
+        throw arrivedExpired(peer.url, this.name, key);
       }
       const value = this.#withDefaultTtl(fetched);
       this.#stats.peerLoads++;
@@ -300,15 +341,6 @@ export class Group {
       load.link(undefined);
     }
     return this.#getLocally(key, load);
-  }
-
-  /** mailgun's "peer returned expired value": a peer error, then a local load. */
-  #arrivedExpired(key: string, peer: PeerGetter): PeerError {
-    return new PeerError(
-      `peer ${peer.url}, group ${this.name}, key ${JSON.stringify(key)}: ` +
-        "the value arrived already expired (are the clocks in sync?)",
-      { peer: peer.url, group: this.name, key, reason: "expired" },
-    );
   }
 
   /** Whether to mirror the value just fetched from `key`'s owner in the hot cache. */
@@ -449,7 +481,7 @@ export class Group {
     if (typeof key !== "string") throw keyTypeError(key);
     const { expire, hot = false, signal = NO_SIGNAL } = options;
     const view = this.#withDefaultTtl(valueToSet(key, value, expire));
-    const owner = this.#ownerToWrite("set", key, this.#peerPicker());
+    const owner = writableOwner(this.name, "set", key, this.#peerPicker());
     if (owner === undefined) {
       this.#storeMain(key, view);
       return;
@@ -490,43 +522,12 @@ export class Group {
     if (typeof key !== "string") throw keyTypeError(key);
     const { signal = NO_SIGNAL } = options;
     const picker = this.#peerPicker();
-    const owner = this.#ownerToWrite("remove", key, picker);
+    const owner = writableOwner(this.name, "remove", key, picker);
     if (owner !== undefined) await owner.remove!(this.name, key, signal);
     this.#drop(key);
     const others = (picker?.getAll?.() ?? []).filter((p) => p !== owner);
     await Promise.all(others.map((p) => this.#tell(p, key, signal)));
     signal.throwIfAborted();
-  }
-
-  /**
-   * The remote owner a write of `key` goes to, able to take it; `undefined`
-   * when the key is this node's. An owner that is down is a
-   * {@linkcode PeerError}: the write would otherwise land here only.
-   */
-  #ownerToWrite(
-    what: "set" | "remove",
-    key: string,
-    picker: PeerPicker | undefined,
-  ): PeerGetter | undefined {
-    const owner = picker?.pickPeer(key);
-    if (owner === undefined) {
-      const down = picker?.remoteOwner?.(key);
-      if (down === undefined) return undefined;
-      throw new PeerError(
-        `peer ${down}, group ${this.name}, key ${JSON.stringify(key)}: ` +
-          `cannot ${what}: the key's owner is marked down, so nothing was ` +
-          "written (try again once it answers)",
-        { peer: down, group: this.name, key, reason: "down" },
-      );
-    }
-    if (typeof owner[what] !== "function") {
-      throw new ConfigError(
-        `group ${JSON.stringify(this.name)}: cannot ${what} a key owned by ` +
-          `peer ${owner.url}: its PeerGetter has no ${what} method (an ` +
-          `HttpPool's peers have one)`,
-      );
-    }
-    return owner;
   }
 
   /** Sends a remove to a peer that is not the owner; failures are reported. */

@@ -44,6 +44,12 @@ export interface GroupOptions {
    * ten at random), `"always"` (mailgun's), `"never"`.
    */
   hotCache?: HotCachePolicy;
+  /**
+   * Whether single gets of keys owned by one peer, started in the same tick
+   * on this node, travel as one batch request, as `getMany`'s keys do (to
+   * peers that take batches; see docs/batches.md). Default `false`.
+   */
+  coalesceGets?: boolean;
   /** A source of numbers in [0, 1) for the `"go"` policy's 1 in 10; defaults to `Math.random`. */
   random?: () => number;
   /**
@@ -234,6 +240,7 @@ export interface GroupSettings {
   registry: Registry;
   loadTimeoutMs: number;
   hotCache: HotCachePolicy;
+  coalesceGets: boolean;
   random: () => number;
   onPeerError: ((error: unknown, key: string) => void) | undefined;
   ttlMs: number;
@@ -297,6 +304,7 @@ export function checkGroupOptions(
     onPeerError,
     loadTimeoutMs = DEFAULT_LOAD_TIMEOUT_MS,
     hotCache = "popular",
+    coalesceGets = false,
     ttlMs = 0,
     now = Date.now,
     entryOverhead = ENTRY_OVERHEAD,
@@ -356,6 +364,13 @@ export function checkGroupOptions(
       }, got ${JSON.stringify(hotCache)}`,
     );
   }
+  if (typeof coalesceGets !== "boolean") {
+    throw new ConfigError(
+      `coalesceGets of ${group} must be true or false, got ${
+        String(coalesceGets)
+      }`,
+    );
+  }
   if (peers !== undefined && typeof peers?.pickPeer !== "function") {
     throw new ConfigError(
       `the peers option of ${group} must have a pickPeer(key) method, such ` +
@@ -389,6 +404,7 @@ export function checkGroupOptions(
     registry: options.registry ?? served ?? defaultRegistry,
     loadTimeoutMs,
     hotCache,
+    coalesceGets,
     random,
     onPeerError,
     ttlMs,

@@ -37,17 +37,20 @@ import {
   REQUEST_HEADERS,
   WRITES_HEADER,
 } from "./wire.ts";
+import { PeerBatches } from "./batch_client.ts";
+import { BATCH_HEADER, BATCH_TYPE, decodeBatchAnswer } from "./batch_wire.ts";
+import { encodeBatchRequest } from "./batch_wire.ts";
 
 /** The `fetch` the client calls. */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
 /** One request to a peer, as the client hands it to a {@linkcode PeerTransport}. */
 export interface PeerRequest {
-  /** `GET` a value, `PUT` (set) or `DELETE` (remove). */
-  readonly method: "GET" | "PUT" | "DELETE";
+  /** `GET` a value, `PUT` (set), `DELETE` (remove) or `POST` (a batch). */
+  readonly method: "GET" | "PUT" | "DELETE" | "POST";
   /** Sent as they are; `accept-encoding: identity` among them. */
   readonly headers: Readonly<Record<string, string>>;
-  /** A `PUT`'s `SetRequest`. */
+  /** A `PUT`'s `SetRequest`, a `POST`'s keys. */
   readonly body?: Uint8Array<ArrayBuffer>;
   /**
    * Aborts the request and any body read still going (they reject with its
@@ -286,6 +289,19 @@ export class HttpPeer implements PeerGetter {
   readonly #options: HttpClientOptions;
   // The gets waiting on this peer, released when it is marked down.
   readonly #inFlight = new Set<PeerFetch>();
+  // Whether its last answer said it takes batches (BATCH_HEADER).
+  #takesBatches = false;
+  readonly #batches = new PeerBatches((group, keys, signal) =>
+    this.#request(
+      "POST",
+      this.#base + this.#groupPath(group),
+      encodeBatchRequest(keys),
+      group,
+      "",
+      signal,
+      (res, group, _, inFlight, signal) =>
+        this.#readBatch(res, group, keys, inFlight, signal),
+    ), (group, key, signal) => this.get(group, key, signal));
 
   constructor(url: string, options: HttpClientOptions) {
     this.url = url;
@@ -341,6 +357,90 @@ export class HttpPeer implements PeerGetter {
     }
   }
 
+  /**
+   * A get that travels with the other keys of `group` asked of this peer in
+   * the same tick, in one batch request, once the peer has said it takes
+   * them (its last answer had {@linkcode BATCH_HEADER}); else a plain get.
+   */
+  getBatched(
+    group: string,
+    key: string,
+    signal: AbortSignal,
+  ): Promise<ByteView> {
+    if (!this.#takesBatches) return this.get(group, key, signal);
+    return this.#batches.get(group, key, signal);
+  }
+
+  /**
+   * A batch's answer: a `200` of the batch type, within `maxResponseBytes`,
+   * with one entry for each key asked and for no other.
+   */
+  async #readBatch(
+    res: PeerReply,
+    group: string,
+    keys: string[],
+    inFlight: PeerFetch,
+    signal: AbortSignal | undefined,
+  ): Promise<Map<string, ByteView | Error>> {
+    if (res.status !== 200 || res.redirected) {
+      throw await this.#refuseStatus(group, "", res);
+    }
+    const encoding = res.header("content-encoding") ?? "identity";
+    if (res.header("content-type") !== BATCH_TYPE || encoding !== "identity") {
+      await res.cancel();
+      throw this.#fail(
+        group,
+        "",
+        "refused a batch answer of another type or encoding",
+        "content-type",
+        { status: 200 },
+      );
+    }
+    const bytes = await this.#body(res, group, "", inFlight, signal);
+    const results = new Map<string, ByteView | Error>();
+    const asked = new Set(keys);
+    try {
+      for (const { key, kind, bytes: entry } of decodeBatchAnswer(bytes)) {
+        if (!asked.has(key) || results.has(key)) {
+          throw new ProtobufError(
+            `an entry for key ${JSON.stringify(key)}, not asked for or twice`,
+          );
+        }
+        results.set(key, this.#entry(group, key, kind, entry));
+      }
+      if (results.size !== keys.length) {
+        throw new ProtobufError(
+          `${results.size} entries for ${keys.length} keys`,
+        );
+      }
+    } catch (err) {
+      if (!(err instanceof ProtobufError)) throw err;
+      throw this.#fail(
+        group,
+        "",
+        `malformed batch answer: ${err.message}`,
+        "malformed",
+        { status: 200, cause: err },
+      );
+    }
+    return results;
+  }
+
+  /** One key's entry of a batch answer, as a single get would have ended. */
+  #entry(
+    group: string,
+    key: string,
+    kind: number,
+    bytes: Uint8Array,
+  ): ByteView | Error {
+    if (kind === 0) return viewOfResponse(bytes);
+    const [status, header] = kind === 1 ? [404, "not-found"] : [500, "getter"];
+    const body = new TextDecoder().decode(bytes);
+    return ownerFailure(this.url, group, key, status, body, {
+      header: () => header,
+    })!;
+  }
+
   /** A get's answer: only a plain `200` with a protobuf body is a value. */
   async #readValue(
     res: PeerReply,
@@ -378,6 +478,29 @@ export class HttpPeer implements PeerGetter {
         { status: 200 },
       );
     }
+    const bytes = await this.#body(res, group, key, inFlight, signal);
+    try {
+      return viewOfResponse(bytes);
+    } catch (err) {
+      if (!(err instanceof ProtobufError)) throw err;
+      throw this.#fail(
+        group,
+        key,
+        `malformed GetResponse: ${err.message}`,
+        "malformed",
+        { status: 200, cause: err },
+      );
+    }
+  }
+
+  /** A value's (or batch's) body, within `maxResponseBytes`. */
+  async #body(
+    res: PeerReply,
+    group: string,
+    key: string,
+    inFlight: PeerFetch,
+    signal: AbortSignal | undefined,
+  ): Promise<Uint8Array> {
     const { maxResponseBytes } = this.#options;
     let bytes: Uint8Array | undefined;
     try {
@@ -393,18 +516,7 @@ export class HttpPeer implements PeerGetter {
         "too-large",
       );
     }
-    try {
-      return viewOfResponse(bytes);
-    } catch (err) {
-      if (!(err instanceof ProtobufError)) throw err;
-      throw this.#fail(
-        group,
-        key,
-        `malformed GetResponse: ${err.message}`,
-        "malformed",
-        { status: 200, cause: err },
-      );
-    }
+    return bytes;
   }
 
   /**
@@ -572,6 +684,7 @@ export class HttpPeer implements PeerGetter {
       } catch (err) {
         throw this.#failed(group, key, inFlight, signal, err);
       }
+      this.#takesBatches = res.header(BATCH_HEADER) === "1";
       if (signal === undefined) this.health.probeAnswered();
       else this.health.answered();
       return await read.call(this, res, group, key, inFlight, signal);

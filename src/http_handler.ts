@@ -38,6 +38,9 @@ import {
   type Verdict,
 } from "./signature.ts";
 import { type BodyRefusal, readGuarded, WriteBodies } from "./write_guard.ts";
+import { answerBatch, BatchAnswer } from "./batch_server.ts";
+import { BATCH_HEADER, BATCH_TYPE, decodeBatchRequest } from "./batch_wire.ts";
+import { MAX_BATCH_KEYS } from "./batch_wire.ts";
 
 /** How a router speaks beyond golang's protocol, and what it reports to. */
 export interface PeerRouterOptions {
@@ -139,16 +142,16 @@ export class PeerAnswer {
   }
 }
 
-/** A `PUT` or `DELETE` to carry out once its body is read. */
+/** A `PUT`, `DELETE` or batch `POST` to carry out once its body is read. */
 export class PeerWrite {
-  readonly method: "PUT" | "DELETE";
+  readonly method: "PUT" | "DELETE" | "POST";
   readonly group: Group;
   readonly key: string;
   /** The raw path and the signature header, when writes are signed. */
   readonly signed: { path: string; header: string } | undefined;
 
   constructor(
-    method: "PUT" | "DELETE",
+    method: PeerWrite["method"],
     group: Group,
     key: string,
     signed?: { path: string; header: string },
@@ -339,16 +342,17 @@ export class PeerRouter {
     if (slash < 0) {
       return new PeerAnswer(400, `bad request: want ${basePath}{group}/{key}`);
     }
-    const write = method === "PUT" || method === "DELETE";
+    const write = method === "PUT" || method === "DELETE" ||
+      method === "POST";
     if (!write && method !== "GET" && method !== "HEAD") {
       return new PeerAnswer(
         405,
         `method ${method} not allowed: peers use GET (PUT and DELETE ` +
-          "for mailgun's set and remove)",
-        { allow: "GET, HEAD, PUT, DELETE" },
+          "for mailgun's set and remove, POST for batches)",
+        { allow: "GET, HEAD, PUT, DELETE, POST" },
       );
     }
-    if (write && this.#writes === "off") {
+    if ((method === "PUT" || method === "DELETE") && this.#writes === "off") {
       this.#writesRefused++;
       return new PeerAnswer(403, WRITES_OFF_TEXT, { [WRITES_HEADER]: "off" });
     }
@@ -401,7 +405,12 @@ export class PeerRouter {
     } catch (err) {
       return new PeerAnswer(400, `bad request: ${(err as Error).message}`);
     }
-    if (key === "") {
+    if ((key === "") !== (method === "POST")) {
+      if (key !== "") {
+        return new PeerAnswer(405, `a batch is POST ${this.basePath}{group}/`, {
+          allow: "GET, HEAD, PUT, DELETE",
+        });
+      }
       // Also what Bun makes of a key "." (it resolves dot segments first).
       return new PeerAnswer(
         400,
@@ -428,7 +437,7 @@ export class PeerRouter {
       return new PeerAnswer(404, `no such group: ${groupName}`);
     }
     if (write) {
-      return new PeerWrite(method as "PUT" | "DELETE", group, key, signed);
+      return new PeerWrite(method as PeerWrite["method"], group, key, signed);
     }
     try {
       return groupServer(group).get(key, new LazySignal(req, access));
@@ -448,14 +457,15 @@ export class PeerRouter {
   write(
     write: PeerWrite,
     body: Uint8Array | BodyRefusal | undefined,
-  ): PeerAnswer {
+    request?: { readonly signal: AbortSignal },
+  ): PeerAnswer | Promise<BatchAnswer> {
     if (typeof body === "string") return this.#refused(body);
     const signed = write.signed;
     if (signed === undefined || this.#signer === undefined) {
-      return this.#apply(write, body);
+      return this.#apply(write, body, request);
     }
-    if (write.method === "PUT" && body === undefined) {
-      return this.#apply(write, body); // 413
+    if (write.method !== "DELETE" && body === undefined) {
+      return this.#apply(write, body, request); // 413
     }
     const verdict = this.#signer.verify(
       write.method,
@@ -463,14 +473,16 @@ export class PeerRouter {
       signed.header,
       body,
     );
-    return verdict === "ok" ? this.#apply(write, body) : this.#refuse(verdict);
+    return verdict === "ok"
+      ? this.#apply(write, body, request)
+      : this.#refuse(verdict);
   }
 
   /** A body not read whole: too large, over the in-flight cap, too slow. */
   #refused(why: BodyRefusal): PeerAnswer {
     switch (why) {
       case "too-large":
-        return this.#apply(undefined, undefined);
+        return this.#tooLarge();
       case "busy":
         return new PeerAnswer(
           503,
@@ -487,20 +499,26 @@ export class PeerRouter {
     }
   }
 
+  #tooLarge(): PeerAnswer {
+    return new PeerAnswer(
+      413,
+      `body larger than this node accepts (${this.maxSetBytes} bytes)`,
+    );
+  }
+
   #apply(
     write: PeerWrite | undefined,
     body: Uint8Array | undefined,
-  ): PeerAnswer {
+    request?: { readonly signal: AbortSignal },
+  ): PeerAnswer | Promise<BatchAnswer> {
+    if (write?.method === "POST") {
+      return this.#batch(write.group, body, request);
+    }
     if (write?.method === "DELETE") {
       groupServer(write.group).remove(write.key);
       return WRITTEN;
     }
-    if (write === undefined || body === undefined) {
-      return new PeerAnswer(
-        413,
-        `set body larger than this node accepts (${this.maxSetBytes} bytes)`,
-      );
-    }
+    if (write === undefined || body === undefined) return this.#tooLarge();
     let set;
     try {
       set = decodeSetRequest(body);
@@ -526,6 +544,33 @@ export class PeerRouter {
       new ByteView(set.value ?? new Uint8Array(0), expire),
     );
     return WRITTEN;
+  }
+
+  /** A batch (see batch_wire.ts): its keys, each answered as a get. */
+  #batch(
+    group: Group,
+    body: Uint8Array | undefined,
+    request: { readonly signal: AbortSignal } | undefined,
+  ): PeerAnswer | Promise<BatchAnswer> {
+    let keys;
+    try {
+      keys = body === undefined ? undefined : decodeBatchRequest(body);
+    } catch (err) {
+      if (!(err instanceof ProtobufError)) throw err;
+      return new PeerAnswer(
+        400,
+        `bad request: malformed batch: ${err.message}`,
+      );
+    }
+    if (keys === undefined || keys.length > MAX_BATCH_KEYS) {
+      return new PeerAnswer(
+        413,
+        `batch larger than this node accepts (${MAX_BATCH_KEYS} keys, ` +
+          `${this.maxSetBytes} bytes)`,
+      );
+    }
+    const signal = request ?? { signal: NO_SIGNAL };
+    return answerBatch(groupServer(group), keys, signal, this.mailgun);
   }
 
   /** A request for {group}/{key} of a group of ours, but without the base
@@ -572,6 +617,7 @@ export class PeerRouter {
 }
 
 const WRITTEN = new PeerAnswer(200, undefined);
+const NO_SIGNAL = new AbortController().signal;
 
 /**
  * How a server turns what the router made of a request into its own kind
@@ -613,18 +659,22 @@ export function dispatch<C, T>(
 
 const OK_INIT: ResponseInit = {
   status: 200,
-  headers: { "content-type": PROTOBUF },
+  headers: { "content-type": PROTOBUF, [BATCH_HEADER]: "1" },
 };
 
 /** A web `Response` of an answer that is not a value. */
 function answerResponse(answer: PeerAnswer): Response {
   if (answer.text === undefined) {
-    return new Response(null, { status: answer.status });
+    return new Response(null, { status: answer.status, headers: BATCH_ONLY });
   }
   const headers = new Headers(answer.headers);
   headers.set("content-type", "text/plain; charset=utf-8");
+  headers.set(BATCH_HEADER, "1");
   return new Response(answer.text + "\n", { status: answer.status, headers });
 }
+
+// Every answer says this node takes batches (batch_wire.ts).
+const BATCH_ONLY = { [BATCH_HEADER]: "1" };
 
 const WEB_ACCESS: RequestAccess<Request> = {
   header: (req, name) => req.headers.get(name),
@@ -658,7 +708,19 @@ export function webHandler(
   };
 }
 
+const BATCH_INIT: ResponseInit = {
+  status: 200,
+  headers: { "content-type": BATCH_TYPE, [BATCH_HEADER]: "1" },
+};
+
 /** A write's body read from a web request, then carried out. */
+/** A web `Response` of a write's or a batch's answer. */
+function respond(answer: PeerAnswer | BatchAnswer): Response {
+  return answer instanceof BatchAnswer
+    ? new Response(answer.body, BATCH_INIT)
+    : answerResponse(answer);
+}
+
 async function writeWeb(
   router: PeerRouter,
   req: Request,
@@ -666,7 +728,7 @@ async function writeWeb(
 ): Promise<Response> {
   try {
     if (write.method === "DELETE") {
-      return answerResponse(router.write(write, undefined));
+      return respond(await router.write(write, undefined));
     }
     const guarded = await readGuarded(
       req.body,
@@ -675,7 +737,7 @@ async function writeWeb(
       router.writeBodies,
     );
     try {
-      return answerResponse(router.write(write, guarded.body));
+      return respond(await router.write(write, guarded.body, req));
     } finally {
       guarded.release();
     }

@@ -9,6 +9,7 @@
 
 import type { ByteView } from "./byte_view.ts";
 import type { Registry } from "./registry.ts";
+import { ConfigError, PeerError } from "./errors.ts";
 
 /**
  * Fetches a group's value from one remote peer (Go's `ProtoGetter`), and,
@@ -21,6 +22,15 @@ export interface PeerGetter {
   readonly url: string;
   /** Asks the peer for `key` of `group`; the view carries its expiry. */
   get(group: string, key: string, signal: AbortSignal): Promise<ByteView>;
+  /**
+   * The same get, free to travel with the other keys asked of this peer in
+   * the same tick in one request (`group.getMany` calls it when present).
+   */
+  getBatched?(
+    group: string,
+    key: string,
+    signal: AbortSignal,
+  ): Promise<ByteView>;
   /** Stores `value` (with its expiry) as `key` in the peer's main cache. */
   set?(
     group: string,
@@ -59,4 +69,49 @@ export interface PeerPicker {
    * given the picker as `peers` joins it.
    */
   readonly registry?: Registry;
+}
+
+/**
+ * The remote owner a write of `key` of `group` goes to, able to take it;
+ * `undefined` when the key is this node's. An owner that is down is a
+ * {@linkcode PeerError}: the write would otherwise land here only.
+ */
+export function writableOwner(
+  group: string,
+  what: "set" | "remove",
+  key: string,
+  picker: PeerPicker | undefined,
+): PeerGetter | undefined {
+  const owner = picker?.pickPeer(key);
+  if (owner === undefined) {
+    const down = picker?.remoteOwner?.(key);
+    if (down === undefined) return undefined;
+    throw new PeerError(
+      `peer ${down}, group ${group}, key ${JSON.stringify(key)}: ` +
+        `cannot ${what}: the key's owner is marked down, so nothing was ` +
+        "written (try again once it answers)",
+      { peer: down, group, key, reason: "down" },
+    );
+  }
+  if (typeof owner[what] !== "function") {
+    throw new ConfigError(
+      `group ${JSON.stringify(group)}: cannot ${what} a key owned by ` +
+        `peer ${owner.url}: its PeerGetter has no ${what} method (an ` +
+        `HttpPool's peers have one)`,
+    );
+  }
+  return owner;
+}
+
+/** mailgun's "peer returned expired value": a peer error, then a local load. */
+export function arrivedExpired(
+  peer: string,
+  group: string,
+  key: string,
+): PeerError {
+  return new PeerError(
+    `peer ${peer}, group ${group}, key ${JSON.stringify(key)}: ` +
+      "the value arrived already expired (are the clocks in sync?)",
+    { peer, group, key, reason: "expired" },
+  );
 }

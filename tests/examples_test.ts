@@ -4,6 +4,7 @@
 // under Deno, `bun run` under Bun), over real sockets.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import {
   copyFileSync,
   mkdirSync,
@@ -189,6 +190,38 @@ describe(`examples/thumbnails.ts as a process (${runtimeName()})`, () => {
     for (const f of files) {
       assert.match(res.text, new RegExp(`/thumbnails/${f}`));
     }
+  });
+
+  it("shows every thumbnail inline on its gallery page, fetched with getMany", async () => {
+    const res = await get(`${node!.url}/gallery?w=40`);
+    assert.equal(res.status, 200, res.text);
+    const sources = [
+      ...res.text.matchAll(
+        /<img src="data:([^;]+);base64,([^"]+)" alt="([^"]+)"/g,
+      ),
+    ];
+    assert.deepEqual(
+      sources.map((m) => m[3]).sort(),
+      SAMPLES.map(([f]) => f).sort(),
+    );
+    for (const [, type, data, file] of sources) {
+      const info = await imageInfo(new Uint8Array(Buffer.from(data, "base64")));
+      assert.equal(type, `image/${info.format}`, file);
+      assert.ok(info.width <= 40, `${file}: ${info.width} pixels wide`);
+    }
+    const odd = await get(`${node!.url}/gallery?w=0`);
+    assert.equal(odd.status, 400);
+  });
+
+  it("names each image it cannot make on its gallery page, and shows the others", async () => {
+    const res = await get(`${odd!.url}/gallery?w=40`);
+    assert.equal(res.status, 200, res.text);
+    assert.match(
+      res.text,
+      /<img src="data:image\/png;base64,[^"]+" alt="circle.png">/,
+    );
+    assert.match(res.text, /<li class="error">broken.jpg: /);
+    assert.match(res.text, /<li class="error">notes.png: /);
   });
 
   it("shows a thumbnail of each image on its home page, each an image it answers", async () => {

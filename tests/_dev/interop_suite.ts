@@ -166,6 +166,29 @@ export function describeInterop(flavor: Flavor): void {
         assert.equal(owners.size, 4, "every node owns some of the keys");
       });
 
+      it("getMany through every TS node: the right bytes, and the Go nodes get only per-key GETs", async () => {
+        const goBefore = await Promise.all(go.map((g) => g.stats()));
+        const keys = Array.from({ length: 60 }, (_, i) => `many:${i}`);
+        for (const [i, t] of ts.entries()) {
+          const asked = keys.filter((_, j) => j % ts.length === i);
+          const { values, errors } = await t.group.getMany(asked);
+          assert.deepEqual([...errors.keys()], []);
+          for (const key of asked) {
+            assert.ok(values.get(key)!.equals(goValue(key) as Uint8Array), key);
+          }
+        }
+        const goOwned = keys.filter((key) => isGo(owner(key)));
+        assert.ok(goOwned.length > 0, "the Go nodes own some of the keys");
+        let goServed = 0;
+        for (const [i, g] of go.entries()) {
+          goServed += (await g.stats()).ServerRequests -
+            goBefore[i].ServerRequests;
+          // A POST {basePath}{group}/ would have loaded the empty key.
+          assert.equal((await g.loads())[""], undefined);
+        }
+        assert.equal(goServed, goOwned.length, "one GET per Go-owned key");
+      });
+
       it("carries keys with spaces correctly both ways (Go→Go mangles them; not asked here)", async () => {
         for (let i = 0; i < 12; i++) {
           const key = `with space ${i} + plus`;

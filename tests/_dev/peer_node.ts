@@ -44,6 +44,8 @@ export interface PeerNodeOptions {
   openWrites?: boolean;
   /** Serve with nodeListener on node:http instead of the runtime's server. */
   nodeListener?: boolean;
+  /** Pad each value with "." to this many bytes (default: no padding). */
+  valueBytes?: number;
 }
 
 /** A running node process. */
@@ -80,6 +82,9 @@ export async function startPeerNode(
     ...(options.status ? ["--status"] : []),
     ...(options.openWrites ? ["--writes", "open"] : []),
     ...(options.nodeListener ? ["--server", "node"] : []),
+    ...(options.valueBytes === undefined
+      ? []
+      : ["--value-bytes", String(options.valueBytes)]),
   ]);
   const server: Server = await startServer(cmd, args, {
     cwd: root,
@@ -109,6 +114,9 @@ async function main(args: string[]): Promise<void> {
   const label = flag("label");
   const self = `http://127.0.0.1:${port}`;
   const withStatus = args.includes("--status");
+  const valueBytes = args.includes("--value-bytes")
+    ? Number(flag("value-bytes"))
+    : 0;
   const timeoutMs = args.includes("--timeout-ms")
     ? Number(flag("timeout-ms"))
     : undefined;
@@ -120,7 +128,14 @@ async function main(args: string[]): Promise<void> {
   });
   pool.set(...flag("peers").split(","));
   for (const name of flag("group").split(",")) {
-    new Group(name, 64 << 20, (key) => `${label}:${key}`, { peers: pool });
+    new Group(
+      name,
+      64 << 20,
+      (key) => `${label}:${key}`.padEnd(valueBytes, "."),
+      {
+        peers: pool,
+      },
+    );
   }
   const status = withStatus ? statusPage(pool) : undefined;
   const handler = status

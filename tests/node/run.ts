@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { describeSeedScenario } from "../_dev/thumbnail_nodes.ts";
 // The test files that need nothing but node:test and the library; they
 // register with this run's node:test.
+import "../batch_test.ts";
 import "../bounds_test.ts"; // keys, values and expiries that cannot split a cluster
 import "../byte_view_test.ts";
 import "../discovery_test.ts";
