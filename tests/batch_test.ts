@@ -110,6 +110,35 @@ describe("group.getMany", () => {
     for (const key of asked) assert.equal(c.loads.get(key), 1, key);
   });
 
+  it("sends signed batches between nodes that share a secret, and refuses an unsigned one", async () => {
+    const c = cluster(undefined, { secret: "batch test secret 1" });
+    await introduce(c);
+    const asked = keys(50);
+    const { values, errors } = await c.groups[0].getMany(asked);
+    assert.equal(errors.size, 0);
+    assert.equal(values.size, 50);
+    assert.deepEqual(c.log.sort(), [
+      "POST http://b.test/_groupcache/g/",
+      "POST http://c.test/_groupcache/g/",
+    ]);
+    const unsigned = await c.pools[1].handler(
+      new Request("http://b.test/_groupcache/g/", {
+        method: "POST",
+        body: "x",
+      }),
+    );
+    assert.equal(unsigned.status, 401);
+  });
+
+  it("is answered by a node whose writes are off: a batch is a read", async () => {
+    const c = cluster(undefined, { writes: "off" });
+    await introduce(c);
+    const { values, errors } = await c.groups[0].getMany(keys(20));
+    assert.deepEqual([values.size, errors.size], [20, 0]);
+    assert.ok(c.log.some((line) => line.startsWith("POST ")), String(c.log));
+    assert.equal(c.groups[0].stats.peerErrors, 0); // no 403, no local load
+  });
+
   it("splits more keys than one batch carries (1,024) into several", async () => {
     const c = cluster();
     await introduce(c);
