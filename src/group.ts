@@ -130,8 +130,10 @@ export class Group {
     });
     this.#staleValues = stale;
     const grace = stale?.graceMs ?? 0;
-    this.#main = new ByteCache(now, expired, entryOverhead, cacheBytes, grace);
-    this.#hot = new ByteCache(now, expired, entryOverhead, cacheBytes, grace);
+    const caches = [now, expired, entryOverhead, cacheBytes, grace] as const;
+    this.#main = new ByteCache(...caches);
+    // "popular" keeps keys hit again through a scan; "go", "always" as theirs.
+    this.#hot = new ByteCache(...caches, settings.hotCache === "popular");
     this.#missing = new ByteCache(now, () => {}, entryOverhead);
     this.#loads = new SharedLoads<ByteView>(loadBounds(name, loadTimeoutMs));
     enroll(this.registry, this, this.#server);
