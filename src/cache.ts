@@ -95,7 +95,7 @@ export class ByteCache {
   // young. Replacing it instead would store a young object into this
   // long-lived array on nearly every hit once the keys outnumber the slots,
   // and each garbage collection would then copy the views kept: hits cost
-  // 5–10× more past 65,536 keys (bench/group_bench.ts).
+  // several times more past 65,536 keys (bench/README.md, issue 21).
   readonly #viewMask: number;
   #views: (ByteView | undefined)[] = [];
   #viewIds = new Int32Array(0);
@@ -224,6 +224,16 @@ export class ByteCache {
     return kept !== undefined && kept.size !== 0 && kept.remove(key);
   }
 
+  /**
+   * In a segmented cache, moves `key` from probation to the protected
+   * segment (a key known to be asked for again), if it is there.
+   */
+  protect(key: string): void {
+    if (this.#kept === undefined || this.#lru.size === 0) return;
+    const id = this.#lru.peek(key);
+    if (id !== undefined) this.#protect(key, id);
+  }
+
   /** Moves probation's `key` to the protected segment, as its newest. */
   #protect(key: string, id: number): void {
     this.#moving = true;
@@ -242,11 +252,13 @@ export class ByteCache {
     this.#keptBytes -= this.#size(key, id);
   }
 
-  /** Adds or replaces `key`'s value (a copy of its bytes). */
+  /**
+   * Adds or replaces `key`'s value (a copy of its bytes). In a segmented
+   * cache it goes on probation, unless it replaces a protected entry.
+   */
   add(key: string, value: ByteView): void {
     const id = this.#store.put(value);
     const size = entrySize(key, value.length, this.#overhead);
-    // A protected entry replaced stays protected.
     const kept = this.#kept;
     const where = kept !== undefined && kept.size !== 0 && kept.has(key)
       ? kept
@@ -256,11 +268,12 @@ export class ByteCache {
     if (old !== undefined) {
       const oldSize = this.#size(key, old);
       this.bytes -= oldSize;
-      if (where === kept) this.#keptBytes += size - oldSize;
+      if (where === kept) this.#keptBytes -= oldSize;
       this.#forget(old);
       this.#store.free(old);
     }
     this.bytes += size;
+    if (where === kept) this.#keptBytes += size;
   }
 
   /** Evicts the least recently used entry. */
