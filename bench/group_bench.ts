@@ -21,9 +21,17 @@
 // child process per round (Go groups cannot be dropped), alternating with
 // ours; Go gets with a ByteViewSink.
 //
-// Usage: deno run -A bench/group_bench.ts [--quick] [--rounds N] [--n N] [--misses M]
-//        bun bench/group_bench.ts [--quick] [--rounds N] [--n N] [--misses M]
-// Writes bench/results/group_<runtime>.md.
+// Hits at scale, the same on both sides: 10,000, 100,000 and 1,000,000 keys
+// preloaded into a group of 1 GiB (holds them all, with 100-byte values),
+// gets in a uniform random order and in a Zipf (s = 1) order: one sequence
+// of 2^20 key indexes per keys × order, seeded, cycled, written to a file
+// that Go's side reads (bench/go/get -order), so both get the same keys in
+// the same order. S gets per round (default 1,000,000); rounds alternate Go
+// (one child process per round) and ours, as above.
+//
+// Usage: deno run -A bench/group_bench.ts [--quick] [--rounds N] [--n N] [--misses M] [--scale-n S] [--scale-only]
+//        bun bench/group_bench.ts [--quick] [--rounds N] [--n N] [--misses M] [--scale-n S] [--scale-only]
+// Writes bench/results/group_<runtime>.md (--scale-only: its scale section only).
 import { Group, Registry } from "../mod.ts";
 import { buildGo, goAvailable } from "../tests/_dev/go.ts";
 import {
@@ -36,6 +44,10 @@ import {
 } from "./_util.ts";
 import { benchPath, flag, numberOption, targetComment } from "./_proc.ts";
 import { runSync } from "../tests/_dev/proc.ts";
+import { seededRandom, zipfSampler } from "../tests/_dev/random.ts";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const QUICK = flag("quick");
 const ROUNDS = numberOption("rounds", QUICK ? 3 : 7);
@@ -45,6 +57,12 @@ const MISS_CACHE = 512 << 20;
 const KEYS = 10_000;
 const SIZES = [100, 1024];
 const SINKS = ["ByteViewSink", "AllocatingByteSliceSink"] as const;
+const SCALE_ONLY = flag("scale-only");
+const SCALE_N = numberOption("scale-n", QUICK ? 200_000 : 1_000_000);
+const SCALE_KEYS = [10_000, 100_000, 1_000_000];
+const SCALE_ORDERS = ["uniform", "zipf"] as const;
+const SCALE_CACHE = 1 << 30;
+const ORDER_LENGTH = 1 << 20;
 
 const info = runtimeInfo();
 const keys: string[] = [];
@@ -168,161 +186,310 @@ async function ourMissRound(round: number, n: number): Promise<number> {
   return (dt * 1e6) / n;
 }
 
-const groups = new Map<number, Group>();
-for (const size of SIZES) {
-  const group = await preloadedGroup(size);
-  await getLoop(group, Math.min(N, 500_000)); // warm-up: let the JIT settle
-  groups.set(size, group);
-}
+if (!SCALE_ONLY) await tenThousandKeys();
+await atScale();
 
-// Warm-up of the miss path (round numbers ≥ ROUNDS: keys not timed later).
-await ourMissRound(ROUNDS, Math.min(MISSES, 200_000));
-
-const ours = new Map<number, number[]>(SIZES.map((s) => [s, []]));
-const go = new Map<string, number[]>();
-const ourMisses: number[] = [];
-const goMisses: number[] = [];
-for (let r = 0; r < ROUNDS; r++) {
-  if (goBinary !== undefined) {
-    for (const s of goRound()) {
-      goVersion = s.go;
-      const id = `${s.sink}/${s.size}`;
-      if (!go.has(id)) go.set(id, []);
-      go.get(id)!.push(...s.samples);
-    }
-  }
+/** The 10,000-key hits and the misses. */
+async function tenThousandKeys(): Promise<void> {
+  const groups = new Map<number, Group>();
   for (const size of SIZES) {
-    const group = groups.get(size)!;
-    const t0 = performance.now();
-    const total = await getLoop(group, N);
-    const dt = performance.now() - t0;
-    if (total !== N * size) throw new Error("a get returned a wrong value");
-    ours.get(size)!.push((N * 1000) / dt);
+    const group = await preloadedGroup(size);
+    await getLoop(group, Math.min(N, 500_000)); // warm-up: let the JIT settle
+    groups.set(size, group);
   }
-  if (goBinary !== undefined) goMisses.push(goMissRound());
-  ourMisses.push(await ourMissRound(r, MISSES));
-  console.error(
-    `round ${r + 1}: miss ours ${fmt(ourMisses.at(-1)!)} ns, ` +
-      `Go ${goMisses.length > r ? fmt(goMisses[r]) : "—"} ns`,
-  );
-}
-for (const [size, group] of groups) {
-  if (group.stats.localLoads !== KEYS) {
-    throw new Error(`size ${size}: a timed get missed the cache`);
-  }
-}
 
-const range = (s: Stats) =>
-  `${fmt(s.min)} / **${fmt(s.median)}** / ${fmt(s.max)}`;
-const rows: string[][] = [];
-const targets: string[] = [];
-for (const size of SIZES) {
-  const mine = stats(ours.get(size)!);
-  const row = [`${size === 1024 ? "1 KiB" : `${size} B`}`, range(mine)];
-  for (const sink of SINKS) {
-    const samples = go.get(`${sink}/${size}`);
-    if (samples === undefined) {
-      row.push("—", "—");
-      continue;
+  // Warm-up of the miss path (round numbers ≥ ROUNDS: keys not timed later).
+  await ourMissRound(ROUNDS, Math.min(MISSES, 200_000));
+
+  const ours = new Map<number, number[]>(SIZES.map((s) => [s, []]));
+  const go = new Map<string, number[]>();
+  const ourMisses: number[] = [];
+  const goMisses: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    if (goBinary !== undefined) {
+      for (const s of goRound()) {
+        goVersion = s.go;
+        const id = `${s.sink}/${s.size}`;
+        if (!go.has(id)) go.set(id, []);
+        go.get(id)!.push(...s.samples);
+      }
     }
-    const theirs = stats(samples);
-    const ratio = mine.median / theirs.median;
-    row.push(range(theirs), `**${ratio.toFixed(2)}×**`);
-    if (sink === "ByteViewSink") {
-      targets.push(targetComment({
-        bench: `group.get hit, ${row[0]} values`,
-        runtime: info.runtime,
-        target: "≥ 1.0× Go ByteViewSink",
-        ratio: Number(ratio.toFixed(2)),
-        needed: 1,
-      }));
+    for (const size of SIZES) {
+      const group = groups.get(size)!;
+      const t0 = performance.now();
+      const total = await getLoop(group, N);
+      const dt = performance.now() - t0;
+      if (total !== N * size) throw new Error("a get returned a wrong value");
+      ours.get(size)!.push((N * 1000) / dt);
+    }
+    if (goBinary !== undefined) goMisses.push(goMissRound());
+    ourMisses.push(await ourMissRound(r, MISSES));
+    console.error(
+      `round ${r + 1}: miss ours ${fmt(ourMisses.at(-1)!)} ns, ` +
+        `Go ${goMisses.length > r ? fmt(goMisses[r]) : "—"} ns`,
+    );
+  }
+  for (const [size, group] of groups) {
+    if (group.stats.localLoads !== KEYS) {
+      throw new Error(`size ${size}: a timed get missed the cache`);
     }
   }
-  rows.push(row);
-}
 
-// Misses: ns per miss, and ours ÷ Go in time, medians and round by round.
-const ns = (s: Stats) =>
-  `${fmt(s.min)} / **${fmt(s.median)}** / ${fmt(s.max)} ns`;
-const mineMiss = stats(ourMisses);
-const missRow = ["new key, `dest.setString(key)`", ns(mineMiss)];
-if (goMisses.length === ourMisses.length) {
-  const theirs = stats(goMisses);
-  const timeRatio = mineMiss.median / theirs.median;
-  const paired = stats(ourMisses.map((x, i) => x / goMisses[i]));
-  missRow.push(
-    ns(theirs),
-    `**${timeRatio.toFixed(2)}×**`,
-    `${paired.min.toFixed(2)}× / ${paired.median.toFixed(2)}× / ` +
-      `${paired.max.toFixed(2)}×`,
+  const range = (s: Stats) =>
+    `${fmt(s.min)} / **${fmt(s.median)}** / ${fmt(s.max)}`;
+  const rows: string[][] = [];
+  const targets: string[] = [];
+  for (const size of SIZES) {
+    const mine = stats(ours.get(size)!);
+    const row = [`${size === 1024 ? "1 KiB" : `${size} B`}`, range(mine)];
+    for (const sink of SINKS) {
+      const samples = go.get(`${sink}/${size}`);
+      if (samples === undefined) {
+        row.push("—", "—");
+        continue;
+      }
+      const theirs = stats(samples);
+      const ratio = mine.median / theirs.median;
+      row.push(range(theirs), `**${ratio.toFixed(2)}×**`);
+      if (sink === "ByteViewSink") {
+        targets.push(targetComment({
+          bench: `group.get hit, ${row[0]} values`,
+          runtime: info.runtime,
+          target: "≥ 1.0× Go ByteViewSink",
+          ratio: Number(ratio.toFixed(2)),
+          needed: 1,
+        }));
+      }
+    }
+    rows.push(row);
+  }
+
+  // Misses: ns per miss, and ours ÷ Go in time, medians and round by round.
+  const ns = (s: Stats) =>
+    `${fmt(s.min)} / **${fmt(s.median)}** / ${fmt(s.max)} ns`;
+  const mineMiss = stats(ourMisses);
+  const missRow = ["new key, `dest.setString(key)`", ns(mineMiss)];
+  if (goMisses.length === ourMisses.length) {
+    const theirs = stats(goMisses);
+    const timeRatio = mineMiss.median / theirs.median;
+    const paired = stats(ourMisses.map((x, i) => x / goMisses[i]));
+    missRow.push(
+      ns(theirs),
+      `**${timeRatio.toFixed(2)}×**`,
+      `${paired.min.toFixed(2)}× / ${paired.median.toFixed(2)}× / ` +
+        `${paired.max.toFixed(2)}×`,
+    );
+    targets.push(targetComment({
+      bench: "group.get miss (new key, trivial getter)",
+      runtime: info.runtime,
+      target: "time ≤ 1.5× Go's (speed ≥ 0.67× Go)",
+      ratio: Number((theirs.median / mineMiss.median).toFixed(3)),
+      needed: 0.667, // 1 ÷ 1.5
+      note: `${fmt(mineMiss.median)} ns per miss vs Go ${
+        fmt(theirs.median)
+      } ns: ours ÷ Go time ${timeRatio.toFixed(2)}×`,
+    }));
+  } else {
+    missRow.push("—", "—", "—");
+  }
+
+  const markdown = [
+    `### Group.get hits and misses vs Go Group.Get — ${info.summary}`,
+    "",
+    `${goVersion || "Go: not run"}. ${ROUNDS} rounds, each: Go hits, ours, ` +
+    `Go misses, ours. Produced by \`bench/group_bench.ts\`${
+      QUICK ? " --quick" : ""
+    }.`,
+    "",
+    `**Hits**: ${fmt(KEYS)} preloaded keys, one caller ` +
+    `awaiting \`group.get\` round-robin, ${fmt(N)} gets per round, ` +
+    `${ROUNDS} rounds alternating Go (one child process per round) and ours. ` +
+    `ops/s min / **median** / max; ratios compare medians (ours ÷ Go). ` +
+    `ByteViewSink is the like-for-like Go figure (no copy, as our ByteView); ` +
+    `AllocatingByteSliceSink copies each hit. Target: ≥ 1.0× ByteViewSink.`,
+    "",
+    markdownTable(
+      [
+        "value",
+        "ours ops/s",
+        "Go ByteViewSink ops/s",
+        "ours ÷ Go BVS",
+        "Go AllocatingByteSliceSink ops/s",
+        "ours ÷ Go ABSS",
+      ],
+      rows,
+    ),
+    "",
+    `**Misses**: each round a new group of 512 MiB and ${
+      fmt(MISSES)
+    } gets of ` +
+    `keys it has never seen, one after the other; the getter is ` +
+    `\`dest.setString(key)\` and every value goes into the main cache ` +
+    `(nothing evicted, checked on both sides). Key strings made before timing, ` +
+    `fresh each round. Go: bench/go/get -misses (ByteViewSink), one process ` +
+    `per round, alternating with ours. Time per miss min / **median** / max; ` +
+    `target: ours ≤ 1.5× Go's time. Issue 9's baseline: 1,000,000 misses ` +
+    `took 11.2 s (Deno) and 11.1 s (Bun), Go 3.3–4.1 s.`,
+    "",
+    markdownTable(
+      [
+        "get",
+        "ours per miss",
+        "Go per miss",
+        "ours ÷ Go (time, medians)",
+        "ours ÷ Go round by round",
+      ],
+      [missRow],
+    ),
+    "",
+    ...targets,
+  ].join("\n");
+
+  console.log(markdown);
+  writeMarkdownSection(
+    benchPath(`./results/group_${info.runtime}.md`),
+    `group-${info.runtime}`,
+    markdown,
   );
-  targets.push(targetComment({
-    bench: "group.get miss (new key, trivial getter)",
-    runtime: info.runtime,
-    target: "time ≤ 1.5× Go's (speed ≥ 0.67× Go)",
-    ratio: Number((theirs.median / mineMiss.median).toFixed(3)),
-    needed: 0.667, // 1 ÷ 1.5
-    note: `${fmt(mineMiss.median)} ns per miss vs Go ${
-      fmt(theirs.median)
-    } ns: ours ÷ Go time ${timeRatio.toFixed(2)}×`,
-  }));
-} else {
-  missRow.push("—", "—", "—");
 }
 
-const markdown = [
-  `### Group.get hits and misses vs Go Group.Get — ${info.summary}`,
-  "",
-  `${goVersion || "Go: not run"}. ${ROUNDS} rounds, each: Go hits, ours, ` +
-  `Go misses, ours. Produced by \`bench/group_bench.ts\`${
-    QUICK ? " --quick" : ""
-  }.`,
-  "",
-  `**Hits**: ${fmt(KEYS)} preloaded keys, one caller ` +
-  `awaiting \`group.get\` round-robin, ${fmt(N)} gets per round, ` +
-  `${ROUNDS} rounds alternating Go (one child process per round) and ours. ` +
-  `ops/s min / **median** / max; ratios compare medians (ours ÷ Go). ` +
-  `ByteViewSink is the like-for-like Go figure (no copy, as our ByteView); ` +
-  `AllocatingByteSliceSink copies each hit. Target: ≥ 1.0× ByteViewSink.`,
-  "",
-  markdownTable(
-    [
-      "value",
-      "ours ops/s",
-      "Go ByteViewSink ops/s",
-      "ours ÷ Go BVS",
-      "Go AllocatingByteSliceSink ops/s",
-      "ours ÷ Go ABSS",
-    ],
-    rows,
-  ),
-  "",
-  `**Misses**: each round a new group of 512 MiB and ${fmt(MISSES)} gets of ` +
-  `keys it has never seen, one after the other; the getter is ` +
-  `\`dest.setString(key)\` and every value goes into the main cache ` +
-  `(nothing evicted, checked on both sides). Key strings made before timing, ` +
-  `fresh each round. Go: bench/go/get -misses (ByteViewSink), one process ` +
-  `per round, alternating with ours. Time per miss min / **median** / max; ` +
-  `target: ours ≤ 1.5× Go's time. Issue 9's baseline: 1,000,000 misses ` +
-  `took 11.2 s (Deno) and 11.1 s (Bun), Go 3.3–4.1 s.`,
-  "",
-  markdownTable(
-    [
-      "get",
-      "ours per miss",
-      "Go per miss",
-      "ours ÷ Go (time, medians)",
-      "ours ÷ Go round by round",
-    ],
-    [missRow],
-  ),
-  "",
-  ...targets,
-].join("\n");
+/** Key indexes `0..keyCount-1` in `order`'s order, seeded. */
+function orderOf(keyCount: number, order: string): Uint32Array {
+  const random = seededRandom(keyCount);
+  const next = order === "zipf"
+    ? zipfSampler(keyCount, random)
+    : () => Math.floor(random() * keyCount);
+  const out = new Uint32Array(ORDER_LENGTH);
+  for (let i = 0; i < ORDER_LENGTH; i++) out[i] = next();
+  return out;
+}
 
-console.log(markdown);
-writeMarkdownSection(
-  benchPath(`./results/group_${info.runtime}.md`),
-  `group-${info.runtime}`,
-  markdown,
-);
+/** `n` gets in `order`'s order; returns the bytes seen (kept live). */
+async function orderLoop(
+  group: Group,
+  names: string[],
+  order: Uint32Array,
+  n: number,
+): Promise<number> {
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    total += (await group.get(names[order[i % ORDER_LENGTH]])).length;
+  }
+  return total;
+}
+
+/** Hits at 10,000 to 1,000,000 keys, uniform and Zipf, against Go's. */
+async function atScale(): Promise<void> {
+  const size = 100;
+  const value = new Uint8Array(size);
+  for (let i = 0; i < size; i++) value[i] = i & 0xff;
+  const dir = mkdtempSync(join(tmpdir(), "group-bench-"));
+  const rows: string[][] = [];
+  const targets: string[] = [];
+  const medians = new Map<string, number>();
+  try {
+    for (const keyCount of SCALE_KEYS) {
+      const names = Array.from({ length: keyCount }, (_, i) => `key:${i}`);
+      const group = new Group(
+        `scale-${keyCount}`,
+        SCALE_CACHE,
+        (_key, dest) => dest.setBytes(value),
+        { registry: new Registry() },
+      );
+      for (const key of names) await group.get(key);
+      for (const orderName of SCALE_ORDERS) {
+        const order = orderOf(keyCount, orderName);
+        const file = join(dir, `${keyCount}-${orderName}`);
+        writeFileSync(file, new Uint8Array(order.buffer));
+        await orderLoop(group, names, order, Math.min(SCALE_N, 300_000)); // warm-up
+        const ours: number[] = [];
+        const go: number[] = [];
+        for (let r = 0; r < ROUNDS; r++) {
+          if (goBinary !== undefined) {
+            const out = runSync(goBinary, [
+              ...["-size", String(size), "-rounds", "1"],
+              ...["-n", String(SCALE_N), "-keys", String(keyCount)],
+              ...["-cache", String(SCALE_CACHE), "-order", file],
+            ]);
+            const lines = out.trim().split("\n").map((l) => JSON.parse(l));
+            const bvs = lines.find((l) =>
+              l.summary === true && l.sink === "ByteViewSink"
+            ) as GoSummary;
+            goVersion = bvs.go;
+            go.push(1e9 / bvs.samples[0]);
+          }
+          collectGarbage();
+          const t0 = performance.now();
+          const total = await orderLoop(group, names, order, SCALE_N);
+          const dt = performance.now() - t0;
+          if (total !== SCALE_N * size) throw new Error("a wrong value");
+          ours.push((dt * 1e6) / SCALE_N);
+        }
+        if (group.stats.localLoads !== keyCount) {
+          throw new Error(`${keyCount} keys: a timed get missed the cache`);
+        }
+        const mine = stats(ours);
+        medians.set(`${keyCount}/${orderName}`, mine.median);
+        const ns = (x: Stats) =>
+          `${fmt(x.min)} / **${fmt(x.median)}** / ${fmt(x.max)} ns`;
+        const row = [fmt(keyCount), orderName, ns(mine)];
+        if (go.length > 0) {
+          const theirs = stats(go);
+          const speed = theirs.median / mine.median;
+          row.push(ns(theirs), `**${speed.toFixed(2)}×**`);
+          if (keyCount === 1_000_000 || keyCount === 10_000) {
+            targets.push(targetComment({
+              bench: `group.get hit, ${fmt(keyCount)} keys ${orderName}, 100 B`,
+              runtime: info.runtime,
+              target: "≥ 2.0× Go ByteViewSink",
+              ratio: Number(speed.toFixed(2)),
+              needed: 2,
+            }));
+          }
+        } else row.push("—", "—");
+        rows.push(row);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  for (const orderName of SCALE_ORDERS) {
+    const cliff = medians.get(`1000000/${orderName}`)! /
+      medians.get(`10000/${orderName}`)!;
+    targets.push(targetComment({
+      bench: `group.get hit, 1,000,000 keys ÷ 10,000 keys, ${orderName}`,
+      runtime: info.runtime,
+      target: "time at 1M keys ≤ 1.5× time at 10k",
+      ratio: Number((1.5 / cliff).toFixed(2)),
+      needed: 1,
+      note: `1M keys ${cliff.toFixed(2)}× the time of 10k`,
+    }));
+  }
+  const markdown = [
+    `### Group.get hits at scale vs Go Group.Get — ${info.summary}`,
+    "",
+    `${goVersion || "Go: not run"}. Produced by \`bench/group_bench.ts\`${
+      QUICK ? " --quick" : ""
+    }. Keys "key:<n>" preloaded into a group of 1 GiB (nothing evicted), ` +
+    `100-byte values, one caller awaiting \`group.get\`; the keys in a ` +
+    `seeded uniform random or Zipf (s = 1) order, the same sequence of ` +
+    `2^20 indexes on both sides (Go: bench/go/get -order, ByteViewSink), ` +
+    `${fmt(SCALE_N)} gets per round, ${ROUNDS} rounds alternating Go (one ` +
+    `child process per round) and ours. Time per hit min / **median** / max; ` +
+    `ours ÷ Go compares speeds (medians). Targets: ≥ 2× Go, and a hit at ` +
+    `1,000,000 keys ≤ 1.5× a hit at 10,000.`,
+    "",
+    markdownTable(
+      ["keys", "order", "ours per hit", "Go per hit", "ours ÷ Go (speed)"],
+      rows,
+    ),
+    "",
+    ...targets,
+  ].join("\n");
+  console.log(markdown);
+  writeMarkdownSection(
+    benchPath(`./results/group_${info.runtime}.md`),
+    `group-scale-${info.runtime}`,
+    markdown,
+  );
+}

@@ -8,9 +8,9 @@
  * @module
  */
 
-import { ByteView, utf8Length } from "./byte_view.ts";
+import { type ByteView, utf8Length } from "./byte_view.ts";
 import { LruCache } from "./lru.ts";
-import { markFramed } from "./framed.ts";
+import { FramedView } from "./framed.ts";
 import { SlabStore } from "./slab_store.ts";
 
 /** Go's `CacheStats`, for one of a group's caches. */
@@ -43,6 +43,13 @@ export interface CacheStats {
 export const ENTRY_OVERHEAD = 192;
 
 /**
+ * The share of a segmented cache's bytes its protected entries may hold
+ * when it evicts (the usual segmented LRU's 80 %): past it the oldest of
+ * them go back on probation, so that a key no longer asked for ages out.
+ */
+const PROTECTED = 0.8;
+
+/**
  * The size an entry is charged: key bytes (UTF-8) plus value bytes, as Go,
  * plus `overhead`.
  */
@@ -69,17 +76,26 @@ export class ByteCache {
   readonly #overhead: number;
   readonly #graceMs: number;
   readonly #store = new SlabStore((id) => this.#forget(id));
-  #lru = new LruCache<string, number>({
-    onEvicted: (key, id) => {
-      this.bytes -= entrySize(key, this.#store.length(id), this.#overhead);
-      this.#forget(id);
-      this.#store.free(id);
-    },
+  // A segmented cache's probation (entries not hit since they came in), or
+  // the whole of a cache that is not segmented.
+  readonly #lru = new LruCache<string, number>({
+    onEvicted: (key, id) => this.#dropped(key, id),
   });
-  // Views handed out lately, by id, direct-mapped: a key hit again gets the
-  // same view without allocating (a fresh view costs about as much as the
-  // rest of a hit). A view is forgotten when its entry leaves or moves, so
-  // the views kept hold live slabs only; at most `slots` of them.
+  // A segmented cache's protected entries (hit at least once since they
+  // came in): evicted only when probation is empty or they hold more than
+  // PROTECTED of the bytes. So a scan of one-off keys, however long, only
+  // ever evicts other one-off keys.
+  readonly #kept: LruCache<string, number> | undefined;
+  #keptBytes = 0;
+  #moving = false; // an entry changes segment: its bytes stay
+  // Views kept, by id, direct-mapped: a key hit again gets the same view
+  // without allocating (a fresh view costs about as much as the rest of a
+  // hit). A slot keeps the first view put there until its entry leaves or
+  // moves: an id whose slot is taken gets a fresh view each hit, which dies
+  // young. Replacing it instead would store a young object into this
+  // long-lived array on nearly every hit once the keys outnumber the slots,
+  // and each garbage collection would then copy the views kept: hits cost
+  // several times more past 65,536 keys (bench/README.md, issue 21).
   readonly #viewMask: number;
   #views: (ByteView | undefined)[] = [];
   #viewIds = new Int32Array(0);
@@ -92,6 +108,8 @@ export class ByteCache {
    * 2 KiB of budget (a power of two, 1 to 65,536), about 7 % of it when
    * every slot holds a 100-byte view.
    * @param graceMs How long past its expiry an entry is kept for `stale`.
+   * @param segmented Whether entries hit again are protected from entries
+   * not hit since they came in (a segmented LRU: the hot cache).
    */
   constructor(
     now: () => number,
@@ -99,6 +117,7 @@ export class ByteCache {
     overhead = 0,
     budget = 0,
     graceMs = 0,
+    segmented = false,
   ) {
     this.#now = now;
     this.#onExpired = onExpired;
@@ -107,6 +126,26 @@ export class ByteCache {
     let slots = 1;
     while (slots < 65536 && slots * 2 * 2048 <= budget) slots *= 2;
     this.#viewMask = slots - 1;
+    this.#kept = segmented
+      ? new LruCache({
+        onEvicted: (key, id) => {
+          if (!this.#moving) this.#keptBytes -= this.#size(key, id);
+          this.#dropped(key, id);
+        },
+      })
+      : undefined;
+  }
+
+  #size(key: string, id: number): number {
+    return entrySize(key, this.#store.length(id), this.#overhead);
+  }
+
+  /** An entry left its LRU: its bytes go, unless it only changes segment. */
+  #dropped(key: string, id: number): void {
+    if (this.#moving) return;
+    this.bytes -= this.#size(key, id);
+    this.#forget(id);
+    this.#store.free(id);
   }
 
   #forget(id: number): void {
@@ -124,15 +163,21 @@ export class ByteCache {
    */
   get(key: string): ByteView | undefined {
     this.gets++;
-    if (this.#lru.size === 0) return undefined; // hashing a fresh key is not free
-    const id = this.#lru.get(key);
-    if (id === undefined) return undefined;
+    const kept = this.#kept;
+    let id: number | undefined;
+    if (kept !== undefined && kept.size !== 0) id = kept.get(key);
+    if (id === undefined) {
+      if (this.#lru.size === 0) return undefined; // hashing a fresh key is not free
+      id = this.#lru.get(key);
+      if (id === undefined) return undefined;
+      if (kept !== undefined) this.#protect(key, id);
+    }
     const expire = this.#store.expire(id);
     if (expire !== 0) {
       const age = this.#now() - expire;
       if (age >= 0) {
         if (age >= this.#graceMs) {
-          this.#lru.remove(key);
+          this.remove(key);
           this.#onExpired();
         } // else kept, stale, for `stale`
         return undefined;
@@ -147,8 +192,8 @@ export class ByteCache {
    * lookup (a `get` just missed it) and left where it is in the LRU.
    */
   stale(key: string): ByteView | undefined {
-    if (this.#graceMs === 0 || this.#lru.size === 0) return undefined;
-    const id = this.#lru.peek(key);
+    if (this.#graceMs === 0 || this.items === 0) return undefined;
+    const id = this.#lru.peek(key) ?? this.#kept?.peek(key);
     if (id === undefined) return undefined;
     const expire = this.#store.expire(id);
     const age = this.#now() - expire;
@@ -157,18 +202,16 @@ export class ByteCache {
       : undefined;
   }
 
-  /** A view of entry `id`, the one handed out last if it is still there. */
+  /** A view of entry `id`: the one kept for it, if any. */
   #view(id: number, expire: number): ByteView {
     const store = this.#store;
     const slot = id & this.#viewMask;
     const ids = this.#viewIds;
     if (ids.length !== 0 && ids[slot] === id) return this.#views[slot]!;
-    const bytes = store.bytes(id);
-    const view = new ByteView(bytes, expire);
-    markFramed(view, bytes); // a peer is answered with the frame around it
+    const view = new FramedView(store.bytes(id), expire); // a peer gets its frame
     if (ids.length === 0) {
       this.#viewIds = new Int32Array(this.#viewMask + 1).fill(-1);
-    }
+    } else if (ids[slot] !== -1) return view; // taken: this one dies young
     this.#viewIds[slot] = id;
     this.#views[slot] = view;
     return view;
@@ -176,30 +219,78 @@ export class ByteCache {
 
   /** Drops `key`'s entry, if any (not counted as an eviction). */
   remove(key: string): boolean {
-    return this.#lru.size !== 0 && this.#lru.remove(key);
+    if (this.#lru.size !== 0 && this.#lru.remove(key)) return true;
+    const kept = this.#kept;
+    return kept !== undefined && kept.size !== 0 && kept.remove(key);
   }
 
-  /** Adds or replaces `key`'s value (a copy of its bytes). */
+  /**
+   * In a segmented cache, moves `key` from probation to the protected
+   * segment (a key known to be asked for again), if it is there.
+   */
+  protect(key: string): void {
+    if (this.#kept === undefined || this.#lru.size === 0) return;
+    const id = this.#lru.peek(key);
+    if (id !== undefined) this.#protect(key, id);
+  }
+
+  /** Moves probation's `key` to the protected segment, as its newest. */
+  #protect(key: string, id: number): void {
+    this.#moving = true;
+    this.#lru.remove(key);
+    this.#kept!.add(key, id);
+    this.#moving = false;
+    this.#keptBytes += this.#size(key, id);
+  }
+
+  /** Moves the protected segment's oldest entry to probation, as its newest. */
+  #demote(): void {
+    this.#moving = true;
+    const [key, id] = this.#kept!.removeOldest()!;
+    this.#lru.add(key, id);
+    this.#moving = false;
+    this.#keptBytes -= this.#size(key, id);
+  }
+
+  /**
+   * Adds or replaces `key`'s value (a copy of its bytes). In a segmented
+   * cache it goes on probation, unless it replaces a protected entry.
+   */
   add(key: string, value: ByteView): void {
     const id = this.#store.put(value);
+    const size = entrySize(key, value.length, this.#overhead);
+    const kept = this.#kept;
+    const where = kept !== undefined && kept.size !== 0 && kept.has(key)
+      ? kept
+      : this.#lru;
     // Go adds the size again on a re-add; we subtract the old one.
-    const old = this.#lru.add(key, id);
+    const old = where.add(key, id);
     if (old !== undefined) {
-      this.bytes -= entrySize(key, this.#store.length(old), this.#overhead);
+      const oldSize = this.#size(key, old);
+      this.bytes -= oldSize;
+      if (where === kept) this.#keptBytes -= oldSize;
       this.#forget(old);
       this.#store.free(old);
     }
-    this.bytes += entrySize(key, value.length, this.#overhead);
+    this.bytes += size;
+    if (where === kept) this.#keptBytes += size;
   }
 
   /** Evicts the least recently used entry. */
   removeOldest(): void {
+    const kept = this.#kept;
+    if (kept !== undefined) {
+      while (
+        kept.size !== 0 &&
+        (this.#lru.size === 0 || this.#keptBytes > this.bytes * PROTECTED)
+      ) this.#demote();
+    }
     if (this.#lru.removeOldest() !== undefined) this.evictions++;
   }
 
   /** Entries held. */
   get items(): number {
-    return this.#lru.size;
+    return this.#lru.size + (this.#kept?.size ?? 0);
   }
 
   /** A snapshot of the counters. */

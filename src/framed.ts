@@ -1,38 +1,34 @@
 /**
  * Hits served in place: the cache keeps each value framed as its
- * `GetResponse` (src/slab_store.ts) and records the views it makes of them,
- * so that a peer's answer for a cached value is a view of those bytes, no
- * copy.
+ * `GetResponse` (src/slab_store.ts) and hands out views of them that say so
+ * ({@linkcode FramedView}), so that a peer's answer for a cached value is a
+ * view of those bytes, no copy.
  *
  * @module
  */
 
-import type { ByteView } from "./byte_view.ts";
+import { ByteView } from "./byte_view.ts";
 import { encodeGetResponseMessage, unixNanosFromMs } from "./protobuf.ts";
 import { varint64Size, varintSize } from "./varint.ts";
 
 /**
- * The cache's views, each with the bytes it views: bytes that sit framed as
- * their `GetResponse` in a buffer written once and never changed (the cache's
- * slabs, see src/slab_store.ts). Only these are served in place: a caller's
- * own buffer may hold framing-like bytes around a view that it rewrites
- * later, while a response still reads them.
+ * A view the cache hands out: it views `framed`, bytes that sit framed as
+ * their `GetResponse` in a buffer written once and never changed (the
+ * cache's slabs, see src/slab_store.ts). Only these are served in place: a
+ * caller's own buffer may hold framing-like bytes around a view that it
+ * rewrites later, while a response still reads them. The view says so
+ * itself, so that a hit records nothing anywhere (a table of views would be
+ * written on every hit and weigh on every garbage collection).
  */
-const framed = new WeakMap<ByteView, Uint8Array>();
+export class FramedView extends ByteView {
+  /** The bytes viewed, in the cache's buffer. */
+  readonly framed: Uint8Array<ArrayBuffer>;
 
-/**
- * Records that `view` views `bytes`, framed in a buffer whose bytes are
- * written once and never changed.
- */
-export function markFramed(view: ByteView, bytes: Uint8Array): void {
-  framed.set(view, bytes);
-}
-
-/**
- * The bytes {@linkcode markFramed} recorded for `view`, if any.
- */
-export function framedBytes(view: ByteView): Uint8Array | undefined {
-  return framed.get(view);
+  /** A view of `bytes`, framed in a buffer that never changes. */
+  constructor(bytes: Uint8Array<ArrayBuffer>, expire: number) {
+    super(bytes, expire);
+    this.framed = bytes;
+  }
 }
 
 /**
@@ -48,9 +44,8 @@ export function hitBody(
   mailgun: boolean,
 ): Uint8Array<ArrayBuffer> {
   const expire = view.expire;
-  const bytes = framedBytes(view);
-  if (bytes !== undefined) {
-    const body = framedBody(bytes, expire, mailgun);
+  if (view instanceof FramedView) {
+    const body = framedBody(view.framed, expire, mailgun);
     if (body !== undefined) return body;
   }
   return encodeGetResponseMessage({

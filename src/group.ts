@@ -133,8 +133,9 @@ export class Group {
     });
     this.#staleValues = stale;
     const grace = stale?.graceMs ?? 0;
-    this.#main = new ByteCache(now, expired, entryOverhead, cacheBytes, grace);
-    this.#hot = new ByteCache(now, expired, entryOverhead, cacheBytes, grace);
+    const caches = [now, expired, entryOverhead, cacheBytes, grace] as const;
+    this.#main = new ByteCache(...caches);
+    this.#hot = new ByteCache(...caches, settings.hotCache === "popular");
     this.#missing = new ByteCache(now, () => {}, entryOverhead);
     this.#loads = new SharedLoads<ByteView>(loadBounds(name, loadTimeoutMs));
     enroll(this.registry, this, this.#server);
@@ -317,14 +318,9 @@ export class Group {
       }
       const value = this.#withDefaultTtl(fetched);
       this.#stats.peerLoads++;
-      if (load.superseded || stale) {
-        // Written meanwhile (may be the old value), or stale: not cached.
-      } else if (this.#admitHot(key, value)) {
-        this.#stats.hotAdmissions++;
-        this.#populateCache(key, value, this.#hot);
-      } else {
-        this.#stats.hotRejections++;
-        this.#hot.remove(key); // a stale copy, if any, is older still
+      // Written meanwhile (may be the old value), or stale: not cached.
+      if (!load.superseded && !stale) {
+        this.#mirror(key, value);
       }
       return value;
     } catch (err) {
@@ -343,13 +339,21 @@ export class Group {
     return this.#getLocally(key, load);
   }
 
-  /** Whether to mirror the value just fetched from `key`'s owner in the hot cache. */
-  #admitHot(key: string, value: ByteView): boolean {
+  /** Mirrors the value just fetched from `key`'s owner, if admitted to the hot cache. */
+  #mirror(key: string, value: ByteView): void {
     const { hotCache, random, entryOverhead } = this.#settings;
     const fits = () =>
       this.#main.bytes + this.#hot.bytes + this.#missing.bytes +
           entrySize(key, value.length, entryOverhead) <= this.cacheBytes;
-    return admitHot(hotCache, random, this.#doorkeeper, key, fits);
+    const admitted = admitHot(hotCache, random, this.#doorkeeper, key, fits);
+    if (admitted === false) {
+      this.#stats.hotRejections++;
+      this.#hot.remove(key); // a stale copy, if any, is older still
+      return;
+    }
+    this.#stats.hotAdmissions++;
+    this.#populateCache(key, value, this.#hot);
+    if (admitted === "proven") this.#hot.protect(key); // else on trial
   }
 
   /** Runs the getter; a synchronous getter is finished without a promise. */

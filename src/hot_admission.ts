@@ -6,7 +6,10 @@
  * The default here mirrors every value while the budget has room (that
  * evicts nothing), and past that a key the second time it is fetched within
  * a window of recent fetches: a key asked for again soon is popular, and a
- * one-off key never gets in, so a scan cannot displace anything.
+ * one-off key never gets in, so a scan cannot displace anything. What came
+ * in on the room alone is on trial: the hot cache evicts it before any key
+ * hit since or admitted as popular (src/cache.ts), so a scan that starts
+ * while there is room only ever pushes out its own keys.
  *
  * @module
  */
@@ -30,6 +33,14 @@ export const HOT_CACHE_POLICIES: readonly HotCachePolicy[] = [
 ];
 
 /**
+ * Whether a value fetched from its owner is mirrored: `false` not;
+ * `"on trial"` because the budget has room (a scan's keys come in this way,
+ * so the hot cache evicts them before keys hit since: see src/cache.ts);
+ * `"proven"` because it was asked for again (or by Go's or mailgun's rule).
+ */
+export type HotAdmission = false | "on trial" | "proven";
+
+/**
  * Whether a group mirrors a value just fetched from its owner in its hot
  * cache, under `policy`; `fits` says whether it fits the budget without
  * evicting anything (asked by `"popular"` only).
@@ -40,21 +51,21 @@ export function admitHot(
   door: Doorkeeper | undefined,
   key: string,
   fits: () => boolean,
-): boolean {
+): HotAdmission {
   switch (policy) {
     case "never":
       return false;
     case "always":
-      return true;
+      return "proven";
     case "go":
-      return random() < 0.1; // Go: rand.Intn(10) == 0
+      return random() < 0.1 && "proven"; // Go: rand.Intn(10) == 0
   }
   if (door === undefined) return false; // caching is off
   // Room to spare: mirroring evicts nothing, so it costs nothing.
-  if (fits()) return true;
+  if (fits()) return "on trial";
   // Else it displaces something: only a key fetched again while
   // remembered is popular enough; a one-off never is.
-  return door.admit(key);
+  return door.admit(key) && "proven";
 }
 
 /**

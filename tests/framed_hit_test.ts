@@ -6,7 +6,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ByteView } from "../src/byte_view.ts";
 import { ByteCache } from "../src/cache.ts";
-import { framedBytes, hitBody, markFramed } from "../src/framed.ts";
+import { FramedView, hitBody } from "../src/framed.ts";
 import { encodeGetResponseMessage, unixNanosFromMs } from "../src/protobuf.ts";
 import { SLAB_BYTES, SlabStore } from "../src/slab_store.ts";
 import { HttpPool, Registry } from "../mod.ts";
@@ -22,7 +22,8 @@ function encoded(view: ByteView, mailgun: boolean): Uint8Array {
 
 /** Asserts that `body` is a view of `view`'s own bytes, not a copy. */
 function assertInPlace(body: Uint8Array, view: ByteView): void {
-  const bytes = framedBytes(view)!;
+  assert.ok(view instanceof FramedView, "a view the cache made");
+  const bytes = view.framed;
   assert.equal(body.buffer, bytes.buffer, "served from the cache's buffer");
   assert.ok(
     body.byteOffset < bytes.byteOffset &&
@@ -89,19 +90,15 @@ describe("hitBody serves cached values framed in place", () => {
     }
     const keeper = first[0];
     // Views made as the cache makes them.
-    const viewOf = (id: number) => {
-      const bytes = store.bytes(id);
-      const view = new ByteView(bytes, store.expire(id));
-      markFramed(view, bytes);
-      return view;
-    };
+    const viewOf = (id: number) =>
+      new FramedView(store.bytes(id), store.expire(id));
     const before = viewOf(keeper);
     for (let i = 0; i < n; i++) store.put(new ByteView(valueOf(i, 100))); // seals it
     for (const id of first.slice(1)) store.free(id);
     const view = viewOf(keeper);
     assert.notEqual(
-      framedBytes(view)!.buffer,
-      framedBytes(before)!.buffer,
+      view.framed.buffer,
+      before.framed.buffer,
       "moved",
     );
     for (const mailgun of [false, true]) {
@@ -153,9 +150,7 @@ describe("hitBody encodes anything else", () => {
     ];
     for (const [bytes, start, end, expire, mailgun, inPlace] of cases) {
       const buffer = new Uint8Array(bytes);
-      const value = buffer.subarray(start, end);
-      const view = new ByteView(value, expire);
-      markFramed(view, value);
+      const view = new FramedView(buffer.subarray(start, end), expire);
       const body = hitBody(view, mailgun);
       const what =
         `${bytes} [${start}, ${end}) expire ${expire} mailgun ${mailgun}`;

@@ -162,6 +162,44 @@ describe("ByteCache views", () => {
     assert.equal(a.toString(), "one");
   });
 
+  it("keeps at most one view per 2 KiB of budget, each until its entry leaves", () => {
+    const cache = new ByteCache(() => 0, () => {}, 0, 64 << 10); // 32 kept
+    const keys = Array.from({ length: 1_000 }, (_, i) => `k${i}`);
+    for (const key of keys) cache.add(key, new ByteView(key));
+    const first = keys.map((key) => cache.get(key)!);
+    // The keys that took a slot first keep it however many others are hit.
+    const kept = keys.filter((key, i) => cache.get(key) === first[i]);
+    assert.deepEqual(kept, keys.slice(0, 32));
+    // An entry that leaves frees its slot for the next key hit.
+    cache.remove("k0");
+    const next = cache.get("k32")!;
+    assert.equal(cache.get("k32"), next);
+  });
+
+  it("segmented: evicts entries not hit since they came in before the others", () => {
+    const cache = new ByteCache(() => 0, () => {}, 10, 0, 0, true);
+    for (const key of ["a", "b", "c"]) cache.add(key, new ByteView(key));
+    cache.get("a"); // hit again: protected
+    cache.add("d", new ByteView("dd"));
+    cache.removeOldest();
+    cache.removeOldest();
+    assert.equal(cache.items, 2); // "b" and "c" went, not "a"
+    assert.ok(cache.get("a") && cache.get("d")); // "d" protected too
+    // Nothing on probation: the oldest protected entry goes.
+    cache.removeOldest();
+    assert.equal(cache.get("a"), undefined);
+    cache.add("d", new ByteView("again")); // a replace keeps its segment
+    assert.equal(cache.get("d")!.toString(), "again");
+    cache.remove("d");
+    assert.deepEqual(cache.stats(), {
+      bytes: 0,
+      items: 0,
+      gets: 5,
+      hits: 4,
+      evictions: 3,
+    });
+  });
+
   it("stores a string value as its UTF-8 bytes (a lone surrogate as U+FFFD)", () => {
     const cache = new ByteCache(() => 0, () => {}, 0, 1 << 20);
     const long = "x".repeat(100);

@@ -1,6 +1,7 @@
 // Command get measures Go groupcache's cache-hit path: one goroutine calling
-// Group.Get over preloaded keys, round-robin, with no peers. It is the Go
-// baseline for the TypeScript Group.get benchmark.
+// Group.Get over preloaded keys, round-robin (or in the order of -order's
+// file of key indexes, e.g. a Zipf stream), with no peers, in a group of
+// -cache bytes. It is the Go baseline for the TypeScript Group.get benchmark.
 //
 // Two sinks are timed: AllocatingByteSliceSink (copies the value into a new
 // slice on every hit) and ByteViewSink (hands out the cached ByteView without
@@ -23,6 +24,7 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -66,7 +68,8 @@ func main() {
 	n := flag.Int("n", 2000000, "Get calls per round")
 	keyCount := flag.Int("keys", 10000, "distinct preloaded keys")
 	misses := flag.Int("misses", 0, "measure N misses per round instead of hits")
-	cacheBytes := flag.Int64("cache", 64<<20, "the group's cacheBytes (with -misses)")
+	cacheBytes := flag.Int64("cache", 64<<20, "the group's cacheBytes")
+	orderFile := flag.String("order", "", "file of little-endian uint32 key indexes, the order of the Gets (cycled); default round-robin")
 	flag.Parse()
 
 	enc := json.NewEncoder(os.Stdout)
@@ -82,17 +85,33 @@ func main() {
 			fmt.Fprintf(os.Stderr, "bad -size %q\n", s)
 			os.Exit(2)
 		}
-		run(enc, size, *rounds, *n, *keyCount)
+		run(enc, size, *rounds, *n, *keyCount, *cacheBytes, readOrder(*orderFile))
 	}
 }
 
-func run(enc *json.Encoder, size, rounds, n, keyCount int) {
+// readOrder reads a file of little-endian uint32 key indexes; nil for none.
+func readOrder(path string) []uint32 {
+	if path == "" {
+		return nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		panic(err)
+	}
+	order := make([]uint32, len(b)/4)
+	for i := range order {
+		order[i] = binary.LittleEndian.Uint32(b[4*i:])
+	}
+	return order
+}
+
+func run(enc *json.Encoder, size, rounds, n, keyCount int, cacheBytes int64, order []uint32) {
 	value := make([]byte, size)
 	for i := range value {
 		value[i] = byte(i)
 	}
 	// Group names are global in Go; one group per size.
-	g := groupcache.NewGroup(fmt.Sprintf("bench-%d", size), 64<<20,
+	g := groupcache.NewGroup(fmt.Sprintf("bench-%d", size), cacheBytes,
 		groupcache.GetterFunc(func(_ context.Context, _ string, dest groupcache.Sink) error {
 			return dest.SetBytes(value)
 		}))
@@ -137,11 +156,17 @@ func run(enc *json.Encoder, size, rounds, n, keyCount int) {
 		for r := 0; r < rounds; r++ {
 			runtime.GC()
 			start := time.Now()
-			j := 0
-			for i := 0; i < n; i++ {
-				sinkOut += s.get(keys[j])
-				if j++; j == len(keys) {
-					j = 0
+			if order == nil {
+				j := 0
+				for i := 0; i < n; i++ {
+					sinkOut += s.get(keys[j])
+					if j++; j == len(keys) {
+						j = 0
+					}
+				}
+			} else {
+				for i := 0; i < n; i++ {
+					sinkOut += s.get(keys[order[i%len(order)]])
 				}
 			}
 			el := time.Since(start)
