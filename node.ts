@@ -55,7 +55,7 @@ import { type HttpPool, poolInternals } from "./src/http_pool.ts";
 import { hitBody } from "./src/framed.ts";
 import { BatchAnswer } from "./src/batch_server.ts";
 import { BATCH_HEADER, BATCH_TYPE } from "./src/batch_wire.ts";
-import { concat, PROTOBUF } from "./src/wire.ts";
+import { concat, declaredLength, PROTOBUF } from "./src/wire.ts";
 import { readGuarded } from "./src/write_guard.ts";
 
 export type {
@@ -67,6 +67,11 @@ export type { HttpPool } from "./src/http_pool.ts";
 
 const TEXT = "text/plain; charset=utf-8";
 const encoder = new TextEncoder();
+
+/** The body length a `node:http` message's headers promise (see wire.ts). */
+function lengthOf(msg: IncomingMessage): number | undefined {
+  return declaredLength({ get: (name) => headerOf(msg.headers, name) });
+}
 
 /** One header of a `node:http` message as a string. */
 function headerOf(
@@ -191,14 +196,10 @@ async function carryOut(
       writeAnswer(res, await router.write(write, undefined) as PeerAnswer);
       return;
     }
-    const declared = req.headers["transfer-encoding"] === undefined &&
-        req.headers["content-length"] !== undefined
-      ? Number(req.headers["content-length"])
-      : undefined;
     const guarded = await readGuarded(
       // The same bounded read as pool.handler's.
       Readable.toWeb(req) as ReadableStream<Uint8Array>,
-      Number.isSafeInteger(declared) ? declared : undefined,
+      lengthOf(req),
       router.maxSetBytes,
       router.writeBodies,
     );
@@ -537,10 +538,8 @@ function readMessage(
       reject(call.reason);
       return;
     }
-    const declared = msg.headers["transfer-encoding"] === undefined
-      ? Number(msg.headers["content-length"])
-      : NaN;
-    if (declared > limit && !truncate) {
+    const declared = lengthOf(msg);
+    if (declared !== undefined && declared > limit && !truncate) {
       drop();
       resolve(undefined);
       return;

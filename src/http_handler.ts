@@ -732,7 +732,7 @@ async function writeWeb(
     }
     const guarded = await readGuarded(
       req.body,
-      declaredLength(req),
+      declaredLength(req.headers),
       router.maxSetBytes,
       router.writeBodies,
     );

@@ -147,10 +147,10 @@ export function decodePart(part: string, what: string, plus = false): string {
  * that is not one number is no promise either.
  */
 export function declaredLength(
-  res: Pick<Response, "headers">,
+  headers: { get(name: string): string | null },
 ): number | undefined {
-  const declared = res.headers.get("content-length");
-  if (declared === null || res.headers.get("transfer-encoding") !== null) {
+  const declared = headers.get("content-length");
+  if (declared === null || headers.get("transfer-encoding") !== null) {
     return undefined;
   }
   const length = Number(declared);
@@ -167,7 +167,7 @@ export async function readBody(
   limit: number,
   truncate: boolean,
 ): Promise<Uint8Array | undefined> {
-  const declared = declaredLength(res);
+  const declared = declaredLength(res.headers);
   if (declared !== undefined && declared <= limit) {
     const bytes = new Uint8Array(await res.arrayBuffer());
     if (bytes.length <= limit) return bytes;
