@@ -138,7 +138,7 @@ export class PeerSigner {
   readonly #keys: HmacSha256[];
 
   /** @param secrets The first signs; any verifies. */
-  constructor(secrets: readonly string[]) {
+  constructor(secrets: ReadonlyArray<string>) {
     this.#keys = secrets.map((secret) =>
       new HmacSha256(encoder.encode(secret))
     );

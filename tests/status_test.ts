@@ -9,8 +9,14 @@ import { poolInternals } from "../src/http_pool.ts";
 import { dnsPeers } from "../dns.ts";
 import { makeCluster } from "./_dev/cluster.ts";
 import { recordingLogger } from "./_dev/logs.ts";
+import { waitFor } from "./_dev/services.ts";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The pool's one discovery source, once it has reported an error (≤ 2 s). */
+async function firstError(pool: HttpPool) {
+  const source = () => pool.status().discovery[0];
+  await waitFor("a discovery error", () => source().lastError !== null, 2_000);
+  return source();
+}
 
 /** The fraction of `keys` sample keys each node owns under `pool`'s ring. */
 function sampledShares(pool: HttpPool, keys: number): Map<string, number> {
@@ -200,11 +206,7 @@ describe("pool.status(): discovery", () => {
       logger: silentLogger,
     });
     try {
-      let source = pool.status().discovery[0];
-      for (let i = 0; i < 100 && source.lastError === null; i++) {
-        await sleep(20);
-        source = pool.status().discovery[0];
-      }
+      const source = await firstError(pool);
       assert.equal(source.source, "dns SRV _groupcache._tcp.peers.test");
       assert.equal(source.lastUpdateAt, null);
       assert.match(
@@ -228,11 +230,7 @@ describe("pool.status(): discovery", () => {
       logger: silentLogger,
     });
     try {
-      let source = pool.status().discovery[0];
-      for (let i = 0; i < 100 && source.lastError === null; i++) {
-        await sleep(20);
-        source = pool.status().discovery[0];
-      }
+      const source = await firstError(pool);
       assert.equal(source.source, "etcd http://etcd.test:2379 /groupcache/");
       assert.equal(source.lastUpdateAt, null);
       assert.match(source.lastError!.message, /connection refused/);
