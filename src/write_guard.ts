@@ -24,11 +24,6 @@ export class WriteBodies {
     this.deadlineMs = deadlineMs;
   }
 
-  /** The bytes held now. */
-  get held(): number {
-    return this.#held;
-  }
-
   /** Holds `bytes` more, if the cap allows. */
   take(bytes: number): boolean {
     if (this.#held + bytes > this.capBytes) return false;
