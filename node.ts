@@ -118,6 +118,16 @@ function gone(): DOMException {
   return new DOMException("the peer closed the connection", "AbortError");
 }
 
+/** A `200` with `body` of `type` (a hit's value, a batch's entries). */
+function writeOk(res: ServerResponse, type: string, body: Uint8Array): void {
+  res.writeHead(200, {
+    "content-type": type,
+    "content-length": String(body.length),
+    [BATCH_HEADER]: "1",
+  });
+  res.end(body);
+}
+
 function writeAnswer(res: ServerResponse, answer: PeerAnswer): void {
   if (res.headersSent) {
     res.end();
@@ -153,13 +163,7 @@ function serveWith(
   // Each writes the response (undefined) or hands an outside request back.
   const responder: Responder<ServerResponse, PeerAnswer | undefined> = {
     hit(res, view) {
-      const body = hitBody(view, mailgun);
-      res.writeHead(200, {
-        "content-type": PROTOBUF,
-        "content-length": String(body.length),
-        [BATCH_HEADER]: "1",
-      });
-      res.end(body);
+      writeOk(res, PROTOBUF, hitBody(view, mailgun));
       return undefined;
     },
     answer(res, answer) {
@@ -216,12 +220,7 @@ async function carryOut(
       guarded.release();
     }
     if (!(answer instanceof BatchAnswer)) return writeAnswer(res, answer);
-    res.writeHead(200, {
-      "content-type": BATCH_TYPE,
-      "content-length": String(answer.body.length),
-      [BATCH_HEADER]: "1",
-    });
-    res.end(answer.body);
+    writeOk(res, BATCH_TYPE, answer.body);
   } catch (err) {
     writeAnswer(res, internalFailure(err));
   }
