@@ -217,6 +217,22 @@ export class ByteCache {
     return view;
   }
 
+  /**
+   * The entries that have not expired, most recently used first (a
+   * segmented cache's protected ones first), not counted as lookups nor
+   * refreshed.
+   */
+  *newest(): IterableIterator<[string, ByteView]> {
+    const now = this.#now();
+    for (const lru of [this.#kept, this.#lru]) {
+      if (lru === undefined) continue;
+      for (const [key, id] of lru.entries({ newestFirst: true })) {
+        const expire = this.#store.expire(id);
+        if (expire === 0 || expire > now) yield [key, this.#view(id, expire)];
+      }
+    }
+  }
+
   /** Drops `key`'s entry, if any (not counted as an eviction). */
   remove(key: string): boolean {
     if (this.#lru.size !== 0 && this.#lru.remove(key)) return true;

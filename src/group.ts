@@ -24,6 +24,7 @@ import { type LoadHandle, SharedLoads } from "./shared_load.ts";
 import { ByteViewSink, type Sink } from "./sink.ts";
 import { type StaleValues, staleValues } from "./stale.ts";
 import { getMany, type GetManyResult } from "./get_many.ts";
+import { askPreviousOwner, PEEK_WAIT_MS } from "./handoff.ts";
 import { MAX_VALUE_BYTES } from "./slab_store.ts";
 
 /**
@@ -272,12 +273,40 @@ export class Group {
     this.#stats.loadsDeduped++;
     const peer = this.#peerPicker()?.pickPeer(key);
     if (peer !== undefined) return this.#getFromPeer(key, peer, load);
-    return this.#getLocally(key, load);
+    return this.#getHere(key, load);
   };
   readonly #loadHere = (key: string, load: LoadHandle) => {
     this.#stats.loadsDeduped++;
-    return this.#getLocally(key, load);
+    return this.#getHere(key, load);
   };
+
+  /**
+   * A load on this node: when the ring changed lately and the key had
+   * another owner, first from that node's cache (handoff.ts), else (and
+   * then) the getter.
+   */
+  #getHere(key: string, load: LoadHandle): ByteView | Promise<ByteView> {
+    const previous = this.#peerPicker()?.previousOwner?.(key);
+    if (previous?.peek === undefined) return this.#getLocally(key, load);
+    return this.#handedOver(key, previous, load);
+  }
+
+  async #handedOver(
+    key: string,
+    previous: PeerGetter,
+    load: LoadHandle,
+  ): Promise<ByteView> {
+    const { now } = this.#settings;
+    const found = await askPreviousOwner(previous, this.name, key, load, now);
+    if (found === undefined) {
+      this.#stats.handoffMisses++;
+      return this.#getLocally(key, load);
+    }
+    this.#stats.handoffHits++;
+    const value = this.#withDefaultTtl(found);
+    if (!load.superseded) this.#populateCache(key, value, this.#main);
+    return value;
+  }
 
   /** The `peers` option, else the node's picker, looked up now (Go's `initPeers`). */
   #peerPicker(): PeerPicker | undefined {
@@ -568,7 +597,22 @@ export class Group {
     set: (key, value) => this.#storeMain(key, value),
     remove: (key) => this.#drop(key),
     loadsInFlight: () => this.#loads.size,
+    peek: (key) => this.#peek(key),
+    newest: () => this.#main.newest(),
+    handedOff: () => this.#stats.handedOff++,
   };
+
+  /**
+   * A handoff request's answer: the cached value, or the one a getter here
+   * is loading (waited on briefly); never a load of its own, nor a wait on
+   * a peer (its rings may point back at the asker).
+   */
+  #peek(key: string): ByteView | Promise<ByteView | undefined> | undefined {
+    const cached = this.#lookupCache(key);
+    if (cached !== undefined || this.#peerFetches.has(key)) return cached;
+    const signal = AbortSignal.timeout(PEEK_WAIT_MS);
+    return this.#loads.running(key, signal)?.catch(() => undefined);
+  }
 
   /**
    * What this node does for a get from another node: counts a server

@@ -202,6 +202,15 @@ export interface GroupStats {
    * request nor per retry.
    */
   refreshErrors: number;
+  /**
+   * Keys this node now owns that it got from their previous owner's cache
+   * after a ring change (handoff), instead of running the getter.
+   */
+  handoffHits: number;
+  /** Handoffs that found nothing (or failed): the getter ran instead. */
+  handoffMisses: number;
+  /** Values handed to their next owners when the pool closed. */
+  handedOff: number;
 }
 
 /** Which of a group's two caches. */
@@ -230,6 +239,9 @@ export function newStats(): GroupStats {
     staleHits: 0,
     refreshes: 0,
     refreshErrors: 0,
+    handoffHits: 0,
+    handoffMisses: 0,
+    handedOff: 0,
   };
 }
 

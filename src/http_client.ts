@@ -32,6 +32,7 @@ import { type PeerSigner, SIGNATURE_HEADER } from "./signature.ts";
 import {
   encodeKey,
   ownerFailure,
+  PEEK_HEADER,
   PROTOBUF,
   readBody,
   REQUEST_HEADERS,
@@ -182,6 +183,8 @@ export function fetchTransport(fetch: FetchLike): PeerTransport {
 }
 
 function ignore(): void {}
+
+const PEEK_REQUEST = { [PEEK_HEADER]: "1" };
 
 /**
  * One fetch in flight, and the request the transport is handed: aborted by
@@ -355,6 +358,53 @@ export class HttpPeer implements PeerGetter {
     } finally {
       this.#options.observe?.(this.url, (performance.now() - start) / 1000);
     }
+  }
+
+  /**
+   * Whether the peer has shown it is one of ours: its last answer said it
+   * takes batches ({@linkcode BATCH_HEADER}), which Go and mailgun nodes
+   * never send. Only such a peer is sent a handoff request.
+   */
+  get ours(): boolean {
+    return this.#takesBatches;
+  }
+
+  /**
+   * A handoff request: `key` from the peer's cache only (a `GET` with
+   * {@linkcode PEEK_HEADER}); `undefined` when it answers "not cached".
+   */
+  async peek(
+    group: string,
+    key: string,
+    signal: AbortSignal,
+  ): Promise<ByteView | undefined> {
+    const url = this.#base + this.#groupPath(group) +
+      encodeKey(key, this.url, this.#options.maxKeyBytes);
+    return await this.#request(
+      "GET",
+      url,
+      undefined,
+      group,
+      key,
+      signal,
+      this.#readPeek,
+      PEEK_REQUEST,
+    );
+  }
+
+  /** A handoff's answer: a value, or "not cached" (a 404 saying so). */
+  async #readPeek(
+    res: PeerReply,
+    group: string,
+    key: string,
+    inFlight: PeerFetch,
+    signal: AbortSignal | undefined,
+  ): Promise<ByteView | undefined> {
+    if (res.status === 404 && res.header(PEEK_HEADER) === "miss") {
+      await res.cancel();
+      return undefined;
+    }
+    return await this.#readValue(res, group, key, inFlight, signal);
   }
 
   /**
@@ -659,6 +709,7 @@ export class HttpPeer implements PeerGetter {
       inFlight: PeerFetch,
       signal: AbortSignal | undefined,
     ) => Promise<T>,
+    extra?: Readonly<Record<string, string>>,
   ): Promise<T> {
     const { deadlines, transport } = this.#options;
     const inFlight = PeerFetch.start(signal, deadlines);
@@ -668,6 +719,9 @@ export class HttpPeer implements PeerGetter {
       try {
         inFlight.method = method;
         inFlight.headers = this.#options.headers ?? REQUEST_HEADERS;
+        if (extra !== undefined) {
+          inFlight.headers = { ...inFlight.headers, ...extra };
+        }
         inFlight.body = body;
         const signer = this.#options.signer;
         if (signer !== undefined) {

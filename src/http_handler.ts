@@ -26,12 +26,13 @@ import {
   declaredLength,
   decodePart,
   ERROR_HEADER,
+  PEEK_HEADER,
   PROTOBUF,
   RING_HEADER,
   WRITES_HEADER,
 } from "./wire.ts";
 import type { Group } from "./group.ts";
-import { groupServer, type Registry } from "./registry.ts";
+import { type GroupServer, groupServer, type Registry } from "./registry.ts";
 import {
   type PeerSigner,
   SIGNATURE_HEADER,
@@ -194,6 +195,18 @@ class LazySignal<R> {
   }
 }
 
+/** A handoff request's "not cached" (see {@linkcode PEEK_HEADER}). */
+class NotCached extends Error {}
+const NOT_CACHED = new PeerAnswer(404, "not cached", { [PEEK_HEADER]: "miss" });
+
+/** A handoff request's answer: the cached value, or "not cached". */
+function peeked(server: GroupServer, key: string): Routed {
+  const found = server.peek(key);
+  if (found === undefined) return NOT_CACHED;
+  if (!(found instanceof Promise)) return found;
+  return found.then((view) => view ?? Promise.reject(new NotCached()));
+}
+
 const NOT_FOUND_HEADERS = { [ERROR_HEADER]: "not-found" };
 const GETTER_HEADERS = { [ERROR_HEADER]: "getter" };
 
@@ -202,6 +215,7 @@ const GETTER_HEADERS = { [ERROR_HEADER]: "getter" };
  * message, and the header that tells our clients which (Go's ignore it).
  */
 function getterFailure(err: unknown): PeerAnswer {
+  if (err instanceof NotCached) return NOT_CACHED;
   const message = (err as Error)?.message ?? String(err);
   return err instanceof NotFoundError
     ? new PeerAnswer(404, message, NOT_FOUND_HEADERS)
@@ -440,7 +454,9 @@ export class PeerRouter {
       return new PeerWrite(method as PeerWrite["method"], group, key, signed);
     }
     try {
-      return groupServer(group).get(key, new LazySignal(req, access));
+      const server = groupServer(group);
+      if (access.header(req, PEEK_HEADER) === "1") return peeked(server, key);
+      return server.get(key, new LazySignal(req, access));
     } catch (err) {
       return getterFailure(err);
     }

@@ -18,6 +18,8 @@ import type { GroupOptions } from "./group_options.ts";
 import type { PeerGetter, PeerPicker } from "./peers.ts";
 import { Group } from "./group.ts";
 import { HashRing } from "./hash_ring.ts";
+import { movedFraction, PreviousRing } from "./handoff.ts";
+import { leave } from "./leave.ts";
 import { MailgunRing } from "./mailgun_ring.ts";
 import {
   type FetchLike,
@@ -36,7 +38,7 @@ import {
 import type { Logger } from "./logger.ts";
 import { PeerFetchTimes, prometheusText } from "./metrics.ts";
 import type { PeerHealthInfo } from "./peer_health.ts";
-import type { Registry } from "./registry.ts";
+import { groupServer, type Registry } from "./registry.ts";
 import {
   type DiscoveryStatus,
   type PoolStatus,
@@ -190,6 +192,13 @@ export class HttpPool implements PeerPicker {
   readonly #deadlines: Deadlines<PeerFetch>;
   readonly #client: HttpClientOptions;
   readonly #ringKind: string;
+  readonly #previous: PreviousRing;
+  // With a secret, every peer is ours: Go and mailgun nodes cannot sign,
+  // so a cluster with a secret has none (see the secret option).
+  readonly #signed: boolean;
+  readonly #writes: string;
+  readonly #leaveBytes: number;
+  readonly #leaveTimeoutMs: number;
   #fingerprint: string;
   #closing: Promise<void> | undefined;
   #ring: HashRing | MailgunRing;
@@ -216,6 +225,11 @@ export class HttpPool implements PeerPicker {
     const { maxResponseBytes, maxKeyBytes, maxWriteBytes } = settings;
     const { secrets, writes } = settings;
     registry.registerPeerPicker(this);
+    this.#previous = new PreviousRing(settings.handoffWindowMs);
+    this.#signed = secrets !== undefined;
+    this.#writes = writes;
+    this.#leaveBytes = settings.leaveBytes;
+    this.#leaveTimeoutMs = settings.leaveTimeoutMs;
     this.basePath = basePath;
     this.replicas = replicas;
     this.#hash = hash;
@@ -337,8 +351,7 @@ export class HttpPool implements PeerPicker {
           "(spelled exactly the same), or this node could never own a key",
       );
     }
-    const ring = this.#newRing();
-    ring.add(...peers);
+    const ring = this.#ringOf(peers);
     const getters = new Map<string, HttpPeer>();
     for (const peer of peers) {
       if (peer !== this.self) {
@@ -348,11 +361,55 @@ export class HttpPool implements PeerPicker {
         );
       }
     }
+    const before = { ring: this.#ring, peers: this.#peers };
+    const fingerprint = ringFingerprint(this.#ringKind, this.replicas, peers);
     this.#ring = ring;
     this.#peers = Object.freeze([...peers]);
     this.#getters = getters;
-    this.#fingerprint = ringFingerprint(this.#ringKind, this.replicas, peers);
+    if (fingerprint !== this.#fingerprint) this.#changed(before, ring);
+    this.#fingerprint = fingerprint;
     this.#client.headers = this.#requestHeaders();
+  }
+
+  /**
+   * The ring changed: remember the previous one for handoff, and say so.
+   * A list that had no other node (the first) stands for the new list
+   * without this node: while this node was away, or before it came, its
+   * keys were theirs.
+   */
+  #changed(
+    before: { ring: HashRing | MailgunRing; peers: readonly string[] },
+    ring: HashRing | MailgunRing,
+  ): void {
+    let previous = before.ring;
+    if (before.peers.every((p) => p === this.self)) {
+      previous = this.#ringOf(this.#peers.filter((p) => p !== this.self));
+    }
+    this.#previous.remember(previous);
+    if (previous !== before.ring) return; // the first list: no change to tell
+    const was = new Set(before.peers);
+    const added = this.#peers.filter((p) => !was.has(p));
+    const removed = before.peers.filter((p) =>
+      !this.#getters.has(p) &&
+      p !== this.self
+    );
+    const moved = Math.round(100 * movedFraction(previous, ring));
+    const window = this.#previous.windowMs;
+    this.logger.info(
+      `groupcache: ring changed: ${this.#peers.length} peers, added ${
+        added.join(" ") || "none"
+      }, removed ${removed.join(" ") || "none"}; ≈ ${moved} % of keys ` +
+        "have a new owner" +
+        (window > 0
+          ? `, asked first of their previous owners for ${window / 1000} s`
+          : ""),
+    );
+  }
+
+  #ringOf(peers: readonly string[]): HashRing | MailgunRing {
+    const ring = this.#newRing();
+    ring.add(...peers);
+    return ring;
   }
 
   /**
@@ -424,6 +481,22 @@ export class HttpPool implements PeerPicker {
     if (this.#closing !== undefined) return undefined;
     const owner = this.#ring.get(key);
     return owner === this.self ? undefined : owner;
+  }
+
+  /**
+   * The node that owned `key` before the ring last changed, when this node
+   * owns it now, within `handoffWindowMs`, and that node is still a peer,
+   * up, and one of ours (it answered with our header, or every node shares
+   * the secret): a miss asks it from cache only before the getter runs.
+   */
+  previousOwner(key: string): PeerGetter | undefined {
+    if (this.#closing !== undefined) return undefined;
+    const before = this.#previous.owner(key);
+    if (before === undefined || before === this.self) return undefined;
+    if (this.#ring.get(key) !== this.self) return undefined;
+    const peer = this.#getters.get(before);
+    if (peer === undefined || !peer.health.up) return undefined;
+    return this.#signed || peer.ours ? peer : undefined;
   }
 
   /**
@@ -512,6 +585,8 @@ export class HttpPool implements PeerPicker {
 
   async #close(): Promise<void> {
     for (const peer of this.#getters.values()) peer.close();
+    this.#previous.forget();
+    await this.#leave();
     const { closers } = this.#internals;
     const sources = [...closers];
     closers.clear();
@@ -519,6 +594,56 @@ export class HttpPool implements PeerPicker {
     // Discovery may have set() meanwhile: abort what its new peers started.
     for (const peer of this.#getters.values()) peer.close();
     this.#deadlines.clear();
+  }
+
+  /**
+   * Hands this node's most recently used owned values to their next owners
+   * (leave.ts), when `leaveBytes` allows and peers take writes from us.
+   */
+  async #leave(): Promise<void> {
+    const others = this.#peers.filter((p) => p !== this.self);
+    if (this.#leaveBytes === 0 || others.length === 0) return;
+    const start = performance.now();
+    const registry = this.registry;
+    const report = await leave({
+      groups: registry.names().map((name) => [
+        name,
+        groupServer(registry.get(name)!),
+      ]),
+      owns: (key) => this.#ring.get(key) === this.self,
+      next: this.#ringOf(others),
+      peer: (url) => {
+        const peer = this.#getters.get(url);
+        return peer?.health.up && (this.#signed || peer.ours)
+          ? peer
+          : undefined;
+      },
+      bytes: this.#leaveBytes,
+      timeoutMs: this.#leaveTimeoutMs,
+      writable: this.#writes !== "off",
+    });
+    if (report.picked === 0) return;
+    if (this.#writes === "off") {
+      this.logger.info(
+        `groupcache: close() hands none of ${report.picked} values to ` +
+          "their next owners: writes between nodes are off (give every " +
+          'node the same secret, or writes: "open"), so they load them again',
+      );
+      return;
+    }
+    const ms = Math.round(performance.now() - start);
+    const failed = report.picked - report.handed;
+    this.logger.info(
+      `groupcache: leaving: handed ${report.handed} values (${report.bytes} ` +
+        `bytes) to their next owners in ${ms} ms` +
+        (failed > 0
+          ? `; ${failed} not handed (${
+            report.timedOut
+              ? `leaveTimeoutMs ${this.#leaveTimeoutMs} passed`
+              : "refused or failed"
+          })`
+          : ""),
+    );
   }
 
   /** Whether {@linkcode HttpPool.close} was called. */

@@ -114,6 +114,24 @@ export interface HttpPoolOptions {
    * mailgun nodes, or of ours without a secret that uses set and remove.
    */
   writes?: WritesMode;
+  /**
+   * How long after a ring change (`set`, discovery) the previous ring is
+   * remembered, in milliseconds: meanwhile a key this node now owns and
+   * misses is first asked, from cache only, of its previous owner (a node
+   * of ours) before the getter runs. A pool's first peer list counts as a
+   * change from the same list without this node (a node that joins or
+   * restarts). Default 60,000; `0` turns handoff off.
+   */
+  handoffWindowMs?: number;
+  /**
+   * How many bytes of this node's most recently used values
+   * {@linkcode HttpPool.close} hands to their next owners (with `set`,
+   * so only with a `secret` or `writes: "open"`). Default 64 MiB; `0` turns
+   * it off.
+   */
+  leaveBytes?: number;
+  /** How long `close()` may spend handing values off, in milliseconds. Default 2,000. */
+  leaveTimeoutMs?: number;
 }
 
 /** The options of a pool, checked, with their defaults filled in. */
@@ -133,6 +151,9 @@ export interface PoolSettings {
   readonly logger: Logger;
   readonly secrets: readonly string[] | undefined;
   readonly writes: WritesMode;
+  readonly handoffWindowMs: number;
+  readonly leaveBytes: number;
+  readonly leaveTimeoutMs: number;
 }
 
 /** Checks `options`; throws a {@linkcode ConfigError} that says how to fix a bad one. */
@@ -149,6 +170,9 @@ export function checkPoolOptions(options: HttpPoolOptions): PoolSettings {
     maxKeyBytes = DEFAULT_MAX_KEY_BYTES,
     registry = defaultRegistry,
     ring = "golang",
+    handoffWindowMs = 60_000,
+    leaveBytes = 64 << 20,
+    leaveTimeoutMs = 2_000,
   } = options;
   if (ring !== "golang" && ring !== "mailgun") {
     throw new ConfigError(
@@ -236,6 +260,25 @@ export function checkPoolOptions(options: HttpPoolOptions): PoolSettings {
       `maxKeyBytes must be a positive integer, got ${String(maxKeyBytes)}`,
     );
   }
+  if (!(Number.isFinite(handoffWindowMs) && handoffWindowMs >= 0)) {
+    throw new ConfigError(
+      `handoffWindowMs must be a number of milliseconds >= 0 (0: no ` +
+        `handoff), got ${String(handoffWindowMs)}`,
+    );
+  }
+  if (!(Number.isInteger(leaveBytes) && leaveBytes >= 0)) {
+    throw new ConfigError(
+      `leaveBytes must be a whole number of bytes >= 0 (0: close() hands ` +
+        `nothing off), got ${String(leaveBytes)}`,
+    );
+  }
+  if (!(Number.isFinite(leaveTimeoutMs) && leaveTimeoutMs > 0)) {
+    throw new ConfigError(
+      `leaveTimeoutMs must be a positive number of milliseconds, got ${
+        String(leaveTimeoutMs)
+      }`,
+    );
+  }
   if (typeof registry?.registerPeerPicker !== "function") {
     throw new ConfigError("registry must be a Registry");
   }
@@ -259,6 +302,9 @@ export function checkPoolOptions(options: HttpPoolOptions): PoolSettings {
     logger: loggerOption(options.logger),
     secrets,
     writes,
+    handoffWindowMs,
+    leaveBytes,
+    leaveTimeoutMs,
   };
 }
 

@@ -137,6 +137,21 @@ export const GROUP_COUNTERS: [keyof GroupStats, ...Metric][] = [
     "groupcache_refresh_errors_total",
     "Keys whose refresh of an expired value started failing, once until one succeeds.",
   ],
+  [
+    "handoffHits",
+    "groupcache_handoff_hits_total",
+    "Keys got from their previous owner's cache after a ring change, not loaded.",
+  ],
+  [
+    "handoffMisses",
+    "groupcache_handoff_misses_total",
+    "Handoffs that found nothing or failed: the getter ran.",
+  ],
+  [
+    "handedOff",
+    "groupcache_handed_off_total",
+    "Values handed to their next owners when the pool closed.",
+  ],
 ];
 
 /** The gauges of each cache, by field. */

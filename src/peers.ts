@@ -40,6 +40,15 @@ export interface PeerGetter {
   ): Promise<void>;
   /** Drops `key` from the peer's main and hot caches. */
   remove?(group: string, key: string, signal: AbortSignal): Promise<void>;
+  /**
+   * Asks the peer for `key` from its cache only (a handoff): the value, or
+   * `undefined` when it holds none. The peer never loads nor forwards it.
+   */
+  peek?(
+    group: string,
+    key: string,
+    signal: AbortSignal,
+  ): Promise<ByteView | undefined>;
 }
 
 /** Names the peer that owns a key (Go's `PeerPicker`). */
@@ -64,6 +73,13 @@ export interface PeerPicker {
    * without it, such a key is written here only.
    */
   remoteOwner?(key: string): string | undefined;
+  /**
+   * The node that owned `key` before the ring last changed, when this node
+   * owns it now and that node may still hold it (a node of ours, up): a
+   * miss asks it from cache only before the getter runs. `undefined`
+   * otherwise, and once the handoff window has passed.
+   */
+  previousOwner?(key: string): PeerGetter | undefined;
   /**
    * The registry (node) this picker serves, as an `HttpPool`'s: a group
    * given the picker as `peers` joins it.

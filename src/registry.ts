@@ -33,6 +33,15 @@ export interface GroupServer {
   remove(key: string): void;
   /** How many loads are running (for `HttpPool.status()`). */
   loadsInFlight(): number;
+  /**
+   * A handoff request: the value from the cache (or a getter here that is
+   * loading it, briefly), `undefined` when there is none; never loads.
+   */
+  peek(key: string): ByteView | Promise<ByteView | undefined> | undefined;
+  /** The main cache's live entries, most recently used first (for leaving). */
+  newest(): Iterable<[string, ByteView]>;
+  /** Counts one value handed to its next owner as the node left. */
+  handedOff(): void;
 }
 
 // The servers of a registry's groups, for enroll and groupServer (set in

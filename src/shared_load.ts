@@ -269,6 +269,17 @@ export class SharedLoads<T> {
     return load.wait(signal);
   }
 
+  /**
+   * The result of the load of `key` that is running, joined as by
+   * {@linkcode SharedLoads.join}; `undefined` when none runs (none starts).
+   */
+  running(key: string, signal?: AbortSignal): Promise<T> | undefined {
+    const load = this.#loads.get(key);
+    if (load === undefined || load.starting) return undefined;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return load.wait(signal);
+  }
+
   /** How many loads are running. */
   get size(): number {
     return this.#loads.size;

@@ -60,6 +60,14 @@ export function ownerFailure(
 }
 
 /**
+ * The header of a handoff request (value `1`): a `GET` that the server
+ * answers from its cache only, never loading nor asking another peer, and
+ * the header of its "not cached" answer (a `404` with value `miss`), which
+ * is neither a not-found value nor a failure. Only our nodes are sent it.
+ */
+export const PEEK_HEADER = "x-groupcache-peek";
+
+/**
  * The response header with which a server says it refused a write because
  * its writes are off (`off`), so the client can say which option to set.
  */

@@ -66,6 +66,9 @@ describe("Group on one node", () => {
       staleHits: 0,
       refreshes: 0,
       refreshErrors: 0,
+      handoffHits: 0,
+      handoffMisses: 0,
+      handedOff: 0,
     });
   });
 

@@ -69,7 +69,14 @@ export function makeCluster(options: ClusterOptions = {}) {
     const extra = typeof options.pool === "function"
       ? options.pool(i)
       : options.pool;
-    const pool = new HttpPool(urls[i], { registry, fetch, ...extra });
+    // Handoff off unless asked for: the tests built on this cluster count
+    // requests, and a handoff adds one before a getter runs.
+    const pool = new HttpPool(urls[i], {
+      registry,
+      fetch,
+      handoffWindowMs: 0,
+      ...extra,
+    });
     const loads = new Map<string, number>();
     const value = options.value ?? ((key: string) => `v:${key}`);
     const getter: Getter = options.getter?.(i) ?? (async (key, dest) => {

@@ -19,6 +19,7 @@ import "../discovery_test.ts";
 import "../dns_test.ts"; // dnsPeers, the Node-specific entry point, on Node
 import "../framed_hit_test.ts";
 import "../group_test.ts";
+import "../handoff_test.ts"; // handoff on ring changes, leave on close
 import "../http_pool_test.ts";
 import "../lru_test.ts";
 import "../memory_bound_test.ts";

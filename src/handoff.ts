@@ -1,0 +1,118 @@
+/**
+ * Handoff: when the ring changes, keys move to new owners whose caches are
+ * empty, while their previous owners still hold the values. For a while
+ * after each change (`handoffWindowMs`) the pool remembers the previous
+ * ring ({@linkcode PreviousRing}), and a miss on a key's new owner first
+ * asks the previous owner from cache only ({@linkcode askPreviousOwner}),
+ * then runs the getter. The request never loads nor forwards on the other
+ * side, so it costs one hop at most and cannot loop.
+ *
+ * @module
+ */
+
+import type { ByteView } from "./byte_view.ts";
+import type { PeerGetter } from "./peers.ts";
+import type { LoadHandle } from "./shared_load.ts";
+
+/** What handoff needs of a ring: the owner of a key. */
+export interface OwnerRing {
+  get(key: string): string | undefined;
+}
+
+/**
+ * How long the asking node waits for the previous owner's answer: long
+ * enough for a loaded peer on a LAN, short beside a getter worth caching.
+ * Past it the getter runs (the peer is not blamed: a handoff is optional).
+ */
+export const HANDOFF_TIMEOUT_MS = 500;
+
+/**
+ * How long a previous owner waits on a load of the key it is running
+ * itself (its getter), rather than answering "not cached" at once.
+ */
+export const PEEK_WAIT_MS = 50;
+
+/** The previous ring, remembered for a window after each change. */
+export class PreviousRing {
+  /** How long a previous ring is remembered, in milliseconds (0: never). */
+  readonly windowMs: number;
+  readonly #now: () => number;
+  #ring: OwnerRing | undefined;
+  #until = 0;
+
+  constructor(windowMs: number, now: () => number = Date.now) {
+    this.windowMs = windowMs;
+    this.#now = now;
+  }
+
+  /** The ring just replaced (or what stands for it): remembered from now. */
+  remember(ring: OwnerRing): void {
+    if (this.windowMs === 0) return;
+    this.#ring = ring;
+    this.#until = this.#now() + this.windowMs;
+  }
+
+  /** Forgets the previous ring at once (the pool closes). */
+  forget(): void {
+    this.#ring = undefined;
+  }
+
+  /** The owner of `key` under the previous ring, within the window. */
+  owner(key: string): string | undefined {
+    if (this.#ring === undefined) return undefined;
+    if (this.#now() >= this.#until) {
+      this.#ring = undefined;
+      return undefined;
+    }
+    return this.#ring.get(key);
+  }
+}
+
+/**
+ * About what fraction of keys have another owner under `after` than under
+ * `before`: read off a fixed sample of keys, for the log line of a change.
+ */
+export function movedFraction(
+  before: OwnerRing,
+  after: OwnerRing,
+  samples = 2048,
+): number {
+  let moved = 0;
+  for (let i = 0; i < samples; i++) {
+    const key = `handoff-sample-${i}`;
+    if (before.get(key) !== after.get(key)) moved++;
+  }
+  return moved / samples;
+}
+
+/**
+ * `key` from the cache of its previous owner `peer`, within
+ * {@linkcode HANDOFF_TIMEOUT_MS} and the load's own bound; `undefined` when
+ * it holds none, fails, or answers too late (the getter then runs). A value
+ * that arrives expired counts as none.
+ */
+export async function askPreviousOwner(
+  peer: PeerGetter,
+  group: string,
+  key: string,
+  load: LoadHandle,
+  now: () => number,
+): Promise<ByteView | undefined> {
+  const asking = new AbortController();
+  load.link(asking);
+  const timer = setTimeout(
+    () => asking.abort(new DOMException("handoff too slow", "TimeoutError")),
+    HANDOFF_TIMEOUT_MS,
+  );
+  try {
+    const value = await peer.peek!(group, key, asking.signal);
+    if (value === undefined) return undefined;
+    return value.expire !== 0 && now() >= value.expire ? undefined : value;
+  } catch {
+    if (load.aborted) throw load.reason; // the callers left, or the bound passed
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+    load.link(undefined);
+  }
+}
