@@ -193,8 +193,6 @@ export class HttpPool implements PeerPicker {
   readonly #client: HttpClientOptions;
   readonly #ringKind: string;
   readonly #previous: PreviousRing;
-  // With a secret, every peer is ours: Go and mailgun nodes cannot sign,
-  // so a cluster with a secret has none (see the secret option).
   readonly #signed: boolean;
   readonly #writes: string;
   readonly #leaveBytes: number;
@@ -388,11 +386,9 @@ export class HttpPool implements PeerPicker {
     this.#previous.remember(previous);
     if (previous !== before.ring) return; // the first list: no change to tell
     const was = new Set(before.peers);
+    const now = new Set(this.#peers);
     const added = this.#peers.filter((p) => !was.has(p));
-    const removed = before.peers.filter((p) =>
-      !this.#getters.has(p) &&
-      p !== this.self
-    );
+    const removed = before.peers.filter((p) => !now.has(p));
     const moved = Math.round(100 * movedFraction(previous, ring));
     const window = this.#previous.windowMs;
     this.logger.info(
@@ -494,7 +490,17 @@ export class HttpPool implements PeerPicker {
     const before = this.#previous.owner(key);
     if (before === undefined || before === this.self) return undefined;
     if (this.#ring.get(key) !== this.self) return undefined;
-    const peer = this.#getters.get(before);
+    return this.#oursAndUp(before);
+  }
+
+  /**
+   * The peer at `url` when it is up and one of ours, to be sent what only
+   * our nodes understand (handoff, leave). With a secret every peer is:
+   * Go and mailgun nodes cannot sign, so a cluster with a secret has none
+   * (see the secret option), and a node that has asked no one yet knows it.
+   */
+  #oursAndUp(url: string): HttpPeer | undefined {
+    const peer = this.#getters.get(url);
     if (peer === undefined || !peer.health.up) return undefined;
     return this.#signed || peer.ours ? peer : undefined;
   }
@@ -612,12 +618,7 @@ export class HttpPool implements PeerPicker {
       ]),
       owns: (key) => this.#ring.get(key) === this.self,
       next: this.#ringOf(others),
-      peer: (url) => {
-        const peer = this.#getters.get(url);
-        return peer?.health.up && (this.#signed || peer.ours)
-          ? peer
-          : undefined;
-      },
+      peer: (url) => this.#oursAndUp(url),
       bytes: this.#leaveBytes,
       timeoutMs: this.#leaveTimeoutMs,
       writable: this.#writes !== "off",

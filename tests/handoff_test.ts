@@ -217,6 +217,25 @@ describe("handoff when owners move", () => {
     assert.equal(c.nodes[3].group.stats.handoffHits, 1);
   });
 
+  it("gets the value of a getter the previous owner is running at that moment", async () => {
+    const c = cluster(4, {}, undefined, 5);
+    c.set([0, 1, 2], three);
+    const [key] = movedTo(URLS[3], three, URLS).filter((k) =>
+      ownerUnder(three, k) === URLS[2]
+    );
+    c.set([0, 1, 3], URLS); // n2 has not heard yet: it still owns the key
+    const [here, there] = await Promise.all([
+      c.nodes[2].group.get(key),
+      c.nodes[3].group.get(key),
+    ]);
+    assert.deepEqual([here.toString(), there.toString()], [
+      `v:${key}`,
+      `v:${key}`,
+    ]);
+    assert.equal(c.getterRuns(), 1);
+    assert.equal(c.nodes[3].group.stats.handoffHits, 1);
+  });
+
   it("asks no previous owner once the window has passed", async () => {
     const c = cluster(4, { handoffWindowMs: 30 });
     c.set([0, 1, 2], three);
