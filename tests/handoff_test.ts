@@ -236,6 +236,22 @@ describe("handoff when owners move", () => {
     assert.equal(c.nodes[3].group.stats.handoffHits, 1);
   });
 
+  it("runs the getter when the previous owner hangs, within the handoff bound, without marking it down", async () => {
+    const c = cluster(4);
+    c.set([0, 1, 2], three);
+    const [key] = movedTo(URLS[3], three, URLS);
+    const previous = c.nodes.find((n) => n.url === ownerUnder(three, key))!;
+    c.set([0, 1, 2, 3], URLS);
+    previous.hung = true;
+    const start = performance.now();
+    assert.equal((await c.nodes[3].group.get(key)).toString(), `v:${key}`);
+    const ms = performance.now() - start;
+    assert.ok(ms >= 400 && ms < 5_000, `${ms} ms`); // HANDOFF_TIMEOUT_MS is 500
+    assert.equal(c.nodes[3].group.stats.handoffMisses, 1);
+    const health = c.nodes[3].pool.peerHealth();
+    assert.ok(health.every((h) => h.state === "up"), JSON.stringify(health));
+  });
+
   it("asks no previous owner once the window has passed", async () => {
     const c = cluster(4, { handoffWindowMs: 30 });
     c.set([0, 1, 2], three);
