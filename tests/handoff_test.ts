@@ -342,6 +342,35 @@ describe("handoff when owners move", () => {
     assert.deepEqual(peeks(c.nodes[0]).concat(peeks(c.nodes[1])), []);
   });
 
+  it("stays bounded when each of two nodes thinks it owns the key and the other owned it before", async () => {
+    // n0 owns the key on its ring, n1 on its own (other replicas); each one's
+    // first list makes the other the previous owner: they ask each other.
+    const pair = URLS.slice(0, 2);
+    const c = cluster(
+      2,
+      (i) => ({ replicas: i === 1 ? 3 : 50 }),
+      undefined,
+      20,
+    );
+    c.set([0, 1], pair);
+    const key = keys(500, "y").find((k) =>
+      c.nodes[0].pool.owner(k) === URLS[0] &&
+      c.nodes[1].pool.owner(k) === URLS[1]
+    );
+    assert.ok(key !== undefined);
+    const start = performance.now();
+    const got = await Promise.all([
+      c.nodes[0].group.get(key),
+      c.nodes[1].group.get(key),
+    ]);
+    assert.ok(got.every((v) => v.toString() === `v:${key}`));
+    assert.ok(performance.now() - start < 2_000);
+    for (const n of c.nodes) assert.ok((n.loads.get(key) ?? 0) <= 1, n.url);
+    const received = c.nodes[0].received.concat(c.nodes[1].received);
+    assert.ok(received.length <= 2, received.join("\n")); // one peek each at most
+    assert.ok(received.every((r) => r.endsWith(" peek")));
+  });
+
   it("answers a handoff at once while its own load of the key asks the new owner (no wait in a circle)", async () => {
     // n2 (previous owner) gets the key itself while n3 (new owner) asks it.
     const c = cluster(4, {}, undefined, 20);
