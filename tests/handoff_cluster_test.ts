@@ -97,6 +97,24 @@ describe("handoff between node processes", () => {
     );
     assert.ok(reloaded <= theirs.length / 4, `${reloaded} getter runs`);
   });
+
+  it("a node killed without close() hands off nothing, and nothing breaks", async () => {
+    const survivors = [urls[0], urls[2]];
+    const theirs = KEYS.filter((k) =>
+      ownerOf([urls[0], urls[2], urls[3]], k) === urls[3]
+    );
+    await nodes[3].stop(); // SIGTERM: the process exits, no close()
+    const rest = [nodes[0], nodes[2]];
+    // Before the others drop it: its keys load where they are asked.
+    for (const key of theirs.slice(0, 10)) {
+      assert.match(await nodes[0].get(key), new RegExp(`^n\\d:${key}$`));
+    }
+    await Promise.all(rest.map((n) => n.setPeers(survivors)));
+    for (const key of theirs) {
+      const owner = rest[survivors.indexOf(ownerOf(survivors, key))];
+      assert.match(await owner.get(key), new RegExp(`^n\\d:${key}$`));
+    }
+  });
 });
 
 describe(
