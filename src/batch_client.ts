@@ -66,6 +66,10 @@ class Waiter {
  */
 const IDLE_LOOKS = 4;
 
+// A microtask turn by a settled promise: Node's queueMicrotask makes an
+// AsyncResource for each callback, several µs.
+const settled = Promise.resolve();
+
 /** A batch gathering: its keys, and what its flush saw. */
 interface Gathering {
   readonly waiters: Waiter[];
@@ -94,7 +98,7 @@ export class PeerBatches {
     if (gathering === undefined) {
       gathering = { waiters: [], seen: 0, idle: 0 };
       this.#gathering.set(group, gathering);
-      queueMicrotask(() => this.#flush(group));
+      void settled.then(() => this.#flush(group));
     }
     const list = gathering.waiters;
     return new Promise((resolve, reject) => {
@@ -109,7 +113,7 @@ export class PeerBatches {
     gathering.seen = waiters.length;
     if (gathering.idle < IDLE_LOOKS && waiters.length < MAX_BATCH_KEYS) {
       // Keys may still arrive in this tick: look again after them.
-      queueMicrotask(() => this.#flush(group));
+      void settled.then(() => this.#flush(group));
       return;
     }
     this.#gathering.delete(group);
