@@ -6,15 +6,17 @@
 // is warm, and the figures are the peer traffic. Each call asks 100 distinct
 // keys drawn from a Zipf (s = 1) mix; about a third are this node's.
 //
-// Default mode, in alternating rounds:
-//   - keys/s through getMany(100) against Promise.all of 100 get, with the
-//     peer requests one call makes (a counting transport) and the values
-//     checked byte for byte;
+// Default mode, in rounds cut in slices in which the cases take turns:
+//   - keys/s through getMany(100) against Promise.all of 100 get, one call at
+//     a time and 4 at a time, with the peer requests per 100 keys (a counting
+//     transport), the CPU per key of all three processes (/proc), and the
+//     values checked byte for byte;
 //   - (Deno, Bun) getMany(100) from two more peers that stream their batch
 //     answers (each entry sent as soon as it is ready, chunked; answerEach)
 //     instead of sending them all at once (answerBatch, what pool.handler
 //     does);
-//   - 1 and 64 callers of single get, coalesceGets off and on.
+//   - 1 and 64 callers of single get, coalesceGets off and on;
+//   - what coalescing costs one get: one caller, two in-process nodes.
 //   Under Deno it then runs itself under Node (bundled with Bun into
 //   bench/.out/): nodeTransport asking, nodeListener answering.
 // --sockets: 64 callers of single get and a loop of getMany(100) together
@@ -66,7 +68,14 @@ import {
   stats,
   writeMarkdownSection,
 } from "./_util.ts";
-import { args, benchPath, flag, numberOption, targetComment } from "./_proc.ts";
+import {
+  args,
+  benchPath,
+  cpuSeconds,
+  flag,
+  numberOption,
+  targetComment,
+} from "./_proc.ts";
 
 const quick = flag("quick");
 const ROUNDS = numberOption("rounds", quick ? 2 : 5);
@@ -76,6 +85,8 @@ const BATCH = 100;
 const VALUE_BYTES = 1024;
 const CALLERS = 64;
 const SLICES = 10;
+// Calls at once in the "4 at a time" rows: pages served concurrently.
+const CONCURRENT = 4;
 const GROUPS = ["bench", "coalesced"];
 const SOCKETS_MS = quick ? 10_000 : 60_000;
 const MAX_SOCKETS = 16;
@@ -161,6 +172,8 @@ interface Cluster {
   readonly groups: Record<string, Group>;
   /** Peer requests made so far. */
   requests(): number;
+  /** CPU seconds the three processes have used so far (from /proc). */
+  cpu(): number;
   stop(): Promise<void>;
 }
 
@@ -230,7 +243,9 @@ async function startCluster(
     await stop();
     throw err;
   }
-  return { pool, urls, groups, requests: () => requests, stop };
+  const pids = [process.pid, ...peers.map((p) => p.pid)];
+  const cpu = () => pids.reduce((sum, pid) => sum + (cpuSeconds(pid) ?? 0), 0);
+  return { pool, urls, groups, requests: () => requests, cpu, stop };
 }
 
 const all = Array.from({ length: KEYS }, (_, i) => `key-${i}`);
@@ -278,40 +293,66 @@ interface Done {
   units: number;
   /** Peer requests made meanwhile. */
   requests: number;
+  /** CPU seconds the cluster's three processes used meanwhile. */
+  cpu: number;
 }
+
+/** Per case and round: units/s, peer requests per unit, CPU µs per unit. */
+type Sample = [number, number, number];
 
 /** A case: runs for `ms`, says what it did. */
 type Case = (ms: number) => Promise<Done>;
 
-/** Calls `call` (100 keys a call) for `ms`. */
-function batches(cluster: Cluster, call: () => Promise<void>): Case {
-  return async (ms) => {
-    let keys = 0;
-    const before = cluster.requests();
-    const start = performance.now();
-    while (performance.now() - start < ms) {
-      await call();
-      keys += BATCH;
-    }
-    return { units: keys, requests: cluster.requests() - before };
-  };
+/** `n` callers of `call` (100 keys a call), each calling again once done. */
+function batches(
+  cluster: Cluster,
+  call: () => Promise<void>,
+  n = 1,
+): Case {
+  return (ms) =>
+    measured(cluster, async (start) => {
+      let keys = 0;
+      await Promise.all(
+        Array.from({ length: n }, async () => {
+          while (performance.now() - start < ms) {
+            await call();
+            keys += BATCH;
+          }
+        }),
+      );
+      return keys;
+    });
 }
 
 /** `n` callers of single get, each asking its next key once it has its last. */
 function callers(cluster: Cluster, group: Group, n: number): Case {
-  return async (ms) => {
-    let gets = 0;
-    const before = cluster.requests();
-    const start = performance.now();
-    await Promise.all(
-      Array.from({ length: n }, async () => {
-        while (performance.now() - start < ms) {
-          await group.get(all[zipf()]);
-          gets++;
-        }
-      }),
-    );
-    return { units: gets, requests: cluster.requests() - before };
+  return (ms) =>
+    measured(cluster, async (start) => {
+      let gets = 0;
+      await Promise.all(
+        Array.from({ length: n }, async () => {
+          while (performance.now() - start < ms) {
+            await group.get(all[zipf()]);
+            gets++;
+          }
+        }),
+      );
+      return gets;
+    });
+}
+
+/** Runs `work` (it says how many units it did), counting requests and CPU. */
+async function measured(
+  cluster: Cluster,
+  work: (start: number) => Promise<number>,
+): Promise<Done> {
+  const requests = cluster.requests();
+  const cpu = cluster.cpu();
+  const units = await work(performance.now());
+  return {
+    units,
+    requests: cluster.requests() - requests,
+    cpu: cluster.cpu() - cpu,
   };
 }
 
@@ -324,12 +365,12 @@ function callers(cluster: Cluster, group: Group, n: number): Case {
 async function interleaved(
   cases: Record<string, Case>,
   rounds: number,
-): Promise<Record<string, [number, number][]>> {
-  const out: Record<string, [number, number][]> = {};
+): Promise<Record<string, Sample[]>> {
+  const out: Record<string, Sample[]> = {};
   const names = Object.keys(cases);
   for (let r = 0; r < rounds; r++) {
     const sum = new Map(
-      names.map((name) => [name, { units: 0, requests: 0, ms: 0 }]),
+      names.map((name) => [name, { units: 0, requests: 0, ms: 0, cpu: 0 }]),
     );
     for (let slice = 0; slice < SLICES; slice++) {
       const order = slice % 2 === 0 ? names : [...names].reverse();
@@ -339,11 +380,16 @@ async function interleaved(
         const total = sum.get(name)!;
         total.units += done.units;
         total.requests += done.requests;
+        total.cpu += done.cpu;
         total.ms += performance.now() - start;
       }
     }
     for (const [name, t] of sum) {
-      (out[name] ??= []).push([t.units * 1000 / t.ms, t.requests / t.units]);
+      (out[name] ??= []).push([
+        t.units * 1000 / t.ms,
+        t.requests / t.units,
+        t.cpu * 1e6 / t.units,
+      ]);
     }
   }
   return out;
@@ -417,19 +463,30 @@ async function throughput(): Promise<void> {
     const [manyRequests, singleRequests] = await prepare(cluster);
     if (streamed !== undefined) await prepare(streamed);
     const { bench, coalesced } = cluster.groups;
-    const getMany = (group: Group) =>
-      batches(cluster, async () => {
+    const getMany = (group: Group, n = 1, of = cluster) =>
+      batches(of, async () => {
         const { values } = await group.getMany(draw());
         if (values.size !== BATCH) throw new Error("getMany: errors");
-      });
+      }, n);
+    const all100 = async () => {
+      await Promise.all(draw().map((k) => bench.get(k)));
+    };
     const cases: Record<string, Case> = {
       "getMany(100)": getMany(bench),
-      "Promise.all of 100 get": batches(cluster, async () => {
-        await Promise.all(draw().map((k) => bench.get(k)));
-      }),
+      "Promise.all of 100 get": batches(cluster, all100),
+      "getMany(100), 4 at a time": getMany(bench, CONCURRENT),
+      "Promise.all of 100 get, 4 at a time": batches(
+        cluster,
+        all100,
+        CONCURRENT,
+      ),
     };
     if (streamed !== undefined) {
-      cases["getMany(100), answers streamed"] = getMany(streamed.groups.bench);
+      cases["getMany(100), answers streamed"] = getMany(
+        streamed.groups.bench,
+        1,
+        streamed,
+      );
     }
     const singleCases: Record<string, Case> = {
       "1 caller, coalesceGets: false": callers(cluster, bench, 1),
@@ -451,33 +508,35 @@ async function throughput(): Promise<void> {
 }
 
 function report(
-  samples: Record<string, [number, number][]>,
-  singleSamples: Record<string, [number, number][]>,
+  samples: Record<string, Sample[]>,
+  singleSamples: Record<string, Sample[]>,
   manyRequests: number,
   singleRequests: number,
   latency: [string, Stats, Stats][],
 ): void {
   const info = runtimeInfo();
-  const figures = Object.fromEntries(
-    Object.entries(samples).map((
-      [name, s],
-    ) => [name, stats(s.map(([k]) => k))]),
-  );
-  const perCall: Record<string, string> = {
-    "getMany(100)": String(manyRequests),
-    "Promise.all of 100 get": String(singleRequests),
-    "getMany(100), answers streamed": String(manyRequests),
-  };
-  const rows = Object.entries(figures).map((
-    [name, s],
-  ) => [name, range(s), perCall[name]]);
+  const of = (name: string, i: 0 | 1 | 2) =>
+    stats(samples[name].map((sample) => sample[i]));
+  const rows = Object.keys(samples).map((name) => [
+    name,
+    range(of(name, 0)),
+    fmt(of(name, 1).median * BATCH),
+    fmt(of(name, 2).median),
+  ]);
   for (const row of rows) console.log(row.join(": "));
-  const many = figures["getMany(100)"].median;
-  const ratio = many / figures["Promise.all of 100 get"].median;
-  console.log(`getMany / Promise.all: ${fmt(ratio)}×`);
-  const streamedRatio = figures["getMany(100), answers streamed"] === undefined
+  const many = of("getMany(100)", 0).median;
+  const ratio = many / of("Promise.all of 100 get", 0).median;
+  const ratio4 = of("getMany(100), 4 at a time", 0).median /
+    of("Promise.all of 100 get, 4 at a time", 0).median;
+  const cpuRatio = of("Promise.all of 100 get", 2).median /
+    of("getMany(100)", 2).median;
+  console.log(
+    `getMany / Promise.all: ${fmt(ratio)}× (4 at a time ${fmt(ratio4)}×), ` +
+      `CPU per key ${fmt(cpuRatio)}× less`,
+  );
+  const streamedRatio = samples["getMany(100), answers streamed"] === undefined
     ? undefined
-    : figures["getMany(100), answers streamed"].median / many;
+    : of("getMany(100), answers streamed", 0).median / many;
   const singleRows = Object.entries(singleSamples).map(([name, s]) => [
     name,
     range(stats(s.map(([g]) => g))),
@@ -514,9 +573,19 @@ this node's. Keys/s, min / median / max over ${ROUNDS} alternating rounds of
 ${ROUND_MS} ms after a warm-up, and the peer requests one call of 100 keys
 made. Produced by \`bench/batch_bench.ts\`.
 
-${markdownTable(["call", "keys/s (min / median / max)", "peer requests"], rows)}
+${
+      markdownTable([
+        "call",
+        "keys/s (min / median / max)",
+        "peer requests per 100 keys",
+        "CPU µs per key, 3 nodes",
+      ], rows)
+    }
 
-getMany / Promise.all (medians): **${fmt(ratio)}×**${
+getMany / Promise.all (medians): **${fmt(ratio)}×** one call at a time,
+${fmt(ratio4)}× ${CONCURRENT} at a time; CPU per key ${
+      fmt(cpuRatio)
+    }× less (all three processes, from /proc)${
       streamedRatio === undefined
         ? ""
         : `; streamed answers / all at once (medians): ${fmt(streamedRatio)}×`
@@ -557,7 +626,9 @@ ${
         target: "getMany(100) ≥ 5× Promise.all of 100 get (keys/s)",
         ratio: ratio / 5,
         needed: 1,
-        note: `${fmt(ratio)}×; ${manyRequests} vs ${singleRequests} requests`,
+        note: `${fmt(ratio)}× (${CONCURRENT} at a time ${fmt(ratio4)}×, CPU ` +
+          `per key ${fmt(cpuRatio)}× less); ${manyRequests} vs ` +
+          `${singleRequests} requests`,
       })
     }
 ${
