@@ -30,6 +30,7 @@
 // Writes its sections of bench/results/batch.md (one per runtime) and
 // bench/results/batch_sockets.md.
 import { spawnSync } from "node:child_process";
+import { loadavg as osLoadavg } from "node:os";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import {
@@ -92,10 +93,19 @@ const SOCKETS_MS = quick ? 10_000 : 60_000;
 const MAX_SOCKETS = 16;
 const runtime = runtimeName();
 const script = fileURLToPath(import.meta.url);
+// Where the figures go (the Node run, bundled elsewhere, is told).
+const results = args().includes("--results")
+  ? option("results")
+  : benchPath("./results");
 
 /** The value every node's getter gives `key`, `label` being the owner's. */
 function valueOf(label: string, key: string): string {
   return `${label}:${key}`.padEnd(VALUE_BYTES, ".");
+}
+
+/** The 1, 5 and 15 minute load averages. */
+function loadavg(): string {
+  return osLoadavg().map((n) => n.toFixed(1)).join(", ");
 }
 
 /** The value of an `--name VALUE` option. */
@@ -562,16 +572,18 @@ function report(
     ? "nodeTransport asking, nodeListener answering (node:http)"
     : "the default fetch asking, the runtime's own server answering";
   writeMarkdownSection(
-    benchPath("./results/batch.md"),
+    `${results}/batch.md`,
     `batch:${info.runtime}`,
     `### getMany(100) vs Promise.all of 100 get, 3 nodes — ${info.summary}
 
 This node and two node processes of the same runtime over loopback, ${asking};
 ${fmt(KEYS)} keys of 1 KiB (all cached on their owners), \`hotCache:
 "never"\`; 100 distinct keys a call from a Zipf (s = 1) mix, about a third
-this node's. Keys/s, min / median / max over ${ROUNDS} alternating rounds of
-${ROUND_MS} ms after a warm-up, and the peer requests one call of 100 keys
-made. Produced by \`bench/batch_bench.ts\`.
+this node's (the share varies with the ports). Keys/s, min / median / max over
+${ROUNDS} rounds of ${ROUND_MS} ms per case, each cut in ${SLICES} slices in
+which the cases take turns, after a warm-up round; load average
+${loadavg()} at the end (a shared 2-core machine). Produced by
+\`bench/batch_bench.ts\`.
 
 ${
       markdownTable([
@@ -697,7 +709,7 @@ async function sockets(): Promise<void> {
     const max = Math.max(...samples.flat());
     const info = runtimeInfo();
     writeMarkdownSection(
-      benchPath("./results/batch_sockets.md"),
+      `${results}/batch_sockets.md`,
       `batch_sockets:${info.runtime}`,
       `### Sockets per peer over ${SOCKETS_MS / 1000} s — ${info.summary}
 
@@ -747,7 +759,9 @@ function underNode(): void {
     `--outfile=${out}`,
   ]);
   const passed = args().filter((a) => a !== "--no-node");
-  const done = spawnSync("node", [out, ...passed], { stdio: "inherit" });
+  const done = spawnSync("node", [out, ...passed, "--results", results], {
+    stdio: "inherit",
+  });
   if (done.status !== 0) {
     throw new Error(`the Node run failed (${done.status})`);
   }
