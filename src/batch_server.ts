@@ -80,7 +80,13 @@ export function answerEach(
   let loading = 0;
   return new Promise((resolve) => {
     const settle = (key: string, view: ByteView | undefined, err: unknown) => {
-      emit(entryOf(key, view, err, mailgun));
+      let entry;
+      try {
+        entry = entryOf(key, view, err, mailgun);
+      } catch (failed) {
+        entry = entryOf(key, undefined, failed, mailgun); // its own failure
+      }
+      emit(entry);
       if (++answered === distinct.length) resolve();
     };
     // Starts keys until BATCH_LOADS loads run: a cached key settles at once.
