@@ -1,9 +1,11 @@
 /**
  * The client side of batch requests (see `batch_wire.ts`): the keys of one
  * group asked of one peer in the same tick gather into one request, sent
- * once the tick's synchronous code is done (a microtask). Each key keeps its
- * own promise and its own caller's signal; the request is aborted only when
- * every key in it has been left.
+ * once the tick's work is done: a microtask that looks again while keys
+ * keep arriving (the callers a batch answer wakes ask their next keys a few
+ * promise hops later, not all in the same microtask), never a timer. Each
+ * key keeps its own promise and its own caller's signal; the request is
+ * aborted only when every key in it has been left.
  *
  * @module
  */
@@ -26,19 +28,62 @@ export type SendOne = (
   signal: AbortSignal,
 ) => Promise<ByteView>;
 
-/** One key waiting in a batch. */
-interface Waiter {
+/**
+ * One key waiting in a batch. It listens to its caller's signal itself
+ * (`handleEvent`): no closure per key.
+ */
+class Waiter {
   readonly key: string;
   readonly signal: AbortSignal;
-  resolve(view: ByteView): void;
-  reject(err: unknown): void;
+  readonly resolve: (view: ByteView) => void;
+  readonly reject: (err: unknown) => void;
+  // Set once the batch is sent: what to do when the caller leaves.
+  onLeave: ((waiter: Waiter) => void) | undefined;
+  left = false;
+
+  constructor(
+    key: string,
+    signal: AbortSignal,
+    resolve: (view: ByteView) => void,
+    reject: (err: unknown) => void,
+  ) {
+    this.key = key;
+    this.signal = signal;
+    this.resolve = resolve;
+    this.reject = reject;
+  }
+
+  handleEvent(): void {
+    this.left = true;
+    this.reject(this.signal.reason);
+    this.onLeave?.(this);
+  }
+}
+
+/**
+ * How many microtask turns in a row without a new key end the gathering:
+ * the callers one answer wakes ask again a few promise hops apart.
+ */
+const IDLE_LOOKS = 4;
+
+// A microtask turn by a settled promise: Node's queueMicrotask makes an
+// AsyncResource for each callback, several µs.
+const settled = Promise.resolve();
+
+/** A batch gathering: its keys, and what its flush saw. */
+interface Gathering {
+  readonly waiters: Waiter[];
+  seen: number;
+  idle: number;
 }
 
 /** The batches of one peer now gathering, by group. */
 export class PeerBatches {
   readonly #send: SendBatch;
   readonly #single: SendOne;
-  readonly #gathering = new Map<string, Waiter[]>();
+  // Per group: the keys gathering, how many its flush saw last time, and
+  // how many looks in a row found no new key.
+  readonly #gathering = new Map<string, Gathering>();
 
   /** `send` sends a batch; `single` a key alone in its tick (a plain get). */
   constructor(send: SendBatch, single: SendOne) {
@@ -49,20 +94,28 @@ export class PeerBatches {
   /** `key` of `group`, asked in this tick's batch to the peer. */
   get(group: string, key: string, signal: AbortSignal): Promise<ByteView> {
     if (signal.aborted) return Promise.reject(signal.reason);
-    let waiters = this.#gathering.get(group);
-    if (waiters === undefined) {
-      waiters = [];
-      this.#gathering.set(group, waiters);
-      queueMicrotask(() => this.#flush(group));
+    let gathering = this.#gathering.get(group);
+    if (gathering === undefined) {
+      gathering = { waiters: [], seen: 0, idle: 0 };
+      this.#gathering.set(group, gathering);
+      void settled.then(() => this.#flush(group));
     }
-    const list = waiters;
+    const list = gathering.waiters;
     return new Promise((resolve, reject) => {
-      list.push({ key, signal, resolve, reject });
+      list.push(new Waiter(key, signal, resolve, reject));
     });
   }
 
   #flush(group: string): void {
-    const waiters = this.#gathering.get(group)!;
+    const gathering = this.#gathering.get(group)!;
+    const waiters = gathering.waiters;
+    gathering.idle = waiters.length > gathering.seen ? 0 : gathering.idle + 1;
+    gathering.seen = waiters.length;
+    if (gathering.idle < IDLE_LOOKS && waiters.length < MAX_BATCH_KEYS) {
+      // Keys may still arrive in this tick: look again after them.
+      void settled.then(() => this.#flush(group));
+      return;
+    }
     this.#gathering.delete(group);
     if (waiters.length === 1) {
       // Alone in its tick: a plain get costs less than a batch of one.
@@ -78,40 +131,39 @@ export class PeerBatches {
   async #sendSome(group: string, waiters: Waiter[]): Promise<void> {
     const leaving = new AbortController();
     let staying = waiters.length;
-    const left = new Set<Waiter>();
-    const unlisten: (() => void)[] = [];
+    const onLeave = (waiter: Waiter) => {
+      if (--staying === 0) leaving.abort(waiter.signal.reason);
+    };
     for (const waiter of waiters) {
-      const onAbort = () => {
-        left.add(waiter);
-        waiter.reject(waiter.signal.reason);
-        if (--staying === 0) leaving.abort(waiter.signal.reason);
-      };
-      if (waiter.signal.aborted) onAbort();
-      else {
-        waiter.signal.addEventListener("abort", onAbort, { once: true });
-        unlisten.push(() =>
-          waiter.signal.removeEventListener("abort", onAbort)
-        );
-      }
+      waiter.onLeave = onLeave;
+      if (waiter.signal.aborted) waiter.handleEvent();
+      else waiter.signal.addEventListener("abort", waiter, { once: true });
     }
     if (staying === 0) return;
-    const keys = [...new Set(waiters.map((waiter) => waiter.key))];
+    const keys = distinctKeys(waiters);
     try {
       const results = await this.#send(group, keys, leaving.signal);
       for (const waiter of waiters) {
-        if (left.has(waiter)) continue;
+        if (waiter.left) continue;
         const result = results.get(waiter.key)!;
         if (result instanceof Error) waiter.reject(result);
         else waiter.resolve(result);
       }
     } catch (err) {
       for (const waiter of waiters) {
-        if (!left.has(waiter)) waiter.reject(keyError(err, waiter.key, keys));
+        if (!waiter.left) waiter.reject(keyError(err, waiter.key, keys));
       }
     } finally {
-      for (const stop of unlisten) stop();
+      for (const waiter of waiters) {
+        waiter.signal.removeEventListener("abort", waiter);
+      }
     }
   }
+}
+
+/** The keys of `waiters`, each once. */
+function distinctKeys(waiters: Waiter[]): string[] {
+  return [...new Set(waiters.map((waiter) => waiter.key))];
 }
 
 /** A failure of the whole batch, as the error of one of its keys. */

@@ -15,6 +15,7 @@
  */
 
 import { ProtobufError } from "./errors.ts";
+import { utf8Length } from "./byte_view.ts";
 import { varintSize, writeVarint } from "./varint.ts";
 
 /** The content type of a batch request and of its answer. */
@@ -44,20 +45,29 @@ export interface BatchEntry {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
+/**
+ * Writes `key`, `size` bytes of UTF-8, with its varint length at `pos`;
+ * returns the position after it. Keys are short and mostly ASCII: a loop
+ * costs less than a call into the runtime's encoder (a Deno op).
+ */
+function writeKey(out: Uint8Array, pos: number, key: string, size: number) {
+  pos = writeVarint(out, pos, size);
+  if (size === key.length) {
+    for (let i = 0; i < size; i++) out[pos + i] = key.charCodeAt(i);
+  } else encoder.encodeInto(key, out.subarray(pos, pos + size));
+  return pos + size;
+}
+
 /** A request body of `keys`. */
 export function encodeBatchRequest(
   keys: readonly string[],
 ): Uint8Array<ArrayBuffer> {
-  const parts = keys.map((key) => encoder.encode(key));
+  const sizes = keys.map(utf8Length);
   let size = 0;
-  for (const part of parts) size += varintSize(part.length) + part.length;
+  for (const n of sizes) size += varintSize(n) + n;
   const out = new Uint8Array(size);
   let pos = 0;
-  for (const part of parts) {
-    pos = writeVarint(out, pos, part.length);
-    out.set(part, pos);
-    pos += part.length;
-  }
+  keys.forEach((key, i) => pos = writeKey(out, pos, key, sizes[i]));
   return out;
 }
 
@@ -73,19 +83,16 @@ export function decodeBatchRequest(body: Uint8Array): string[] {
 export function encodeBatchAnswer(
   entries: readonly BatchEntry[],
 ): Uint8Array<ArrayBuffer> {
-  const keys = entries.map((entry) => encoder.encode(entry.key));
+  const sizes = entries.map((entry) => utf8Length(entry.key));
   let size = 0;
   entries.forEach((entry, i) => {
     const n = entry.bytes.length;
-    size += varintSize(keys[i].length) + keys[i].length + 1 + varintSize(n) +
-      n;
+    size += varintSize(sizes[i]) + sizes[i] + 1 + varintSize(n) + n;
   });
   const out = new Uint8Array(size);
   let pos = 0;
   entries.forEach((entry, i) => {
-    pos = writeVarint(out, pos, keys[i].length);
-    out.set(keys[i], pos);
-    pos += keys[i].length;
+    pos = writeKey(out, pos, entry.key, sizes[i]);
     out[pos++] = entry.kind;
     pos = writeVarint(out, pos, entry.bytes.length);
     out.set(entry.bytes, pos);
@@ -136,11 +143,21 @@ class Reader {
     return out;
   }
   text(): string {
-    try {
-      return decoder.decode(this.bytes());
-    } catch (err) {
-      if (err instanceof ProtobufError) throw err;
-      throw new ProtobufError("a key is not valid UTF-8");
+    const bytes = this.bytes();
+    // Short ASCII, the usual key: no call into the runtime's decoder.
+    if (bytes.length > 64) return utf8(bytes);
+    for (let i = 0; i < bytes.length; i++) {
+      if (bytes[i] >= 0x80) return utf8(bytes);
     }
+    return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  }
+}
+
+/** `bytes` as UTF-8 (a `ProtobufError` when they are not). */
+function utf8(bytes: Uint8Array): string {
+  try {
+    return decoder.decode(bytes);
+  } catch {
+    throw new ProtobufError("a key is not valid UTF-8");
   }
 }

@@ -47,7 +47,10 @@ export interface GroupOptions {
   /**
    * Whether single gets of keys owned by one peer, started in the same tick
    * on this node, travel as one batch request, as `getMany`'s keys do (to
-   * peers that take batches; see docs/batches.md). Default `false`.
+   * peers that take batches; see docs/batches.md). The batch goes once a few
+   * microtask turns pass without a new key: no timer, no wait. Default
+   * `false` (measured: fewer requests on every runtime, more gets/s on Deno
+   * only).
    */
   coalesceGets?: boolean;
   /** A source of numbers in [0, 1) for the `"go"` policy's 1 in 10; defaults to `Math.random`. */

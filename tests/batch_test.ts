@@ -265,6 +265,28 @@ describe("coalesceGets", () => {
     });
   }
 
+  it("gathers gets started a few promise hops apart in one tick (a batch answer's callers asking again)", async () => {
+    const c = cluster(undefined, {}, { coalesceGets: true });
+    await introduce(c);
+    const asked = keys(30);
+    // Each caller asks after its own number of hops (0 to 5), as callers
+    // woken by one answer do, their continuations being of unequal depth.
+    const hops = async (n: number) => {
+      for (let i = 0; i < n; i++) await Promise.resolve();
+    };
+    const views = await Promise.all(
+      asked.map(async (k, i) => {
+        await hops(i % 6);
+        return c.groups[0].get(k);
+      }),
+    );
+    assert.deepEqual(views.map(String), asked.map((k) => `v:${k}`));
+    assert.deepEqual(c.log.sort(), [
+      "POST http://b.test/_groupcache/g/",
+      "POST http://c.test/_groupcache/g/",
+    ]);
+  });
+
   it("sends a key alone in its tick as a plain GET, even with coalesceGets", async () => {
     const c = cluster(undefined, {}, { coalesceGets: true });
     await introduce(c);
@@ -294,6 +316,33 @@ describe("the batch request on the wire", () => {
     assert.deepEqual(decodeBatchAnswer(encodeBatchAnswer(entries)), entries);
   });
 
+  it("writes each key as TextEncoder would (lone surrogates as U+FFFD), and refuses a key that is not UTF-8", () => {
+    const encoder = new TextEncoder();
+    for (
+      const key of [
+        "ascii",
+        "é",
+        "日本",
+        "🙂x",
+        "\ud800",
+        "a\udc00b",
+        "\ud83d\ud83d",
+        "é".repeat(70),
+      ]
+    ) {
+      const bytes = encoder.encode(key);
+      const body = encodeBatchRequest([key]);
+      assert.deepEqual(body.subarray(body.length - bytes.length), bytes, key);
+      assert.equal(
+        decodeBatchRequest(body)[0],
+        new TextDecoder().decode(bytes),
+      );
+    }
+    for (const bad of [Uint8Array.of(1, 0xff), Uint8Array.of(2, 0xc3, 0x28)]) {
+      assert.throws(() => decodeBatchRequest(bad), { name: "ProtobufError" });
+    }
+  });
+
   it("is loaded on the owner at most 16 keys at a time", async () => {
     let running = 0, most = 0;
     const c = cluster(async (key) => {
@@ -311,6 +360,37 @@ describe("the batch request on the wire", () => {
     const entries = decodeBatchAnswer(new Uint8Array(await res.arrayBuffer()));
     assert.equal(entries.length, 60);
     assert.equal(most, 16);
+  });
+
+  it("answers cached keys without a turn among the 16 loads, each key once", async () => {
+    let running = 0, most = 0;
+    const c = cluster(async (key) => {
+      most = Math.max(most, ++running);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      running--;
+      return `v:${key}`;
+    });
+    const cached = keys(20, "cached");
+    const post = async (asked: string[]) => {
+      const res = await c.pools[0].handler(
+        new Request("http://a.test/_groupcache/g/", {
+          method: "POST",
+          body: encodeBatchRequest(asked),
+        }),
+      );
+      return decodeBatchAnswer(new Uint8Array(await res.arrayBuffer()));
+    };
+    await post(cached);
+    most = 0;
+    const asked = [...keys(40), ...cached, ...keys(40)];
+    const entries = await post(asked);
+    assert.deepEqual(
+      entries.map((e) => e.key).sort(),
+      [...new Set(asked)].sort(),
+    );
+    assert.ok(entries.every((e) => e.kind === 0));
+    assert.equal(most, 16);
+    for (const key of asked) assert.equal(c.loads.get(key), 1, key);
   });
 
   it("is answered by pool.handler: each key's entry, 413 over the key bound, 400 when malformed", async () => {
