@@ -6,9 +6,12 @@
 // Each scenario starts its own cluster of bench/cluster/handoff_node.ts
 // processes (this bench's runtime, or --runtime) on loopback, every node an
 // HttpPool + Group sharing a secret, 64 MiB, 1 KiB values, a getter that
-// takes --origin-ms. The load is in this process: CALLERS concurrent
-// callers, each asking the live nodes in turn for a key drawn from a Zipf
-// (s = 1) mix over 20,000 keys, one request at a time, timing each one.
+// takes --origin-ms (default 20: a slow origin, so a reload shows in the
+// latency). The load is in this process: CALLERS callers that start --rate
+// requests/s together (below what the nodes can serve on a shared two-core
+// machine, so the latency is the change's, not a queue's), each asking the
+// live nodes in turn for a key drawn from a Zipf (s = 1) mix over 20,000
+// keys, one request at a time, timing each one.
 // Scenarios (all but the rolling restart start warm: every key asked once,
 // so it sits in its owner's main cache, then a steady-state window whose p99
 // is the reference):
@@ -27,7 +30,8 @@
 // (HttpPool.owner on pools given the two lists).
 //
 // Usage: deno run -A bench/handoff_bench.ts [--quick] [--rounds N]
-//          [--runtime deno|bun] [--origin-ms MS] [--only up,rolling,...]
+//          [--runtime deno|bun] [--origin-ms MS] [--rate N]
+//          [--only up,rolling,...]
 // (also under Bun). Writes bench/results/handoff_<runtime>.md.
 import process from "node:process";
 import { HttpPool, Registry } from "../mod.ts";
@@ -58,15 +62,17 @@ import {
 
 const QUICK = flag("quick");
 const ROUNDS = numberOption("rounds", QUICK ? 1 : 2);
-const ORIGIN_MS = numberOption("origin-ms", 2);
+const ORIGIN_MS = numberOption("origin-ms", 20);
+/** Requests per second the callers start, all together (below capacity). */
+const RATE = numberOption("rate", 400);
 const KEYS = 20_000;
 const CALLERS = 32;
-const STEADY_S = QUICK ? 2 : 5;
+const STEADY_S = QUICK ? 1.5 : 5;
 /** How long after a change its cost is counted (the issue's 30 s). */
-const CHANGE_S = QUICK ? 4 : 30;
-const DISAGREE_S = QUICK ? 4 : 10;
+const CHANGE_S = QUICK ? 3 : 30;
+const DISAGREE_S = QUICK ? 3 : 10;
 /** Load between two restarts of the rolling restart. */
-const RESTART_GAP_S = QUICK ? 1.5 : 5;
+const RESTART_GAP_S = QUICK ? 1 : 5;
 /** The group's loadTimeoutMs, the longest a get may wait (default). */
 const LOAD_BOUND_MS = 30_000;
 const NODE_SCRIPT = benchPath("./cluster/handoff_node.ts");
@@ -195,13 +201,15 @@ class Cluster {
   }
 }
 
-/** The load: closed-loop callers over the live nodes, every request timed. */
+/** The load: paced callers over the live nodes, every request timed. */
 class Load {
   targets: number[];
   readonly #next: () => number;
   readonly #inFlight = new Map<number, number>();
   #running = true;
   #turn = 0;
+  #issued = 0;
+  readonly #start = performance.now();
   readonly #callers: Promise<void>[];
   /** Per request: when it started (ms, performance.now), latency, key. */
   readonly started: number[] = [];
@@ -217,6 +225,11 @@ class Load {
 
   async #caller(): Promise<void> {
     while (this.#running) {
+      // Paced at RATE: the latency of a change shows, not a queue's.
+      const due = this.#start + this.#issued++ * 1000 / RATE;
+      const wait = due - performance.now();
+      if (wait > 0) await sleep(wait / 1000);
+      if (!this.#running) break;
       const port = this.targets[this.#turn++ % this.targets.length];
       const k = this.#next();
       this.#inFlight.set(port, (this.#inFlight.get(port) ?? 0) + 1);
@@ -326,7 +339,7 @@ async function warmUnderLoad(
   const ports = nodes.map((i) => cluster.ports[i]);
   await Promise.all(ports.map((port) => fill(port)));
   const load = new Load(ports, seed);
-  await sleep(1); // hot caches fill, connections open
+  await sleep(QUICK ? 0.5 : 1); // hot caches fill, connections open
   const t0 = performance.now();
   await sleep(STEADY_S);
   return { load, steady: load.window(t0, performance.now()) };
@@ -622,8 +635,9 @@ const markdown = [
   "",
   `Real processes on loopback (bench/cluster/handoff_node.ts), each an ` +
   `HttpPool with a shared secret and a 64 MiB group of 1 KiB values whose ` +
-  `getter takes ${ORIGIN_MS} ms; the load is ${CALLERS} closed-loop ` +
-  `callers asking the live nodes in turn for Zipf (s = 1) keys over ` +
+  `getter takes ${ORIGIN_MS} ms (a slow origin); the load is ${CALLERS} ` +
+  `callers starting ${RATE} requests/s together (one request each at a ` +
+  `time), asking the live nodes in turn for Zipf (s = 1) keys over ` +
   `${fmt(KEYS)} keys. "handoff on": the pool's defaults; "off": ` +
   `\`handoffWindowMs: 0, leaveBytes: 0\`; the two alternate, each ` +
   `scenario on a fresh cluster. Steady state: ${STEADY_S} s before the ` +
