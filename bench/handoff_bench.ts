@@ -701,9 +701,11 @@ const markdown = [
       ? ""
       : "**This library has no handoff yet (stats without handoffHits): " +
         "both columns are today's behaviour.** "
-  }Produced by \`bench/handoff_bench.ts --runtime ${runtime}${
-    QUICK ? " --quick" : ""
-  }\` in ${((performance.now() - benchStart) / 1000).toFixed(0)} s.`,
+  }Produced by \`${
+    runtimeName() === "bun" ? "bun run" : "deno run -A"
+  } bench/handoff_bench.ts ${args().join(" ")}\` in ${
+    ((performance.now() - benchStart) / 1000).toFixed(0)
+  } s.`,
   ...sections,
   "",
   ...comments,
