@@ -52,6 +52,7 @@ function order(name: string): number {
     "serve",
     "client",
     "cluster",
+    "handoff",
     "batch",
     "node",
     "status",
