@@ -16,11 +16,14 @@
  * `/thumbnails/<file>?w=<width>&fmt=<format>`
  * answers a thumbnail `w` pixels wide (default 128, never enlarged) in
  * `fmt` (jpeg, png, webp, gif or avif; default: the image's own format),
+ * `w` (1 to 4096) rounded up to one of `WIDTHS`, so that however
+ * many widths a client asks for, an image is decoded for at most 16,
  * with `x-groupcache-owner` (the node that owns the key) and
  * `x-groupcache-cache` (`hit` or `miss`); `/stats` tells the group's
  * counters and which keys this node's getter loaded.
  *
- * The key is `<file>?w=<width>` or `<file>?w=<width>&fmt=<format>`, and
+ * The key is `<file>?w=<width>` or `<file>?w=<width>&fmt=<format>` with a
+ * width of `WIDTHS`, and
  * {@linkcode parseKey} is its one check: the public route, the peer route and
  * the getter all use it, so a key that names anything but a plain image file
  * in `--dir` is a 400 on either route and is never read.
@@ -64,7 +67,30 @@ const OUTPUTS = {
   avif: "image/avif",
 } as const;
 type Format = keyof typeof OUTPUTS;
-const MAX_WIDTH = 4096;
+/**
+ * The widths thumbnails are made at: `?w=` is rounded up to one of them
+ * (the browser scales it down), and a key of any other width is a 400, so a
+ * client cannot make a node decode an image once per distinct `?w=`.
+ */
+const WIDTHS = [
+  16,
+  32,
+  48,
+  64,
+  96,
+  128,
+  160,
+  200,
+  256,
+  320,
+  400,
+  512,
+  640,
+  1024,
+  2048,
+  4096,
+] as const;
+const MAX_WIDTH = WIDTHS[WIDTHS.length - 1];
 const DEFAULT_WIDTH = "128";
 
 /** An error with the HTTP status it is answered with. */
@@ -100,10 +126,10 @@ function parseKey(key: string): Thumbnail {
     );
   }
   const width = Number(m[1]);
-  if (!/^[1-9][0-9]{0,3}$/.test(m[1]) || width > MAX_WIDTH) {
+  if (!(WIDTHS as readonly number[]).includes(width) || m[1] !== `${width}`) {
     throw new HttpError(
       400,
-      `bad width ${JSON.stringify(m[1])}: ?w= takes 1 to ${MAX_WIDTH}`,
+      `bad width ${JSON.stringify(m[1])}: keys take ${WIDTHS.join(", ")}`,
     );
   }
   const format = m[2];
@@ -116,6 +142,18 @@ function parseKey(key: string): Thumbnail {
     );
   }
   return { file, width, format: format as Format | undefined };
+}
+
+/** `?w=` (1 to 4096) rounded up to one of `WIDTHS`; else a 400. */
+function roundWidth(asked: string): number {
+  const width = Number(asked);
+  if (!/^[1-9][0-9]{0,3}$/.test(asked) || width > MAX_WIDTH) {
+    throw new HttpError(
+      400,
+      `bad width ${JSON.stringify(asked)}: ?w= takes 1 to ${MAX_WIDTH}`,
+    );
+  }
+  return WIDTHS.find((w) => w >= width)!;
 }
 
 /** A plain image file name: no path, no leading dot, a known extension. */
@@ -302,7 +340,8 @@ function createNode(self: string, peers: string[], dir: string) {
     const params = new URL(req.url).searchParams;
     let fmt = params.get("fmt")?.toLowerCase();
     if (fmt === "jpg") fmt = "jpeg";
-    const key = `${file}?w=${params.get("w") ?? DEFAULT_WIDTH}` +
+    const width = roundWidth(params.get("w") ?? DEFAULT_WIDTH);
+    const key = `${file}?w=${width}` +
       (fmt === undefined ? "" : `&fmt=${fmt}`);
     parseKey(key);
     const hitsBefore = thumbnails.stats.cacheHits;
@@ -335,7 +374,9 @@ function createNode(self: string, peers: string[], dir: string) {
   };
 
   const gallery = async (req: Request) => {
-    const width = new URL(req.url).searchParams.get("w") ?? DEFAULT_WIDTH;
+    const width = roundWidth(
+      new URL(req.url).searchParams.get("w") ?? DEFAULT_WIDTH,
+    );
     const files = await images();
     const keys = files.map((f) => `${f}?w=${width}`);
     keys.forEach(parseKey);

@@ -88,63 +88,86 @@ const INITIAL = new Int32Array([
   0x5be0cd19,
 ]);
 
+// Scratch space of one MAC at a time (a MAC never yields): the message
+// schedule, the last block(s) of a message, and the running inner state.
 const w = new Int32Array(64);
+const tail = new Uint8Array(128);
+const inner = new Int32Array(8);
+const outer = new Int32Array(8);
 
-/** Compresses the 64-byte block of `data` at `at` into `state`. */
-function block(state: Int32Array, data: Uint8Array, at: number): void {
+/** Loads the 64-byte block of `data` at `at` into `w[0..15]`. */
+function load(data: Uint8Array, at: number): void {
   for (let i = 0; i < 16; i++, at += 4) {
     w[i] = (data[at] << 24) | (data[at + 1] << 16) | (data[at + 2] << 8) |
       data[at + 3];
   }
-  for (let i = 16; i < 64; i++) {
-    const x = w[i - 15], y = w[i - 2];
-    const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
-    const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^
-      (y >>> 10);
-    w[i] = (w[i - 16] + s0 + w[i - 7] + s1) | 0;
-  }
+}
+
+/** Compresses the block in `w[0..15]` into `state`. */
+function compress(state: Int32Array): void {
   let a = state[0], b = state[1], c = state[2], d = state[3];
   let e = state[4], f = state[5], g = state[6], h = state[7];
   for (let i = 0; i < 64; i++) {
+    let wi: number;
+    if (i < 16) wi = w[i];
+    else {
+      const x = w[i - 15], y = w[i - 2];
+      const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
+      const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^
+        (y >>> 10);
+      wi = w[i] = (w[i - 16] + s0 + w[i - 7] + s1) | 0;
+    }
     const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^
       ((e >>> 25) | (e << 7));
-    const t1 = (h + S1 + ((e & f) ^ (~e & g)) + K[i] + w[i]) | 0;
+    const t1 = (h + S1 + (g ^ (e & (f ^ g))) + K[i] + wi) | 0;
     const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^
       ((a >>> 22) | (a << 10));
-    const t2 = (S0 + ((a & b) ^ (a & c) ^ (b & c))) | 0;
+    const t2 = (S0 + ((a & b) | (c & (a | b)))) | 0;
     h = g, g = f, f = e, e = (d + t1) | 0;
     d = c, c = b, b = a, a = (t1 + t2) | 0;
   }
-  state[0] += a, state[1] += b, state[2] += c, state[3] += d;
-  state[4] += e, state[5] += f, state[6] += g, state[7] += h;
+  state[0] = (state[0] + a) | 0, state[1] = (state[1] + b) | 0;
+  state[2] = (state[2] + c) | 0, state[3] = (state[3] + d) | 0;
+  state[4] = (state[4] + e) | 0, state[5] = (state[5] + f) | 0;
+  state[6] = (state[6] + g) | 0, state[7] = (state[7] + h) | 0;
 }
 
 /**
- * SHA-256 of `data` continued from `state` (which has absorbed `prefix`
- * bytes already, a whole number of blocks); `state` ends as the digest.
+ * SHA-256 of the first `length` bytes of `data` continued from `state`
+ * (which has absorbed `prefix` bytes already, a whole number of blocks);
+ * `state` ends as the digest. No allocation: whole blocks are read in
+ * place, the rest and the padding go through `tail`.
  */
-function finish(state: Int32Array, data: Uint8Array, prefix: number): void {
-  const whole = data.length & ~63;
-  for (let at = 0; at < whole; at += 64) block(state, data, at);
-  const rest = data.length - whole;
+function finish(
+  state: Int32Array,
+  data: Uint8Array,
+  length: number,
+  prefix: number,
+): void {
+  const whole = length & ~63;
+  for (let at = 0; at < whole; at += 64) {
+    load(data, at);
+    compress(state);
+  }
+  const rest = length - whole;
   const size = rest < 56 ? 64 : 128;
-  tail.fill(0, 0, size);
-  tail.set(data.subarray(whole));
+  for (let i = 0; i < rest; i++) tail[i] = data[whole + i];
   tail[rest] = 0x80;
-  const bits = (prefix + data.length) * 8;
-  tailView.setUint32(size - 8, Math.floor(bits / 2 ** 32));
-  tailView.setUint32(size - 4, bits >>> 0);
-  for (let at = 0; at < size; at += 64) block(state, tail, at);
+  tail.fill(0, rest + 1, size);
+  if (size === 128) {
+    load(tail, 0);
+    compress(state);
+  }
+  load(tail, size - 64);
+  const bits = (prefix + length) * 8;
+  w[14] = Math.floor(bits / 2 ** 32);
+  w[15] = bits | 0;
+  compress(state);
 }
-
-// Scratch space of one MAC at a time (a MAC never yields).
-const tail = new Uint8Array(128);
-const tailView = new DataView(tail.buffer);
-const inner = new Int32Array(8);
-const digest = new Uint8Array(32);
 
 /** HMAC-SHA-256 under one key. */
 export class HmacSha256 {
+  // The key's inner and outer pads, hashed once here.
   readonly #inner = new Int32Array(8);
   readonly #outer = new Int32Array(8);
 
@@ -152,7 +175,7 @@ export class HmacSha256 {
     let k = key;
     if (k.length > 64) {
       const hashed = INITIAL.slice();
-      finish(hashed, k, 0);
+      finish(hashed, k, k.length, 0);
       k = bytesInto(hashed, new Uint8Array(32));
     }
     const pad = new Uint8Array(64);
@@ -162,18 +185,31 @@ export class HmacSha256 {
       pad.fill(byte);
       for (let i = 0; i < k.length; i++) pad[i] = k[i] ^ byte;
       state.set(INITIAL);
-      block(state, pad, 0);
+      load(pad, 0);
+      compress(state);
     }
   }
 
   /** The MAC of `message`, 32 bytes, written to `out` (a new array if none). */
   mac(message: Uint8Array, out: Uint8Array = new Uint8Array(32)): Uint8Array {
+    return bytesInto(this.macWords(message, message.length), out);
+  }
+
+  /**
+   * The MAC of the first `length` bytes of `message` as eight big-endian
+   * words, in an array the next MAC overwrites (no allocation).
+   */
+  macWords(message: Uint8Array, length: number): Int32Array {
     inner.set(this.#inner);
-    finish(inner, message, 64);
-    bytesInto(inner, digest);
-    const outer = this.#outer.slice();
-    finish(outer, digest, 64);
-    return bytesInto(outer, out);
+    finish(inner, message, length, 64);
+    // The outer hash's one block: the inner digest, then its padding.
+    for (let i = 0; i < 8; i++) w[i] = inner[i];
+    w[8] = 0x80000000 | 0;
+    w.fill(0, 9, 15);
+    w[15] = (64 + 32) * 8;
+    outer.set(this.#outer);
+    compress(outer);
+    return outer;
   }
 }
 

@@ -30,7 +30,7 @@
  */
 
 import { ConfigError } from "./errors.ts";
-import { halfSipHashString } from "./siphash.ts";
+import { randomTables, stringHash } from "./string_hash.ts";
 
 /** Options for {@linkcode LruCache}. */
 export interface LruCacheOptions<K, V> {
@@ -63,9 +63,9 @@ const INITIAL_SLOTS = 64;
 /** `older` link that marks a slot as free (live slots hold a slot index). */
 const FREE = -1;
 
-// The key of the string hash: random per process, so that keys chosen by a
-// client cannot be aimed at one bucket chain (HalfSipHash's collisions
-// depend on the key, unlike a seeded multiply-and-shift hash's).
+// The keys of the string hash: random per process, so that keys chosen by a
+// client cannot be aimed at one bucket chain (see string_hash.ts).
+const TABLES = randomTables();
 const [K0, K1] = crypto.getRandomValues(new Int32Array(2));
 
 /**
@@ -135,7 +135,7 @@ export class LruCache<K, V> {
    * least twice the slot count.
    */
   #table = new Int32Array(0);
-  /** `halfSipHashString` of the key of each slot whose key is a string. */
+  /** `stringHash` (keyed per process) of the key of each slot whose key is a string. */
   #hashes = new Int32Array(0);
   /** Slots of the keys that are not strings. */
   #others = new Map<K, number>();
@@ -262,7 +262,7 @@ export class LruCache<K, V> {
    */
   get(key: K): V | undefined {
     const slot = typeof key === "string"
-      ? this.#find(key, halfSipHashString(key, K0, K1))
+      ? this.#find(key, stringHash(key, TABLES, K0, K1))
       : this.#others.get(key) ?? 0;
     if (slot === 0) return undefined;
     this.#touch(slot);
@@ -385,7 +385,7 @@ export class LruCache<K, V> {
   /** The slot of `key`, if present. */
   #slotOf(key: K): number | undefined {
     if (typeof key !== "string") return this.#others.get(key);
-    const slot = this.#find(key, halfSipHashString(key, K0, K1));
+    const slot = this.#find(key, stringHash(key, TABLES, K0, K1));
     return slot === 0 ? undefined : slot;
   }
 
@@ -433,7 +433,7 @@ export class LruCache<K, V> {
 
   /** `add` for a string key: the same steps, hashing the key once. */
   #addString(key: string, value: V): V | undefined {
-    const h = halfSipHashString(key, K0, K1);
+    const h = stringHash(key, TABLES, K0, K1);
     const slot = this.#find(key, h);
     const values = this.#values;
     if (slot !== 0) {
@@ -466,7 +466,7 @@ export class LruCache<K, V> {
 
   #index(key: K, slot: number): void {
     if (typeof key === "string") {
-      this.#put(slot, halfSipHashString(key, K0, K1));
+      this.#put(slot, stringHash(key, TABLES, K0, K1));
     } else this.#others.set(key, slot);
   }
 

@@ -47,56 +47,86 @@ export function checkSecrets(secret: unknown): string[] {
   return secrets;
 }
 
-// Scratch space for a request's signed bytes and MACs (one at a time).
+// Scratch space for a request's signed bytes and MACs (one at a time: a
+// MAC never yields).
 let scratch = new Uint8Array(256);
-const theirs = new Uint8Array(32);
-const ours = new Uint8Array(32);
+const theirs = new Int32Array(8);
 
-/** What is signed: method, path, timestamp, then the body. */
+/**
+ * What is signed, `{method}\n{path}\n{time}\n{body}` as UTF-8, written to
+ * `scratch`; its length. `time` is the first `timeLength` characters of
+ * its string (the header, when verifying: no slice). Written a character
+ * at a time, with no string built, when the head is ASCII (a peer's path
+ * is percent-encoded); encoded otherwise.
+ */
 function message(
   method: string,
   path: string,
   time: string,
+  timeLength: number,
   body: Uint8Array | undefined,
-): Uint8Array {
-  const head = `${method}\n${path}\n${time}\n`;
+): number {
   const bodyLength = body?.length ?? 0;
   // A UTF-16 unit is at most 3 bytes of UTF-8.
-  const room = head.length * 3 + bodyLength;
+  const room = (method.length + path.length + timeLength + 3) * 3 +
+    bodyLength;
   if (room > scratch.length) scratch = new Uint8Array(room);
-  const { written } = encoder.encodeInto(head, scratch);
-  if (body !== undefined) scratch.set(body, written);
-  return scratch.subarray(0, written + bodyLength);
-}
-
-const HEX: string[] = Array.from(
-  { length: 256 },
-  (_, i) => i.toString(16).padStart(2, "0"),
-);
-
-function hex(view: Uint8Array): string {
-  let out = "";
-  for (let i = 0; i < view.length; i++) out += HEX[view[i]];
-  return out;
-}
-
-/** A lower-case hex digit's value, or -1. */
-function nibble(c: number): number {
-  return c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+  let at = ascii(method, method.length, 0);
+  if (at >= 0) at = ascii(path, path.length, at);
+  if (at >= 0) at = ascii(time, timeLength, at);
+  if (at < 0) {
+    const head = `${method}\n${path}\n${time.slice(0, timeLength)}\n`;
+    at = encoder.encodeInto(head, scratch).written;
+  }
+  if (body !== undefined) scratch.set(body, at);
+  return at + bodyLength;
 }
 
 /**
- * The 32 bytes of the 64 lower-case hex digits of `mac` from `at` to its
- * end into `out`; false when they are not that.
+ * The first `length` characters of `s` and a newline into `scratch` at
+ * `at`; the end, or -1 if one is not ASCII.
  */
-function unhex(mac: string, at: number, out: Uint8Array): boolean {
-  if (mac.length - at !== 64) return false;
-  for (let i = 0; i < 32; i++, at += 2) {
-    const hi = nibble(mac.charCodeAt(at)), lo = nibble(mac.charCodeAt(at + 1));
-    if ((hi | lo) < 0) return false;
-    out[i] = (hi << 4) | lo;
+function ascii(s: string, length: number, at: number): number {
+  for (let i = 0; i < length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) return -1;
+    scratch[at++] = c;
   }
-  return true;
+  scratch[at++] = 10;
+  return at;
+}
+
+/** A MAC's eight big-endian words as 64 lower-case hex digits. */
+function hex(words: Int32Array): string {
+  let out = "";
+  for (let i = 0; i < 8; i++) {
+    out += (words[i] >>> 0).toString(16).padStart(8, "0");
+  }
+  return out;
+}
+
+// Each character code's value as a lower-case hex digit, -1 if it is not one.
+const NIBBLE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) NIBBLE["0123456789abcdef".charCodeAt(i)] = i;
+
+/**
+ * The eight big-endian words of the 64 lower-case hex digits of `mac` from
+ * `at` to its end into `out`; false when they are not that.
+ */
+function unhex(mac: string, at: number, out: Int32Array): boolean {
+  if (mac.length - at !== 64) return false;
+  let bad = 0;
+  for (let i = 0; i < 8; i++) {
+    let word = 0;
+    for (let j = 0; j < 8; j++, at++) {
+      const c = mac.charCodeAt(at);
+      const n = c < 128 ? NIBBLE[c] : -1;
+      bad |= n;
+      word = (word << 4) | (n & 15);
+    }
+    out[i] = word;
+  }
+  return bad >= 0;
 }
 
 /** `{unix ms}.` at the start of `header`: the index of the dot, or -1. */
@@ -110,10 +140,17 @@ function timeEnd(header: string): number {
   return dot;
 }
 
+/** The number of the decimal digits before `dot` (checked by timeEnd). */
+function timeOf(header: string, dot: number): number {
+  let time = 0;
+  for (let i = 0; i < dot; i++) time = time * 10 + header.charCodeAt(i) - 48;
+  return time;
+}
+
 /** Equal MACs, in time that does not depend on where they differ. */
-function sameMac(a: Uint8Array, b: Uint8Array): boolean {
+function sameMac(a: Int32Array, b: Int32Array): boolean {
   let diff = 0;
-  for (let i = 0; i < 32; i++) diff |= a[i] ^ b[i];
+  for (let i = 0; i < 8; i++) diff |= a[i] ^ b[i];
   return diff === 0;
 }
 
@@ -152,8 +189,8 @@ export class PeerSigner {
     now: number = Date.now(),
   ): string {
     const time = String(Math.floor(now));
-    const mac = this.#keys[0].mac(message(method, path, time, body));
-    return `${time}.${hex(mac)}`;
+    const length = message(method, path, time, time.length, body);
+    return `${time}.${hex(this.#keys[0].macWords(scratch, length))}`;
   }
 
   /** Whether `header` signs this request, within the window of `now`. */
@@ -167,12 +204,12 @@ export class PeerSigner {
     const early = this.precheck(header, now);
     if (early !== "ok") return early;
     // precheck filled `theirs` with the header's MAC.
-    const dot = timeEnd(header!);
-    const signed = message(method, path, header!.slice(0, dot), body);
+    const length = message(method, path, header!, timeEnd(header!), body);
+    const keys = this.#keys;
     let ok = false;
-    for (const key of this.#keys) {
+    for (let i = 0; i < keys.length; i++) {
       // Every key is tried, so the time does not say which one matched.
-      if (sameMac(key.mac(signed, ours), theirs)) ok = true;
+      if (sameMac(keys[i].macWords(scratch, length), theirs)) ok = true;
     }
     return ok ? "ok" : "bad";
   }
@@ -185,8 +222,9 @@ export class PeerSigner {
     if (typeof header !== "string" || header === "") return "missing";
     const dot = timeEnd(header);
     if (dot < 0 || !unhex(header, dot + 1, theirs)) return "malformed";
-    const time = Number(header.slice(0, dot));
-    if (Math.abs(time - now) > SIGNATURE_WINDOW_MS) return "stale";
+    if (Math.abs(timeOf(header, dot) - now) > SIGNATURE_WINDOW_MS) {
+      return "stale";
+    }
     return "ok";
   }
 }

@@ -33,6 +33,7 @@ import {
   startThumbnailNode,
   type ThumbnailNode,
 } from "./_dev/thumbnail_nodes.ts";
+import { THUMBNAIL_WIDTHS } from "./_dev/thumbnail_widths.ts";
 
 const THUMBNAILS = join(root, "examples/thumbnails.ts");
 const DEMO = join(root, "tests/_dev/demo.ts");
@@ -146,15 +147,15 @@ describe(`examples/thumbnails.ts as a process (${runtimeName()})`, () => {
     const wanted = [...SAMPLES.map(([, f]) => f), "jpg"];
     for (const fmt of wanted) {
       const res = await get(
-        `${node!.url}/thumbnails/circle.png?w=40&fmt=${fmt}`,
+        `${node!.url}/thumbnails/circle.png?w=48&fmt=${fmt}`,
       );
       assert.equal(res.status, 200, `${fmt}: ${res.text}`);
       const format = fmt === "jpg" ? "jpeg" : fmt;
       assert.equal(res.headers.get("content-type"), `image/${format}`);
       assert.deepEqual(await imageInfo(res.body), {
         format,
-        width: 40,
-        height: 30,
+        width: 48,
+        height: 36,
       });
     }
   });
@@ -168,16 +169,38 @@ describe(`examples/thumbnails.ts as a process (${runtimeName()})`, () => {
   it("answers the same bytes from its cache on the second get", async () => {
     const first = await get(`${node!.url}/thumbnails/big-file.jpg?w=100`);
     const second = await get(`${node!.url}/thumbnails/big-file.jpg?w=100`);
+    assert.equal((await imageInfo(first.body)).width, 128); // rounded up
     assert.equal(first.headers.get("x-groupcache-cache"), "miss");
     assert.equal(second.headers.get("x-groupcache-cache"), "hit");
     assert.deepEqual(second.body, first.body);
   });
 
+  it("rounds ?w= up to one of its 16 widths: 40 distinct widths, one thumbnail", async () => {
+    const widths = Array.from({ length: 40 }, (_, i) => 161 + i); // to 200
+    for (const w of widths) {
+      const res = await get(`${node!.url}/thumbnails/mandelbrot.webp?w=${w}`);
+      assert.equal(res.status, 200, `${w}: ${res.text}`);
+      assert.equal((await imageInfo(res.body)).width, 200, `w=${w}`);
+    }
+    const loaded = await loadedBy(node!);
+    assert.deepEqual(
+      loaded.filter((k) => /^mandelbrot\.webp\?w=(1[6-9]\d|200)$/.test(k)),
+      ["mandelbrot.webp?w=200"],
+    );
+    // A key of another width is refused on the peer route too.
+    const peer = await get(
+      `${node!.url}/_groupcache/thumbnails/mandelbrot.webp%3Fw%3D199`,
+    );
+    assert.equal(peer.status, 400, peer.text);
+    const listed = /keys take ([\d, ]+)/.exec(peer.text)![1].split(", ");
+    assert.deepEqual(listed.map(Number), THUMBNAIL_WIDTHS);
+  });
+
   it("tells in /stats that its getter ran once per key", async () => {
     const loaded = await loadedBy(node!);
     assert.deepEqual(
-      loaded.filter((k) => k === "big-file.jpg?w=100"),
-      ["big-file.jpg?w=100"],
+      loaded.filter((k) => k === "big-file.jpg?w=128"),
+      ["big-file.jpg?w=128"],
     );
     assert.equal(new Set(loaded).size, loaded.length);
   });
@@ -193,7 +216,7 @@ describe(`examples/thumbnails.ts as a process (${runtimeName()})`, () => {
   });
 
   it("shows every thumbnail inline on its gallery page, fetched with getMany", async () => {
-    const res = await get(`${node!.url}/gallery?w=40`);
+    const res = await get(`${node!.url}/gallery?w=48`);
     assert.equal(res.status, 200, res.text);
     const sources = [
       ...res.text.matchAll(
@@ -207,14 +230,14 @@ describe(`examples/thumbnails.ts as a process (${runtimeName()})`, () => {
     for (const [, type, data, file] of sources) {
       const info = await imageInfo(new Uint8Array(Buffer.from(data, "base64")));
       assert.equal(type, `image/${info.format}`, file);
-      assert.ok(info.width <= 40, `${file}: ${info.width} pixels wide`);
+      assert.ok(info.width <= 48, `${file}: ${info.width} pixels wide`);
     }
     const odd = await get(`${node!.url}/gallery?w=0`);
     assert.equal(odd.status, 400);
   });
 
   it("names each image it cannot make on its gallery page, and shows the others", async () => {
-    const res = await get(`${odd!.url}/gallery?w=40`);
+    const res = await get(`${odd!.url}/gallery?w=48`);
     assert.equal(res.status, 200, res.text);
     assert.match(
       res.text,
@@ -419,10 +442,10 @@ describe(`examples/thumbnails.ts as a process (${runtimeName()})`, () => {
   it("names no server path in any error body, on either route", async () => {
     const paths = [
       ...failures.map(([, which, path]) => [which, path]),
-      ["odd", "/_groupcache/thumbnails/nope.png%3Fw%3D8"],
-      ["odd", "/_groupcache/thumbnails/folder.png%3Fw%3D8"],
-      ["odd", "/_groupcache/thumbnails/notes.png%3Fw%3D8"],
-      ["odd", "/_groupcache/thumbnails/broken.jpg%3Fw%3D8"],
+      ["odd", "/_groupcache/thumbnails/nope.png%3Fw%3D16"],
+      ["odd", "/_groupcache/thumbnails/folder.png%3Fw%3D16"],
+      ["odd", "/_groupcache/thumbnails/notes.png%3Fw%3D16"],
+      ["odd", "/_groupcache/thumbnails/broken.jpg%3Fw%3D16"],
       ["odd", "/_groupcache/nope/x"],
     ];
     for (const [which, path] of paths) {

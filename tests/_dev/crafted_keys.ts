@@ -29,3 +29,23 @@ export function randomKeys(count: number, random: () => number): string[] {
     return key;
   });
 }
+
+/**
+ * `count` keys (a power of two) built to stress a tabulation hash (the XOR
+ * of a random word per position and character, src/string_hash.ts): "key:"
+ * then every combination of "a" or "b" at each of log2(count) positions, so
+ * that their hashes are the XORs of every subset of a few table words (a
+ * linear subspace, the structure that hash cannot hide), ASCII and of the
+ * crafted keys' length.
+ */
+export function productKeys(count: number): string[] {
+  const positions = Math.round(Math.log2(count));
+  const length = 4 + 4 * positions;
+  const keys: string[] = [];
+  for (let n = 0; n < count; n++) {
+    let key = "key:";
+    for (let p = 0; p < positions; p++) key += (n >> p) & 1 ? "b" : "a";
+    keys.push(key.padEnd(length, "a"));
+  }
+  return keys;
+}

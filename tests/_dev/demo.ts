@@ -38,6 +38,7 @@ import { buildGo, goAvailable } from "./go.ts";
 import { join, root } from "./paths.ts";
 import { freePorts } from "./ports.ts";
 import { startServer, stopAll } from "./proc.ts";
+import { THUMBNAIL_WIDTHS } from "./thumbnail_widths.ts";
 import { findBun, findDeno, runtimeCommand } from "./runtimes.ts";
 
 const USAGE = `usage: deno task demo [--go] [--keep] [--quiet] [--etcd]
@@ -452,8 +453,9 @@ async function main(flags: Flags): Promise<number> {
   // add widths of one image until every node owns at least one key.
   const extra = images.includes("big-file.jpg") ? "big-file.jpg" : images[0];
   let extraAdded = 0;
-  for (let w = 24; all.some((m) => !keys.some((k) => k.owner === m)); w += 8) {
-    if (extraAdded >= 64 || w > 4096) break;
+  // (The example rounds other widths up to one of these.)
+  for (const w of THUMBNAIL_WIDTHS) {
+    if (all.every((m) => keys.some((k) => k.owner === m))) break;
     if (WIDTHS.includes(w)) continue;
     addKey(extra, w);
     extraAdded++;

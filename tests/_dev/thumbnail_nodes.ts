@@ -11,6 +11,7 @@ import { HttpPool, Registry } from "../../mod.ts";
 import { join, root } from "./paths.ts";
 import { freePorts } from "./ports.ts";
 import { startServer } from "./proc.ts";
+import { THUMBNAIL_WIDTHS } from "./thumbnail_widths.ts";
 
 /** The sample images the example ships. */
 export const IMAGES: string = join(root, "examples", "images");
@@ -129,30 +130,36 @@ export function describeSeedScenario(
       if (tmp) rmSync(tmp, { recursive: true, force: true });
     });
 
-    /** The first `n` keys of big-file.jpg at widths 8, 16, … that `owner` owns. */
-    const keysOwnedBy = (owner: string, n: number, query = "") => {
-      const keys: string[] = [];
-      for (let w = 8; keys.length < n; w += 8) {
-        const key = `big-file.jpg?w=${w}${query}`;
-        if (ownerOf(key, peers) === owner) keys.push(key);
-      }
+    /**
+     * The first `n` keys of big-file.jpg at the example's widths, with each
+     * of `queries` after the width, that `owner` owns.
+     */
+    const keysOwnedBy = (owner: string, n: number, queries = [""]) => {
+      const keys = queries.flatMap((query) =>
+        THUMBNAIL_WIDTHS.map((w) => `big-file.jpg?w=${w}${query}`)
+      ).filter((key) => ownerOf(key, peers) === owner).slice(0, n);
+      if (keys.length < n) throw new Error(`${owner} owns too few keys`);
       return keys;
     };
 
     it("B serves thumbnails of A's JPEG for the keys A owns, each made once, by A", async () => {
       const keys = [
-        ...keysOwnedBy(a!.url, 3),
-        ...keysOwnedBy(a!.url, 1, "&fmt=png"),
+        ...keysOwnedBy(a!.url, 3, ["", "&fmt=jpeg"]),
+        ...keysOwnedBy(a!.url, 1, ["&fmt=png", "&fmt=webp"]),
       ];
       for (const key of keys) {
         const first = await get(`${b!.url}/thumbnails/${key}`);
         assert.equal(first.status, 200, `${key}: ${first.text}`);
         assert.equal(first.headers.get("x-groupcache-owner"), a!.url);
-        const format = key.endsWith("png") ? "png" : "jpeg";
+        const format = /fmt=(\w+)/.exec(key)?.[1] ?? "jpeg";
         assert.equal(first.headers.get("content-type"), `image/${format}`);
         const info = await imageInfo(first.body);
         assert.equal(info.format, format);
-        assert.equal(info.width, Number(/w=(\d+)/.exec(key)![1]));
+        // Never enlarged: the image is 800 pixels wide.
+        assert.equal(
+          info.width,
+          Math.min(Number(/w=(\d+)/.exec(key)![1]), 800),
+        );
         const again = await get(`${b!.url}/thumbnails/${key}`);
         assert.deepEqual(again.body, first.body);
       }

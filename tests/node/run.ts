@@ -30,7 +30,8 @@ import "../peer_health_test.ts";
 import "../security_test.ts"; // the peer port as an attacker sees it
 import "../sink_test.ts";
 import "../signature_test.ts"; // the peer signature's HMAC-SHA-256
-import "../siphash_test.ts"; // the LRU's keyed string hash
+import "../siphash_test.ts"; // HalfSipHash, the LRU's hash of long keys
+import "../string_hash_test.ts"; // the LRU's keyed string hash
 import "../slab_store_test.ts";
 
 /** The example's bundle: next to this one, once bundled. */
