@@ -264,6 +264,40 @@ describe("handoff when owners move", () => {
     assert.equal(c.nodes[3].loads.get(key), 1);
   });
 
+  it("gives up the previous ring of a cluster that starts cold after 64 misses in a row, and says so", async () => {
+    const logs = recordingLogger();
+    const c = cluster(4, { logger: logs.logger });
+    c.set([0, 1, 2, 3], URLS); // each node's first list: a join, all cold
+    for (const key of keys(1000)) await c.nodes[0].group.get(key);
+    const asked = c.nodes.map((n) => peeks(n).length);
+    const total = asked.reduce((a, b) => a + b, 0);
+    // Without giving up, every first load of a key would ask (about 1,000).
+    assert.ok(total <= 4 * 64, `${total} peeks: ${asked}`);
+    assert.equal(c.getterRuns(), 1000);
+    assert.equal(
+      logs.find("info", /handoff given up: the last 64 asks/).length,
+      4,
+      logs.lines.join("\n"),
+    );
+  });
+
+  it("keeps the previous ring while some of its answers hit", async () => {
+    const c = cluster(4);
+    c.set([0, 1, 2], three);
+    const moved = movedTo(URLS[3], three, URLS, keys(4000));
+    const held = moved.filter((_, i) => i % 40 === 0); // 1 in 40 hits
+    for (const key of held) await c.nodes[0].group.get(key);
+    c.set([0, 1, 2, 3], URLS);
+    for (const key of moved) await c.nodes[3].group.get(key);
+    assert.ok(moved.length > 4 * 64, `${moved.length} keys move`);
+    assert.equal(c.nodes[3].group.stats.handoffHits, held.length);
+    assert.equal(
+      peeks(c.nodes[0]).length + peeks(c.nodes[1]).length +
+        peeks(c.nodes[2]).length,
+      moved.length,
+    );
+  });
+
   it("asks no previous owner with handoffWindowMs 0", async () => {
     const c = cluster(4, { handoffWindowMs: 0 });
     c.set([0, 1, 2], three);
