@@ -114,22 +114,6 @@ export function decodeBatchAnswer(body: Uint8Array): BatchEntry[] {
   return entries;
 }
 
-/** `frames`, each after its varint length (the batch set's body). */
-export function encodeFrames(
-  frames: readonly Uint8Array[],
-): Uint8Array<ArrayBuffer> {
-  let size = 0;
-  for (const frame of frames) size += varintSize(frame.length) + frame.length;
-  const out = new Uint8Array(size);
-  let pos = 0;
-  for (const frame of frames) {
-    pos = writeVarint(out, pos, frame.length);
-    out.set(frame, pos);
-    pos += frame.length;
-  }
-  return out;
-}
-
 /** The frames of `body` (a `ProtobufError` when a length overruns it). */
 export function decodeFrames(body: Uint8Array): Uint8Array[] {
   const frames: Uint8Array[] = [];

@@ -600,7 +600,7 @@ export class HttpPeer implements PeerGetter {
     values: ReadonlyArray<readonly [string, ByteView]>,
     signal: AbortSignal,
   ): Promise<boolean> {
-    const body = encodeBatchSet(group, values);
+    const body = encodeBatchSet(values);
     const url = this.#base + this.#groupPath(group);
     try {
       await this.#request(

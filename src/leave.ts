@@ -16,7 +16,7 @@ import type { GroupServer } from "./registry.ts";
 import { MAX_BATCH_SET_BYTES } from "./batch_set.ts";
 
 /** How many batch sets a leaving node has in flight to each next owner. */
-export const LEAVE_BATCHES_PER_PEER = 2;
+export const LEAVE_BATCHES_PER_PEER = 4;
 
 /** How many single `PUT`s go at once to a next owner without batch sets. */
 export const LEAVE_CONCURRENCY = 16;

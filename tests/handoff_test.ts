@@ -692,19 +692,19 @@ describe("the handoff request on the wire", () => {
         logger: silentLogger,
       });
       const group = owner.newGroup("g", 1 << 20, (key) => `v:${key}`);
-      const good = encodeBatchSet("g", [["a", new ByteView("x")]]);
+      const good = encodeBatchSet([["a", new ByteView("x")]]);
       const cases: Array<[string, Uint8Array, number]> = [
         ["a good one", good, writes === "open" ? 200 : 403],
         // A good frame, then a frame whose length runs past the body.
         [
           "a truncated frame",
-          concat(encodeBatchSet("g", [["b", new ByteView("y")]]), [5, 1]),
+          concat(encodeBatchSet([["b", new ByteView("y")]]), [5, 1]),
           writes === "open" ? 400 : 403,
         ],
         // A good frame, then one that is no SetRequest.
         [
           "a frame of garbage",
-          concat(encodeBatchSet("g", [["c", new ByteView("z")]]), [
+          concat(encodeBatchSet([["c", new ByteView("z")]]), [
             2,
             0xff,
             0xff,
@@ -713,7 +713,7 @@ describe("the handoff request on the wire", () => {
         ],
         [
           "an empty key",
-          encodeBatchSet("g", [["", new ByteView("z")]]),
+          encodeBatchSet([["", new ByteView("z")]]),
           writes === "open" ? 400 : 403,
         ],
       ];
