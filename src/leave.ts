@@ -3,14 +3,15 @@
  * values to the nodes that own them once it is gone (the ring without it),
  * many values a request (the batch set, batch_set.ts; single `PUT`s to a
  * node that does not know it), within a byte and a time budget, a few
- * requests at a time to each next owner. The receivers keep them as if they had loaded them,
- * so the keys of a node that leaves are not loaded again. A node that is
- * killed hands off nothing; its keys are loaded again, as without this.
+ * requests at a time to each next owner. The receivers keep them as if they
+ * had loaded them, so the keys of a node that leaves are not loaded again.
+ * A node that is killed hands off nothing; its keys are loaded again, as
+ * without this.
  *
  * @module
  */
 
-import type { ByteView } from "./byte_view.ts";
+import { type ByteView, utf8Length } from "./byte_view.ts";
 import type { OwnerRing } from "./handoff.ts";
 import type { GroupServer } from "./registry.ts";
 import { MAX_BATCH_SET_BYTES } from "./batch_set.ts";
@@ -76,8 +77,6 @@ interface Batch {
   bytes: number;
 }
 
-const encoder = new TextEncoder();
-
 /**
  * Hands off the owned values of `leaving.groups`, most recently used first,
  * until the byte budget is spent (picked at once, so a cache that changes
@@ -96,7 +95,7 @@ export async function leave(leaving: Leaving): Promise<LeaveReport> {
     for (const [key, value] of values) {
       batch.server.handedOff();
       report.handed++;
-      report.bytes += encoder.encode(key).length + value.length;
+      report.bytes += utf8Length(key) + value.length;
     }
   };
   try {
@@ -179,7 +178,7 @@ function pick(
     const open = new Map<NextOwner, Batch>();
     for (const [key, value] of server.newest()) {
       if (!leaving.owns(key)) continue;
-      const size = encoder.encode(key).length + value.length;
+      const size = utf8Length(key) + value.length;
       if (size > budget) return { owners, picked };
       const url = leaving.next.get(key);
       const peer = url === undefined ? undefined : leaving.peer(url);
