@@ -114,6 +114,14 @@ export function decodeBatchAnswer(body: Uint8Array): BatchEntry[] {
   return entries;
 }
 
+/** The frames of `body` (a `ProtobufError` when a length overruns it). */
+export function decodeFrames(body: Uint8Array): Uint8Array[] {
+  const frames: Uint8Array[] = [];
+  const reader = new Reader(body);
+  while (!reader.done) frames.push(reader.bytes());
+  return frames;
+}
+
 /** Reads length-delimited fields, every length checked against the body. */
 class Reader {
   readonly #body: Uint8Array;

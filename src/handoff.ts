@@ -32,17 +32,34 @@ export const HANDOFF_TIMEOUT_MS = 500;
  */
 export const PEEK_WAIT_MS = 50;
 
+/**
+ * How many handoffs in a row may miss before the previous ring is given up:
+ * a cluster that starts cold (each node's first list counts as a join)
+ * holds nothing to hand over, and asking it would cost a hop on every
+ * first load for the whole window. A ring whose previous owners hold
+ * values answers some of these, and stays.
+ */
+export const HANDOFF_GIVE_UP_MISSES = 64;
+
 /** The previous ring, remembered for a window after each change. */
 export class PreviousRing {
   /** How long a previous ring is remembered, in milliseconds (0: never). */
   readonly windowMs: number;
   readonly #now: () => number;
+  readonly #gaveUp: (misses: number) => void;
   #ring: OwnerRing | undefined;
   #until = 0;
+  #misses = 0;
 
-  constructor(windowMs: number, now: () => number = Date.now) {
+  /** `gaveUp` is told when the ring is forgotten for its misses (to log). */
+  constructor(
+    windowMs: number,
+    now: () => number = Date.now,
+    gaveUp: (misses: number) => void = () => {},
+  ) {
     this.windowMs = windowMs;
     this.#now = now;
+    this.#gaveUp = gaveUp;
   }
 
   /** The ring just replaced (or what stands for it): remembered from now. */
@@ -50,6 +67,43 @@ export class PreviousRing {
     if (this.windowMs === 0) return;
     this.#ring = ring;
     this.#until = this.#now() + this.windowMs;
+    this.#misses = 0;
+  }
+
+  /**
+   * `peer` (a previous owner from {@linkcode PreviousRing.owner}) with its
+   * answers counted: {@linkcode HANDOFF_GIVE_UP_MISSES} misses in a row
+   * with no hit forget the ring. A failure counts as a miss, unless the
+   * asking load left.
+   */
+  counted(peer: PeerGetter): PeerGetter {
+    const ring = this.#ring;
+    return {
+      url: peer.url,
+      get: (group, key, signal) => peer.get(group, key, signal),
+      peek: async (group, key, signal) => {
+        let found;
+        try {
+          found = await peer.peek!(group, key, signal);
+        } catch (err) {
+          if (!signal.aborted) this.#answered(ring, false);
+          throw err;
+        }
+        this.#answered(ring, found !== undefined);
+        return found;
+      },
+    };
+  }
+
+  #answered(ring: OwnerRing | undefined, hit: boolean): void {
+    if (ring === undefined || ring !== this.#ring) return; // since replaced
+    if (hit) {
+      this.#misses = 0;
+      return;
+    }
+    if (++this.#misses < HANDOFF_GIVE_UP_MISSES) return;
+    this.#ring = undefined;
+    this.#gaveUp(this.#misses);
   }
 
   /** Forgets the previous ring at once (the pool closes). */

@@ -41,6 +41,7 @@ import {
 import { PeerBatches } from "./batch_client.ts";
 import { BATCH_HEADER, BATCH_TYPE, decodeBatchAnswer } from "./batch_wire.ts";
 import { encodeBatchRequest } from "./batch_wire.ts";
+import { encodeBatchSet } from "./batch_set.ts";
 
 /** The `fetch` the client calls. */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
@@ -588,6 +589,38 @@ export class HttpPeer implements PeerGetter {
     return this.#write("PUT", group, key, body, signal);
   }
 
+  /**
+   * A batch set (batch_set.ts): `values` of `group` in one `PUT` on the
+   * group path. `false` when the peer does not know the request (`400` or
+   * `405`: a node of ours from before it): send single `PUT`s instead.
+   * Any other answer but `200` fails. Only for peers of ours.
+   */
+  async setBatch(
+    group: string,
+    values: ReadonlyArray<readonly [string, ByteView]>,
+    signal: AbortSignal,
+  ): Promise<boolean> {
+    const body = encodeBatchSet(values);
+    const url = this.#base + this.#groupPath(group);
+    try {
+      await this.#request(
+        "PUT",
+        url,
+        body,
+        group,
+        "",
+        signal,
+        this.#written,
+        BATCH_SET_HEADERS,
+      );
+      return true;
+    } catch (err) {
+      const status = err instanceof PeerError ? err.status : undefined;
+      if (status === 400 || status === 405) return false;
+      throw err;
+    }
+  }
+
   /** mailgun's `Remove`: `DELETE`, no body, expecting `200`. */
   remove(group: string, key: string, signal: AbortSignal): Promise<void> {
     return this.#write("DELETE", group, key, undefined, signal);
@@ -881,6 +914,12 @@ function refused(err: unknown): boolean {
  * The reason of a non-200 answer: the peer refused the request's signature
  * (401), or refused a write because its writes are off (403 saying so).
  */
+/** The headers of a batch set, beside the pool's. */
+const BATCH_SET_HEADERS = {
+  [BATCH_HEADER]: "1",
+  "content-type": BATCH_TYPE,
+} as const;
+
 function refusal(res: PeerReply): PeerErrorReason {
   if (res.status === 401) return "unauthorized";
   if (res.status === 403 && res.header(WRITES_HEADER) === "off") {

@@ -42,6 +42,7 @@ import { type BodyRefusal, readGuarded, WriteBodies } from "./write_guard.ts";
 import { answerBatch, BatchAnswer } from "./batch_server.ts";
 import { BATCH_HEADER, BATCH_TYPE, decodeBatchRequest } from "./batch_wire.ts";
 import { MAX_BATCH_KEYS } from "./batch_wire.ts";
+import { decodeBatchSet } from "./batch_set.ts";
 
 /** How a router speaks beyond golang's protocol, and what it reports to. */
 export interface PeerRouterOptions {
@@ -419,7 +420,10 @@ export class PeerRouter {
     } catch (err) {
       return new PeerAnswer(400, `bad request: ${(err as Error).message}`);
     }
-    if ((key === "") !== (method === "POST")) {
+    // A batch set (batch_set.ts): PUT on the group path, with the header.
+    const batchSet = key === "" && method === "PUT" &&
+      access.header(req, BATCH_HEADER) === "1";
+    if ((key === "") !== (method === "POST") && !batchSet) {
       if (key !== "") {
         return new PeerAnswer(405, `a batch is POST ${this.basePath}{group}/`, {
           allow: "GET, HEAD, PUT, DELETE",
@@ -535,6 +539,7 @@ export class PeerRouter {
       return WRITTEN;
     }
     if (write === undefined || body === undefined) return this.#tooLarge();
+    if (write.key === "") return this.#batchSet(write.group, body);
     let set;
     try {
       set = decodeSetRequest(body);
@@ -559,6 +564,26 @@ export class PeerRouter {
       set.key,
       new ByteView(set.value ?? new Uint8Array(0), expire),
     );
+    return WRITTEN;
+  }
+
+  /**
+   * A batch set (see batch_set.ts): every value stored as if loaded here,
+   * or, when any frame is malformed, none (400).
+   */
+  #batchSet(group: Group, body: Uint8Array): PeerAnswer {
+    let values;
+    try {
+      values = decodeBatchSet(body);
+    } catch (err) {
+      if (!(err instanceof ProtobufError)) throw err;
+      return new PeerAnswer(
+        400,
+        `bad request: malformed batch set: ${err.message}`,
+      );
+    }
+    const server = groupServer(group);
+    for (const [key, value] of values) server.set(key, value);
     return WRITTEN;
   }
 

@@ -223,7 +223,15 @@ export class HttpPool implements PeerPicker {
     const { maxResponseBytes, maxKeyBytes, maxWriteBytes } = settings;
     const { secrets, writes } = settings;
     registry.registerPeerPicker(this);
-    this.#previous = new PreviousRing(settings.handoffWindowMs);
+    this.#previous = new PreviousRing(
+      settings.handoffWindowMs,
+      Date.now,
+      (misses) =>
+        logger.info(
+          `groupcache: handoff given up: the last ${misses} asks of previous ` +
+            "owners found nothing (a cold cluster?); misses run the getter",
+        ),
+    );
     this.#signed = secrets !== undefined;
     this.#writes = writes;
     this.#leaveBytes = settings.leaveBytes;
@@ -490,7 +498,8 @@ export class HttpPool implements PeerPicker {
     const before = this.#previous.owner(key);
     if (before === undefined || before === this.self) return undefined;
     if (this.#ring.get(key) !== this.self) return undefined;
-    return this.#oursAndUp(before);
+    const peer = this.#oursAndUp(before);
+    return peer === undefined ? undefined : this.#previous.counted(peer);
   }
 
   /**

@@ -1,21 +1,43 @@
 /**
  * Leaving: before a pool closes, it hands its most recently used owned
  * values to the nodes that own them once it is gone (the ring without it),
- * with the `set` wire (`PUT`), within a byte and a time budget, a few
- * requests at a time. The receivers keep them as if they had loaded them,
- * so the keys of a node that leaves are not loaded again. A node that is
- * killed hands off nothing; its keys are loaded again, as without this.
+ * many values a request (the batch set, batch_set.ts; single `PUT`s to a
+ * node that does not know it), within a byte and a time budget, a few
+ * requests at a time to each next owner. The receivers keep them as if they
+ * had loaded them, so the keys of a node that leaves are not loaded again.
+ * A node that is killed hands off nothing; its keys are loaded again, as
+ * without this.
  *
  * @module
  */
 
-import type { ByteView } from "./byte_view.ts";
+import { type ByteView, utf8Length } from "./byte_view.ts";
 import type { OwnerRing } from "./handoff.ts";
-import type { PeerGetter } from "./peers.ts";
 import type { GroupServer } from "./registry.ts";
+import { MAX_BATCH_SET_BYTES } from "./batch_set.ts";
 
-/** How many `PUT`s a leaving node has in flight at once. */
+/** How many batch sets a leaving node has in flight to each next owner. */
+export const LEAVE_BATCHES_PER_PEER = 4;
+
+/** How many single `PUT`s go at once to a next owner without batch sets. */
 export const LEAVE_CONCURRENCY = 16;
+
+/** A next owner, as leaving sends to it. */
+export interface NextOwner {
+  /** Stores one value (the single `PUT`). */
+  set(
+    group: string,
+    key: string,
+    value: ByteView,
+    signal: AbortSignal,
+  ): Promise<void>;
+  /** Stores many values of `group`; `false`: the peer does not know how. */
+  setBatch(
+    group: string,
+    values: ReadonlyArray<readonly [string, ByteView]>,
+    signal: AbortSignal,
+  ): Promise<boolean>;
+}
 
 /** What a node that leaves hands off, and to whom. */
 export interface Leaving {
@@ -26,7 +48,7 @@ export interface Leaving {
   /** The ring without this node: where its keys go. */
   next: OwnerRing;
   /** The peer to send a value to, if it may be sent one (ours, up). */
-  peer(url: string): PeerGetter | undefined;
+  peer(url: string): NextOwner | undefined;
   /** The byte budget (keys and values). */
   bytes: number;
   /** The time budget, in milliseconds. */
@@ -47,15 +69,13 @@ export interface LeaveReport {
   timedOut: boolean;
 }
 
-interface Handing {
+/** Values of one group, for one next owner, sent in one request. */
+interface Batch {
   group: string;
   server: GroupServer;
-  key: string;
-  value: ByteView;
-  peer: PeerGetter;
+  values: Array<[string, ByteView]>;
+  bytes: number;
 }
-
-const encoder = new TextEncoder();
 
 /**
  * Hands off the owned values of `leaving.groups`, most recently used first,
@@ -63,50 +83,119 @@ const encoder = new TextEncoder();
  * meanwhile changes nothing) and within the time budget. Never rejects.
  */
 export async function leave(leaving: Leaving): Promise<LeaveReport> {
-  const queue = pick(leaving);
-  const report = { picked: queue.length, handed: 0, bytes: 0, timedOut: false };
-  if (!leaving.writable || queue.length === 0) return report;
+  const { owners, picked } = pick(leaving);
+  const report = { picked, handed: 0, bytes: 0, timedOut: false };
+  if (!leaving.writable || picked === 0) return report;
   const stop = new AbortController();
   const timer = setTimeout(() => {
     report.timedOut = true;
     stop.abort(new DOMException("leave budget spent", "TimeoutError"));
   }, leaving.timeoutMs);
-  let next = 0;
-  const worker = async () => {
-    while (next < queue.length && !stop.signal.aborted) {
-      const { group, server, key, value, peer } = queue[next++];
-      try {
-        await peer.set!(group, key, value, stop.signal);
-        server.handedOff();
-        report.handed++;
-        report.bytes += encoder.encode(key).length + value.length;
-      } catch { /* refused, failed or out of time: counted as not handed */ }
+  const handed = (batch: Batch, values: Array<[string, ByteView]>) => {
+    for (const [key, value] of values) {
+      batch.server.handedOff();
+      report.handed++;
+      report.bytes += utf8Length(key) + value.length;
     }
   };
   try {
-    const workers = Math.min(LEAVE_CONCURRENCY, queue.length);
-    await Promise.all(Array.from({ length: workers }, worker));
+    await Promise.all(
+      [...owners].map(([peer, batches]) =>
+        handTo(peer, batches, stop.signal, handed)
+      ),
+    );
   } finally {
     clearTimeout(timer);
   }
   return report;
 }
 
-/** The values to hand off, most recently used first, within the byte budget. */
-function pick(leaving: Leaving): Handing[] {
-  const queue: Handing[] = [];
+/**
+ * Sends `batches` to `peer`, {@linkcode LEAVE_BATCHES_PER_PEER} at a time;
+ * once it answers that it does not know batch sets, the rest go as single
+ * `PUT`s. A failed request counts its values as not handed.
+ */
+async function handTo(
+  peer: NextOwner,
+  batches: Batch[],
+  signal: AbortSignal,
+  handed: (batch: Batch, values: Array<[string, ByteView]>) => void,
+): Promise<void> {
+  let batched = true;
+  let next = 0;
+  const worker = async () => {
+    while (next < batches.length && !signal.aborted) {
+      const batch = batches[next++];
+      try {
+        if (batched) {
+          if (await peer.setBatch(batch.group, batch.values, signal)) {
+            handed(batch, batch.values);
+            continue;
+          }
+          batched = false;
+        }
+        await oneByOne(peer, batch, signal, handed);
+      } catch { /* refused, failed or out of time: counted as not handed */ }
+    }
+  };
+  const workers = Math.min(LEAVE_BATCHES_PER_PEER, batches.length);
+  await Promise.all(Array.from({ length: workers }, worker));
+}
+
+/** `batch` as single `PUT`s, {@linkcode LEAVE_CONCURRENCY} at a time. */
+async function oneByOne(
+  peer: NextOwner,
+  batch: Batch,
+  signal: AbortSignal,
+  handed: (batch: Batch, values: Array<[string, ByteView]>) => void,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < batch.values.length && !signal.aborted) {
+      const entry = batch.values[next++];
+      try {
+        await peer.set(batch.group, entry[0], entry[1], signal);
+        handed(batch, [entry]);
+      } catch { /* counted as not handed */ }
+    }
+  };
+  const workers = Math.min(LEAVE_CONCURRENCY, batch.values.length);
+  await Promise.all(Array.from({ length: workers }, worker));
+}
+
+/**
+ * The values to hand off, most recently used first, within the byte
+ * budget: per next owner, in batches of at most
+ * {@linkcode MAX_BATCH_SET_BYTES} of one group each.
+ */
+function pick(
+  leaving: Leaving,
+): { owners: Map<NextOwner, Batch[]>; picked: number } {
+  const owners = new Map<NextOwner, Batch[]>();
+  let picked = 0;
   let budget = leaving.bytes;
   for (const [group, server] of leaving.groups) {
+    const open = new Map<NextOwner, Batch>();
     for (const [key, value] of server.newest()) {
       if (!leaving.owns(key)) continue;
-      const size = encoder.encode(key).length + value.length;
-      if (size > budget) return queue;
+      const size = utf8Length(key) + value.length;
+      if (size > budget) return { owners, picked };
       const url = leaving.next.get(key);
       const peer = url === undefined ? undefined : leaving.peer(url);
-      if (peer?.set === undefined) continue;
+      if (peer === undefined) continue;
       budget -= size;
-      queue.push({ group, server, key, value, peer });
+      picked++;
+      let batch = open.get(peer);
+      if (batch === undefined || batch.bytes + size > MAX_BATCH_SET_BYTES) {
+        batch = { group, server, values: [], bytes: 0 };
+        open.set(peer, batch);
+        const batches = owners.get(peer) ?? [];
+        batches.push(batch);
+        owners.set(peer, batches);
+      }
+      batch.values.push([key, value]);
+      batch.bytes += size;
     }
   }
-  return queue;
+  return { owners, picked };
 }

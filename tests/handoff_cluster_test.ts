@@ -134,6 +134,7 @@ describe(
       pool = new HttpPool(served.url, {
         registry: new Registry(),
         logger: silentLogger,
+        writes: "open", // so close() would hand off, were the Go node ours
       });
     }, { timeout: 120_000 });
 
@@ -177,6 +178,11 @@ describe(
       assert.equal(runs, ours.length);
       const { handoffHits, handoffMisses } = group.stats;
       assert.deepEqual([handoffHits, handoffMisses], [0, 0]);
+      // Leaving: the Go node, next owner of every key, is sent no batch set
+      // nor PUT (Go would take either for a get).
+      await p.close();
+      assert.equal((await g.stats()).ServerRequests, goKeys.length);
+      assert.equal(group.stats.handedOff, 0);
     });
   },
 );

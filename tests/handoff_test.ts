@@ -5,6 +5,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
+  ByteView,
   ConfigError,
   type Group,
   HttpPool,
@@ -15,6 +16,7 @@ import {
 import { nodeListener, nodeTransport } from "../node.ts";
 import { recordingLogger } from "./_dev/logs.ts";
 import { serveNode } from "./_dev/node_serve.ts";
+import { encodeBatchSet } from "../src/batch_set.ts";
 
 const SECRET = "handoff test secret, shared";
 const URLS = [
@@ -57,7 +59,11 @@ function cluster(
       return Promise.reject(new TypeError(`connection refused: ${input}`));
     }
     const req = new Request(input, init);
-    const peek = req.headers.get("x-groupcache-peek") === "1" ? " peek" : "";
+    const peek = req.headers.get("x-groupcache-peek") === "1"
+      ? " peek"
+      : req.headers.get("x-groupcache-batch") === "1"
+      ? " batch"
+      : "";
     node.received.push(`${req.method} ${new URL(input).pathname}${peek}`);
     if (node.hung) {
       return new Promise((_, reject) => {
@@ -126,6 +132,27 @@ function movedTo(
   };
   const [a, b] = [ring(before), ring(after)];
   return from.filter((k) => b.owner(k) === to && a.owner(k) !== to);
+}
+
+/**
+ * Which of `keys` the nodes `on` took (a get on its owner among them runs no
+ * getter), sorted; the cluster then has the list of `on` only.
+ */
+async function handedTo(
+  c: Cluster,
+  on: number[],
+  keys: string[],
+): Promise<string[]> {
+  const urls = on.map((i) => URLS[i]);
+  c.set(on, urls);
+  const before = new Map(on.map((i) => [i, new Map(c.nodes[i].loads)]));
+  const held: string[] = [];
+  for (const key of keys) {
+    const i = on[urls.indexOf(ownerUnder(urls, key))];
+    await c.nodes[i].group.get(key);
+    if (c.nodes[i].loads.get(key) === before.get(i)!.get(key)) held.push(key);
+  }
+  return held.sort();
 }
 
 const peeks = (node: Node) => node.received.filter((r) => r.endsWith(" peek"));
@@ -262,6 +289,40 @@ describe("handoff when owners move", () => {
     await c.nodes[3].group.get(key);
     assert.equal(c.nodes.reduce((s, n) => s + peeks(n).length, 0), 0);
     assert.equal(c.nodes[3].loads.get(key), 1);
+  });
+
+  it("gives up the previous ring of a cluster that starts cold after 64 misses in a row, and says so", async () => {
+    const logs = recordingLogger();
+    const c = cluster(4, { logger: logs.logger });
+    c.set([0, 1, 2, 3], URLS); // each node's first list: a join, all cold
+    for (const key of keys(1000)) await c.nodes[0].group.get(key);
+    const asked = c.nodes.map((n) => peeks(n).length);
+    const total = asked.reduce((a, b) => a + b, 0);
+    // Without giving up, every first load of a key would ask (about 1,000).
+    assert.ok(total <= 4 * 64, `${total} peeks: ${asked}`);
+    assert.equal(c.getterRuns(), 1000);
+    assert.equal(
+      logs.find("info", /handoff given up: the last 64 asks/).length,
+      4,
+      logs.lines.join("\n"),
+    );
+  });
+
+  it("keeps the previous ring while some of its answers hit", async () => {
+    const c = cluster(4);
+    c.set([0, 1, 2], three);
+    const moved = movedTo(URLS[3], three, URLS, keys(4000));
+    const held = moved.filter((_, i) => i % 40 === 0); // 1 in 40 hits
+    for (const key of held) await c.nodes[0].group.get(key);
+    c.set([0, 1, 2, 3], URLS);
+    for (const key of moved) await c.nodes[3].group.get(key);
+    assert.ok(moved.length > 4 * 64, `${moved.length} keys move`);
+    assert.equal(c.nodes[3].group.stats.handoffHits, held.length);
+    assert.equal(
+      peeks(c.nodes[0]).length + peeks(c.nodes[1]).length +
+        peeks(c.nodes[2]).length,
+      moved.length,
+    );
   });
 
   it("asks no previous owner with handoffWindowMs 0", async () => {
@@ -436,7 +497,11 @@ describe("leave on close", () => {
     assert.equal(leaving.group.stats.handedOff, owned.length);
     const puts = c.nodes[0].received.concat(c.nodes[1].received)
       .filter((r) => r.startsWith("PUT "));
-    assert.equal(puts.length, owned.length);
+    // One batch set to each next owner, not one PUT a value.
+    assert.deepEqual(puts, [
+      "PUT /_groupcache/g/ batch",
+      "PUT /_groupcache/g/ batch",
+    ]);
     c.set([0, 1], URLS.slice(0, 2));
     for (const key of owned) {
       const node =
@@ -456,11 +521,35 @@ describe("leave on close", () => {
     assert.ok(owned.length >= 8);
     for (const key of owned) await c.nodes[2].group.get(key);
     await c.nodes[2].pool.close();
-    const put = [0, 1].flatMap((i) => c.nodes[i].received)
-      .filter((r) => r.startsWith("PUT ")).map((r) => r.split("/").pop())
-      .sort();
-    assert.deepEqual(put, owned.slice(-5).sort());
     assert.equal(c.nodes[2].group.stats.handedOff, 5);
+    assert.deepEqual(await handedTo(c, [0, 1], owned), owned.slice(-5).sort());
+  });
+
+  it("sends single PUTs to a next owner that refuses batch sets as unknown (400)", async () => {
+    const c = cluster(3);
+    c.set([0, 1, 2], three);
+    const owned = keys(200).filter((k) => ownerUnder(three, k) === URLS[2]);
+    for (const key of owned) await c.nodes[2].group.get(key);
+    for (const i of [0, 1]) { // as a node of ours from before batch sets
+      const handler = c.nodes[i].pool.handler;
+      Object.defineProperty(c.nodes[i].pool, "handler", {
+        value: (req: Request) =>
+          req.headers.get("x-groupcache-batch") === "1"
+            ? Promise.resolve(
+              new Response("bad request: empty key", {
+                status: 400,
+              }),
+            )
+            : handler(req),
+      });
+    }
+    await c.nodes[2].pool.close();
+    assert.equal(c.nodes[2].group.stats.handedOff, owned.length);
+    const puts = [0, 1].flatMap((i) => c.nodes[i].received)
+      .filter((r) => r.startsWith("PUT "));
+    assert.equal(puts.filter((r) => r.endsWith(" batch")).length, 2);
+    assert.equal(puts.length, 2 + owned.length);
+    assert.deepEqual(await handedTo(c, [0, 1], owned), [...owned].sort());
   });
 
   it("stops at leaveTimeoutMs when a next owner hangs, and still closes", async () => {
@@ -571,10 +660,103 @@ describe("the handoff request on the wire", () => {
         assert.equal(runs, 1); // only the first get ran the getter
         assert.deepEqual(asker.peerHealth().map((h) => h.state), ["up"]);
         assert.equal(group.stats.loads, 1);
+        // A batch set: every value stored as if loaded, with its expiry.
+        const expire = Date.now() + 3_600_000;
+        const values = keys(500, "b").map((k) =>
+          [k, new ByteView(`w:${k}`, expire)] as const
+        );
+        assert.equal(
+          await (peer as unknown as HttpPeerLike).setBatch("g", values, signal),
+          true,
+        );
+        for (const [key] of values) {
+          const view = await group.get(key);
+          assert.deepEqual([view.toString(), view.expire], [
+            `w:${key}`,
+            expire,
+          ]);
+        }
+        assert.equal(runs, 1);
         await asker.close();
       } finally {
         await served?.close();
       }
     });
   }
+
+  it("refuses a malformed batch set whole (400, nothing stored), and any with writes off (403)", async () => {
+    for (const writes of ["open", "off"] as const) {
+      const owner = new HttpPool("http://127.0.0.1:1", {
+        registry: new Registry(),
+        writes,
+        logger: silentLogger,
+      });
+      const group = owner.newGroup("g", 1 << 20, (key) => `v:${key}`);
+      const good = encodeBatchSet([["a", new ByteView("x")]]);
+      const cases: Array<[string, Uint8Array, number]> = [
+        ["a good one", good, writes === "open" ? 200 : 403],
+        // A good frame, then a frame whose length runs past the body.
+        [
+          "a truncated frame",
+          concat(encodeBatchSet([["b", new ByteView("y")]]), [5, 1]),
+          writes === "open" ? 400 : 403,
+        ],
+        // A good frame, then one that is no SetRequest.
+        [
+          "a frame of garbage",
+          concat(encodeBatchSet([["c", new ByteView("z")]]), [
+            2,
+            0xff,
+            0xff,
+          ]),
+          writes === "open" ? 400 : 403,
+        ],
+        [
+          "an empty key",
+          encodeBatchSet([["", new ByteView("z")]]),
+          writes === "open" ? 400 : 403,
+        ],
+      ];
+      for (const [name, body, status] of cases) {
+        const res = await owner.handler(
+          new Request("http://127.0.0.1:1/_groupcache/g/", {
+            method: "PUT",
+            headers: { "x-groupcache-batch": "1" },
+            body: body as Uint8Array<ArrayBuffer>,
+          }),
+        );
+        await res.body?.cancel();
+        assert.equal(res.status, status, `${writes}: ${name}`);
+      }
+      // Only the good one's value is kept (a get of the others loads them).
+      for (
+        const [key, want] of [["a", writes === "open" ? "x" : "v:a"], [
+          "b",
+          "v:b",
+        ], ["c", "v:c"]]
+      ) {
+        assert.equal(
+          (await group.get(key)).toString(),
+          want,
+          `${writes}: ${key}`,
+        );
+      }
+      await owner.close();
+    }
+  });
 });
+
+interface HttpPeerLike {
+  setBatch(
+    group: string,
+    values: ReadonlyArray<readonly [string, ByteView]>,
+    signal: AbortSignal,
+  ): Promise<boolean>;
+}
+
+function concat(a: Uint8Array, b: number[]): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
