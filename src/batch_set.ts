@@ -10,9 +10,9 @@
  * @module
  */
 
-import { ByteView } from "./byte_view.ts";
+import { ByteView, utf8Length } from "./byte_view.ts";
 import { ProtobufError } from "./errors.ts";
-import { decodeFrames } from "./batch_wire.ts";
+import { decodeFrames, writeKey } from "./batch_wire.ts";
 import {
   decodeSetRequest,
   msFromUnixNanos,
@@ -32,8 +32,6 @@ import {
  */
 export const MAX_BATCH_SET_BYTES = 256 << 10;
 
-const encoder = new TextEncoder();
-
 /**
  * A batch set's body of `values` (of the group its path names), written
  * in one buffer: each frame a `SetRequest` with an empty group (receivers
@@ -44,10 +42,10 @@ const encoder = new TextEncoder();
 export function encodeBatchSet(
   values: ReadonlyArray<readonly [string, ByteView]>,
 ): Uint8Array<ArrayBuffer> {
-  const keys = values.map(([key]) => ascii(key) ? key : encoder.encode(key));
+  const keySizes = values.map(([key]) => utf8Length(key));
   const expires = values.map(([, value]) => unixNanosFromMs(value.expire));
   const sizes = values.map(([, value], i) => {
-    const k = keys[i].length;
+    const k = keySizes[i];
     return 2 + 1 + varintSize(k) + k + 1 + varintSize(value.length) +
       value.length + 1 + varint64Size(expires[i]);
   });
@@ -55,17 +53,12 @@ export function encodeBatchSet(
   for (const n of sizes) size += varintSize(n) + n;
   const out = new Uint8Array(size);
   let pos = 0;
-  values.forEach(([, value], i) => {
+  values.forEach(([key, value], i) => {
     pos = writeVarint(out, pos, sizes[i]);
     out[pos++] = 0x0a; // group: empty
     out[pos++] = 0;
-    const key = keys[i];
     out[pos++] = 0x12;
-    pos = writeVarint(out, pos, key.length);
-    if (typeof key === "string") {
-      for (let j = 0; j < key.length; j++) out[pos + j] = key.charCodeAt(j);
-    } else out.set(key, pos);
-    pos += key.length;
+    pos = writeKey(out, pos, key, keySizes[i]);
     out[pos++] = 0x1a;
     pos = writeVarint(out, pos, value.length);
     pos += value.copyTo(out.subarray(pos, pos + value.length));
@@ -73,14 +66,6 @@ export function encodeBatchSet(
     pos = writeVarint64(out, pos, expires[i]);
   });
   return out;
-}
-
-/** Whether `key` is all ASCII (its UTF-8 is its char codes). */
-function ascii(key: string): boolean {
-  for (let i = 0; i < key.length; i++) {
-    if (key.charCodeAt(i) >= 0x80) return false;
-  }
-  return true;
 }
 
 /**

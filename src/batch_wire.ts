@@ -50,7 +50,12 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
  * returns the position after it. Keys are short and mostly ASCII: a loop
  * costs less than a call into the runtime's encoder (a Deno op).
  */
-function writeKey(out: Uint8Array, pos: number, key: string, size: number) {
+export function writeKey(
+  out: Uint8Array,
+  pos: number,
+  key: string,
+  size: number,
+): number {
   pos = writeVarint(out, pos, size);
   if (size === key.length) {
     for (let i = 0; i < size; i++) out[pos + i] = key.charCodeAt(i);
