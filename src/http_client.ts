@@ -343,8 +343,7 @@ export class HttpPeer implements PeerGetter {
     key: string,
     signal: AbortSignal,
   ): Promise<ByteView> {
-    const url = this.#base + this.#groupPath(group) +
-      encodeKey(key, this.url, this.#options.maxKeyBytes);
+    const url = this.#keyUrl(group, key);
     const start = performance.now();
     try {
       return await this.#request(
@@ -379,8 +378,7 @@ export class HttpPeer implements PeerGetter {
     key: string,
     signal: AbortSignal,
   ): Promise<ByteView | undefined> {
-    const url = this.#base + this.#groupPath(group) +
-      encodeKey(key, this.url, this.#options.maxKeyBytes);
+    const url = this.#keyUrl(group, key);
     return await this.#request(
       "GET",
       url,
@@ -634,8 +632,7 @@ export class HttpPeer implements PeerGetter {
     body: Uint8Array<ArrayBuffer> | undefined,
     signal: AbortSignal,
   ): Promise<void> {
-    const url = this.#base + this.#groupPath(group) +
-      encodeKey(key, this.url, this.#options.maxKeyBytes);
+    const url = this.#keyUrl(group, key);
     return this.#request(method, url, body, group, key, signal, this.#written);
   }
 
@@ -783,6 +780,12 @@ export class HttpPeer implements PeerGetter {
   }
 
   // Group names are few: escape each once.
+  /** The URL of `key` of `group` on this peer (an `InvalidKeyError` past `maxKeyBytes`). */
+  #keyUrl(group: string, key: string): string {
+    return this.#base + this.#groupPath(group) +
+      encodeKey(key, this.url, this.#options.maxKeyBytes);
+  }
+
   #groupPaths = new Map<string, string>();
   #groupPath(group: string): string {
     let path = this.#groupPaths.get(group);
