@@ -122,44 +122,50 @@ async function handTo(
   handed: (batch: Batch, values: Array<[string, ByteView]>) => void,
 ): Promise<void> {
   let batched = true;
-  let next = 0;
-  const worker = async () => {
-    while (next < batches.length && !signal.aborted) {
-      const batch = batches[next++];
-      try {
-        if (batched) {
-          if (await peer.setBatch(batch.group, batch.values, signal)) {
-            handed(batch, batch.values);
-            continue;
-          }
-          batched = false;
-        }
-        await oneByOne(peer, batch, signal, handed);
-      } catch { /* refused, failed or out of time: counted as not handed */ }
+  await inTurn(batches, LEAVE_BATCHES_PER_PEER, signal, async (batch) => {
+    if (batched) {
+      if (await peer.setBatch(batch.group, batch.values, signal)) {
+        return handed(batch, batch.values);
+      }
+      batched = false;
     }
-  };
-  const workers = Math.min(LEAVE_BATCHES_PER_PEER, batches.length);
-  await Promise.all(Array.from({ length: workers }, worker));
+    await oneByOne(peer, batch, signal, handed);
+  });
 }
 
 /** `batch` as single `PUT`s, {@linkcode LEAVE_CONCURRENCY} at a time. */
-async function oneByOne(
+function oneByOne(
   peer: NextOwner,
   batch: Batch,
   signal: AbortSignal,
   handed: (batch: Batch, values: Array<[string, ByteView]>) => void,
 ): Promise<void> {
+  return inTurn(batch.values, LEAVE_CONCURRENCY, signal, async (entry) => {
+    await peer.set(batch.group, entry[0], entry[1], signal);
+    handed(batch, [entry]);
+  });
+}
+
+/**
+ * `send` of each of `items` in order, at most `limit` at a time, until
+ * `signal` aborts; a failed send (refused, failed, out of time) only
+ * leaves its values counted as not handed.
+ */
+async function inTurn<T>(
+  items: readonly T[],
+  limit: number,
+  signal: AbortSignal,
+  send: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const worker = async () => {
-    while (next < batch.values.length && !signal.aborted) {
-      const entry = batch.values[next++];
+    while (next < items.length && !signal.aborted) {
       try {
-        await peer.set(batch.group, entry[0], entry[1], signal);
-        handed(batch, [entry]);
+        await send(items[next++]);
       } catch { /* counted as not handed */ }
     }
   };
-  const workers = Math.min(LEAVE_CONCURRENCY, batch.values.length);
+  const workers = Math.min(limit, items.length);
   await Promise.all(Array.from({ length: workers }, worker));
 }
 
