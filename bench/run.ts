@@ -202,17 +202,103 @@ ${summary}
 ${sections.join("\n\n")}
 `;
 writeFileSync(`${dir}README.md`, readme);
+
+/** The targets the README's table shows, by bench name. */
+const HEADLINES = [
+  /^group\.get hit/,
+  /^peer serving, requests\/s \(wrk/,
+  /^peer serving, requests\/s vs the runtime's fixed body/,
+  /^remote /,
+  /node cluster, requests\/s/,
+  /^memory: RSS/,
+];
+
+// The user-facing summaries, regenerated from the same targets: every
+// target in docs/benchmarks.md, the headline ones in README.md.
+const nodeVersion = capture("node", ["--version"]).replace(/^v/, "");
+const versions = `Deno ${Deno.version.deno}, Bun ${bunVersion || "?"}, ` +
+  `Node ${nodeVersion || "?"}; ${
+    goVersion.replace(/^go version /, "").replace(/ .*$/, "")
+  } for Go`;
+const measuredOn = `Measured on ${nproc} × ${cpuModel}, ${
+  new Date().toISOString().slice(0, 10)
+} (${versions}).`;
+const docsPage = `${root}/docs/benchmarks.md`;
+const readmePage = `${root}/README.md`;
+replaceGenerated(docsPage, `${measuredOn}\n\n${summaryTable(targets)}`);
+replaceGenerated(
+  readmePage,
+  `${measuredOn}\n\n${
+    summaryTable(targets.filter((t) => HEADLINES.some((h) => h.test(t.bench))))
+  }`,
+);
 // Keep `deno fmt --check` clean: the benches write unaligned tables. Only
 // the files of the benches that ran (others may be editing theirs).
 const written = files.filter((f) =>
   [...ran].some((name) => f === `${name}.md` || f.startsWith(`${name}_`))
 ).map((f) => resultsDir + f);
 new Deno.Command(Deno.execPath(), {
-  args: ["fmt", "--quiet", `${dir}README.md`, ...written],
+  args: ["fmt", "--quiet", `${dir}README.md`, docsPage, readmePage, ...written],
   cwd: root,
 }).outputSync();
 console.log(`\nwrote bench/README.md (${targets.length} targets)`);
 if (failures.length > 0) {
   console.error(`failed: ${failures.join("; ")}`);
   process.exit(1);
+}
+
+/**
+ * A table of `list`, one row per benchmark, one column per runtime: the
+ * ratio against the rival (as bench/README.md's), bold when it misses. A
+ * target that differs between runtimes is named per runtime.
+ */
+function summaryTable(list: Target[]): string {
+  const title = (r: string) => r[0].toUpperCase() + r.slice(1);
+  const columns = ["deno", "bun", "node"].filter((r) =>
+    list.some((t) => t.runtime.startsWith(r))
+  );
+  const rows = new Map<string, Map<string, Target>>();
+  for (const t of list) {
+    const row = rows.get(t.bench) ?? new Map<string, Target>();
+    rows.set(t.bench, row);
+    row.set(columns.find((c) => t.runtime.startsWith(c))!, t);
+  }
+  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
+  return [
+    line(["benchmark", "workload", "target", ...columns.map(title)]),
+    line(["---", "---", "---", ...columns.map(() => "---:")]),
+    ...[...rows].map(([bench, row]) => {
+      const ts = [...row.values()];
+      const targetsDiffer = new Set(ts.map((t) => t.target)).size > 1;
+      const target = targetsDiffer
+        ? columns.filter((c) => row.has(c))
+          .map((c) => `${title(c)} ${row.get(c)!.target}`).join("; ")
+        : ts[0].target;
+      return line([
+        bench,
+        ts.find((t) => t.workload)?.workload ?? "",
+        target,
+        ...columns.map((c) => {
+          const t = row.get(c);
+          if (t === undefined) return "—";
+          const cell = `${t.ratio.toFixed(2)}×`;
+          return t.ratio >= t.needed ? cell : `**${cell}** missed`;
+        }),
+      ]);
+    }),
+  ].join("\n");
+}
+
+/** Replaces what sits between the generated-summary markers of `file`. */
+function replaceGenerated(file: string, body: string): void {
+  const start = "<!-- bench:summary (bench/run.ts writes this) -->";
+  const end = "<!-- /bench:summary -->";
+  const text = readFileSync(file, "utf8");
+  const a = text.indexOf(start);
+  const b = text.indexOf(end);
+  if (a < 0 || b < a) throw new Error(`${file} has no ${start} … ${end}`);
+  writeFileSync(
+    file,
+    `${text.slice(0, a + start.length)}\n\n${body}\n\n${text.slice(b)}`,
+  );
 }
