@@ -8,7 +8,11 @@
 //             rounds and operations, 1 s wrk runs)
 //   NAME      run only these benches (group, serve, client, cluster, lru, ...)
 //   deno/bun  run only under these runtimes
-//   --readme  only reassemble bench/README.md from the result files
+//   --rounds N, --rounds NAME=N
+//             rounds for every bench, or for one (a full run that fits a
+//             time budget, e.g. --rounds 3 --rounds handoff=1)
+//   --readme  only reassemble bench/README.md, docs/benchmarks.md's and the
+//             README's tables from the result files
 // Exits non-zero if a bench failed; README.md is written in any case.
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
@@ -21,7 +25,22 @@ const dir = decodeURIComponent(new URL(".", import.meta.url).pathname);
 const argv = Deno.args;
 const quick = argv.includes("--quick");
 const readmeOnly = argv.includes("--readme");
-const words = argv.filter((a) => !a.startsWith("--"));
+// --rounds takes a value: "N" for every bench, "NAME=N" for one.
+const roundsFor = new Map<string, string>();
+for (const [i, a] of argv.entries()) {
+  if (a !== "--rounds") continue;
+  const [name, n] = (argv[i + 1] ?? "").includes("=")
+    ? argv[i + 1].split("=")
+    : ["*", argv[i + 1]];
+  if (!/^\d+$/.test(n ?? "")) {
+    console.error(`--rounds ${argv[i + 1] ?? ""}: give N or NAME=N`);
+    Deno.exit(2);
+  }
+  roundsFor.set(name, n);
+}
+const words = argv.filter((a, i) =>
+  !a.startsWith("--") && argv[i - 1] !== "--rounds"
+);
 const runtimes = (["deno", "bun"] as const).filter((r) =>
   !words.some((w) => w === "deno" || w === "bun") || words.includes(r)
 );
@@ -84,7 +103,12 @@ if (!readmeOnly) {
     for (const runtime of runtimes) {
       // It starts nodes of every runtime itself: once, under Deno.
       if (runOnce.has(name) && runtime !== "deno") continue;
-      const extra = quick ? ["--quick", "--rounds", "2"] : [];
+      const rounds = roundsFor.get(name) ?? roundsFor.get("*") ??
+        (quick ? "2" : undefined);
+      const extra = [
+        ...(quick ? ["--quick"] : []),
+        ...(rounds === undefined ? [] : ["--rounds", rounds]),
+      ];
       const [cmd, args] = runtimeCommand(
         `bench/${name}_bench.ts`,
         extra,
@@ -179,9 +203,15 @@ it, and says \`--quick\` when it came from a smoke run.
 - Date: ${new Date().toISOString().slice(0, 10)}${
   readmeOnly
     ? ""
-    : `; ${quick ? "quick run" : "full run"}, ${
-      ((performance.now() - started) / 60000).toFixed(1)
-    } min`
+    : `; ${quick ? "quick run" : "full run"}${
+      roundsFor.size > 0
+        ? ` (rounds: ${
+          [...roundsFor].map(([k, v]) => k === "*" ? v : `${k} ${v}`).join(
+            ", ",
+          )
+        })`
+        : ""
+    }, ${((performance.now() - started) / 60000).toFixed(1)} min`
 }.
 
 To reproduce (needs Go, golang-github-golang-groupcache-dev, wrk and
