@@ -9,11 +9,12 @@
  * reaches (the one later write, a freed record's header, is outside every
  * view), and an emptied slab is written again only if no view of it was ever
  * handed out (`bytes` marks the slab it views). Such a slab is kept as a
- * spare (a few at most) for the next slab needed, so that a churn of entries
- * nobody read (a scan, one-off keys) reuses its slabs instead of allocating
- * new ones and leaving the old to the garbage collector; a marked slab is let
- * go, and readers still holding views keep it alive, unchanged, until they
- * drop them.
+ * spare (a few at most) for the next slab needed, and such an own buffer
+ * (one) for the next value of about its size, so that a churn of entries
+ * nobody read (a scan, one-off keys) reuses its buffers instead of
+ * allocating new ones and leaving the old to the garbage collector; a marked
+ * one is let go, and readers still holding views keep it alive, unchanged,
+ * until they drop them.
  *
  * Live records move only when the slabs as a whole hold too much: once the
  * sealed slabs' free bytes (spares included) pass a third of their live
@@ -83,6 +84,12 @@ function valueStart(at: number, shape: number): number {
   return shape >= 0 ? at + 4 + headerSize(shape) : at + 12 + headerSize(~shape);
 }
 
+/** Whether a spare own buffer takes a record of `size` bytes, wasting at most an eighth. */
+function fits(spare: Uint8Array | undefined, size: number): boolean {
+  return spare !== undefined && spare.length >= size &&
+    spare.length - size <= size >> 3;
+}
+
 /**
  * Values stored by id: `put` copies bytes in and returns an id, `bytes`
  * views them, `free` lets them go. Ids are small integers, reused.
@@ -109,8 +116,12 @@ export class SlabStore {
   // Shared slabs other than the active one: how many, their live bytes.
   #sealed = 0;
   #sealedLive = 0;
-  // Emptied slabs no view ever reached (their bytes are nobody else's).
+  // Live bytes in values' own buffers.
+  #ownLive = 0;
+  // Emptied slabs no view ever reached (their bytes are nobody else's), and
+  // one such own buffer, for the next value of about its size.
   #spares: Uint8Array<ArrayBuffer>[] = [];
+  #spareOwn: Uint8Array<ArrayBuffer> | undefined;
   #moving = false;
   /** Bytes of every buffer the store holds (live, freed and unused space, spares). */
   held = 0;
@@ -139,6 +150,7 @@ export class SlabStore {
     const at = this.#used[slab];
     this.#used[slab] = at + size;
     this.#live[slab] += size;
+    if (this.#own[slab]) this.#ownLive += size;
     const id = this.#newId();
     this.#slabOf[id] = slab;
     this.#at[id] = at;
@@ -196,7 +208,9 @@ export class SlabStore {
     this.#at[id] = this.#freeId;
     this.#freeId = id;
     if (this.#own[slab]) {
+      this.#ownLive -= size;
       this.#release(slab);
+      this.#dropSpares();
       return;
     }
     this.#words[slab]![at >> 2] = -size;
@@ -216,6 +230,8 @@ export class SlabStore {
       if (this.#bytes[s] !== undefined) this.#release(s);
     }
     this.#spares = [];
+    this.#spareOwn = undefined;
+    this.#ownLive = 0;
     this.held = 0;
     this.#active = NONE;
     this.#sealed = 0;
@@ -239,14 +255,20 @@ export class SlabStore {
   }
 
   /**
-   * Whether the sealed slabs' free bytes (and the spares', with `spares`)
-   * reach a third of the sealed slabs' live bytes plus `slack` (pass it,
-   * without a slack: so that an empty store keeps no spare).
+   * Whether the sealed slabs' free bytes reach a third of their live bytes
+   * plus `slack` (pass it, without a slack: so that an empty store keeps no
+   * spare); with `spares`, the spares' bytes count as free and the own
+   * buffers' live bytes as live.
    */
   #over(slack: number, spares: boolean): boolean {
-    const slabs = this.#sealed + (spares ? this.#spares.length : 0);
-    const free = slabs * SLAB_BYTES - this.#sealedLive;
-    const allowed = this.#sealedLive / 3 + slack;
+    let free = this.#sealed * SLAB_BYTES - this.#sealedLive;
+    let live = this.#sealedLive;
+    if (spares) {
+      free += this.#spares.length * SLAB_BYTES +
+        (this.#spareOwn?.length ?? 0);
+      live += this.#ownLive;
+    }
+    const allowed = live / 3 + slack;
     return slack === 0 ? free > allowed : free >= allowed;
   }
 
@@ -277,11 +299,19 @@ export class SlabStore {
     this.#dropSpares();
   }
 
-  /** Lets spares go while the slabs hold 4/3 of their live bytes plus a slab. */
+  /** Lets spares go while the store holds 4/3 of its live bytes plus a slab. */
   #dropSpares(): void {
     while (this.#spares.length > 0 && this.#over(SLAB_BYTES, true)) {
       this.#spares.pop();
       this.held -= SLAB_BYTES;
+    }
+    const own = this.#spareOwn;
+    if (
+      own !== undefined &&
+      (this.#ownLive + this.#sealedLive === 0 || this.#over(SLAB_BYTES, true))
+    ) {
+      this.#spareOwn = undefined;
+      this.held -= own.length;
     }
   }
 
@@ -325,7 +355,12 @@ export class SlabStore {
 
   /** A shared slab (a spare if there is one), or a value's own buffer. */
   #newSlab(size: number, own: boolean): number {
-    let bytes = own ? undefined : this.#spares.pop();
+    let bytes: Uint8Array<ArrayBuffer> | undefined;
+    if (!own) bytes = this.#spares.pop();
+    else if (fits(this.#spareOwn, size)) {
+      bytes = this.#spareOwn;
+      this.#spareOwn = undefined;
+    }
     if (bytes === undefined) {
       bytes = new Uint8Array(size);
       this.held += size;
@@ -343,14 +378,20 @@ export class SlabStore {
     return slab;
   }
 
-  /** Lets an empty slab go: kept as a spare unless a view of it was handed out. */
+  /**
+   * Lets an empty slab go: kept as a spare unless a view of it was handed
+   * out (an own buffer replaces the spare one).
+   */
   #release(slab: number): void {
     const bytes = this.#bytes[slab]!;
-    if (
-      !this.#own[slab] && !this.#viewed[slab] &&
-      this.#spares.length < SPARE_SLABS
-    ) this.#spares.push(bytes);
-    else this.held -= bytes.length;
+    if (this.#viewed[slab]) this.held -= bytes.length;
+    else if (!this.#own[slab]) {
+      if (this.#spares.length < SPARE_SLABS) this.#spares.push(bytes);
+      else this.held -= bytes.length;
+    } else {
+      if (this.#spareOwn !== undefined) this.held -= this.#spareOwn.length;
+      this.#spareOwn = bytes;
+    }
     this.#bytes[slab] = undefined;
     this.#words[slab] = undefined;
     this.#data[slab] = undefined;
@@ -359,6 +400,7 @@ export class SlabStore {
     this.#freeSlabs.push(slab);
     if (this.#active === slab) this.#active = NONE;
   }
+
   #newId(): number {
     if (this.#freeId !== NONE) {
       const id = this.#freeId;
