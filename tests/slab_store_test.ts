@@ -180,6 +180,37 @@ describe("SlabStore", () => {
     assert.equal(store.held, held - (19 - SPARE_SLABS) * SLAB_BYTES);
   });
 
+  it("reuses an emptied own buffer no view reached for a value of about its size", () => {
+    const store = new SlabStore();
+    const big = 1 << 20;
+    const ids = Array.from(
+      { length: 8 },
+      (_, i) => put(store, valueOf(i, big)),
+    );
+    const held = store.held;
+    store.free(ids[0]); // kept: a value of its size may come next
+    assert.equal(store.held, held);
+    ids[0] = put(store, valueOf(8, big - 1000)); // takes it
+    assert.equal(store.held, held);
+    assert.deepEqual(store.bytes(ids[0]), valueOf(8, big - 1000));
+    store.free(ids[1]);
+    const half = put(store, valueOf(9, big >> 1)); // too small for it: a buffer of its own
+    assert.equal(store.held, held + recordSize(big >> 1));
+    // A buffer a view was handed out of is let go, never written again.
+    const view = store.bytes(ids[2]);
+    store.free(ids[2]);
+    assert.equal(store.held, held - recordSize(big) + recordSize(big >> 1));
+    for (let i = 0; i < 20; i++) store.free(put(store, valueOf(i, big)));
+    assert.deepEqual(view, valueOf(2, big));
+    // At most one is kept, and only while it is under a third of the live
+    // bytes plus a slab.
+    for (const id of ids.slice(3)) store.free(id);
+    store.free(ids[0]);
+    assert.equal(store.held, recordSize(big >> 1));
+    store.free(half);
+    assert.equal(store.held, 0);
+  });
+
   it("gives a large value a buffer of its own, let go with it", () => {
     const store = new SlabStore();
     const big = put(store, valueOf(1, 1 << 20));
