@@ -17,11 +17,12 @@
  * until they drop them.
  *
  * Live records move only when the slabs as a whole hold too much: once the
- * sealed slabs' free bytes (spares included) pass a third of their live
- * bytes plus a slab, spares go first, then the sparsest slabs (under 3/4
- * full) have their live records copied into the active slab, until the free
- * bytes are under a third of the live ones. So the store holds at most 4/3 of
- * the live bytes plus two slabs, a move copies under 3 bytes per byte freed,
+ * sealed slabs' free bytes reach a third of their live bytes plus a slab,
+ * the sparsest slabs (under 3/4 full) have their live records copied into
+ * the active slab, until the free bytes are under a third of the live ones.
+ * Spares count as free bytes, and go first once those reach a third of the
+ * live bytes plus a slab. So the store holds at most 4/3 of the live bytes
+ * plus two slabs, a move copies under 3 bytes per byte freed,
  * and an LRU's eviction, which empties the oldest slab while the others stay
  * full, moves nothing (a rule per slab, moving it once a quarter of it was
  * freed, copied each record about three times under that eviction).
