@@ -4,15 +4,28 @@
  * `Uint8Array`, an `ArrayBuffer` and (on V8) a backing store of its own.
  *
  * A value is copied once, into the active slab (256 KiB); a value larger than
- * an eighth of a slab gets a buffer of its own. Slab space is never reused:
- * a value's bytes are written once, where nothing was written before, so
- * bytes a reader was handed (a view into a slab) never change (the one later
- * write, a freed record's header, is outside every view). When entries
- * leave, a slab whose live bytes fall under three quarters of what it holds
- * has its live records copied into the active slab and is let go (readers
- * still holding views of it keep it alive, unchanged, until they drop them).
- * So the slabs never hold more than 4/3 of the live bytes plus the active
- * slab, and moving copies at most 3 bytes per byte freed.
+ * an eighth of a slab gets a buffer of its own. Bytes a reader was handed (a
+ * view into a slab) never change: a record is written once, where no view
+ * reaches (the one later write, a freed record's header, is outside every
+ * view), and an emptied slab is written again only if no view of it was ever
+ * handed out (`bytes` marks the slab it views). Such a slab is kept as a
+ * spare (a few at most) for the next slab needed, and such an own buffer
+ * (one) for the next value of about its size, so that a churn of entries
+ * nobody read (a scan, one-off keys) reuses its buffers instead of
+ * allocating new ones and leaving the old to the garbage collector; a marked
+ * one is let go, and readers still holding views keep it alive, unchanged,
+ * until they drop them.
+ *
+ * Live records move only when the slabs as a whole hold too much: once the
+ * sealed slabs' free bytes reach a third of their live bytes plus a slab,
+ * the sparsest slabs (under 3/4 full) have their live records copied into
+ * the active slab, until the free bytes are under a third of the live ones.
+ * Spares count as free bytes, and go first once those reach a third of the
+ * live bytes plus a slab. So the store holds at most 4/3 of the live bytes
+ * plus two slabs, a move copies under 3 bytes per byte freed,
+ * and an LRU's eviction, which empties the oldest slab while the others stay
+ * full, moves nothing (a rule per slab, moving it once a quarter of it was
+ * freed, copied each record about three times under that eviction).
  *
  * Each record in a slab is `[header: int32][expiry: float64, only if the
  * value has one][0x0a varint(length)][value][0x18 varint64(expiry in Unix
@@ -40,8 +53,10 @@ export const MAX_VALUE_BYTES = 2 ** 31 - (1 << 16);
 export const SLAB_BYTES = 256 << 10;
 /** A record larger than this gets a buffer of its own. */
 const OWN_BUFFER = SLAB_BYTES >> 3;
-/** A slab whose live bytes fall under this share of its used bytes moves. */
+/** Only a slab whose live bytes fall under this share of it moves. */
 const MOVE_BELOW = 0.75;
+/** Emptied slabs kept for reuse, at most. */
+export const SPARE_SLABS = 4;
 const NONE = -1;
 
 /** Room after a value without an expiry: `0x18 0x00`, mailgun's "never". */
@@ -70,6 +85,12 @@ function valueStart(at: number, shape: number): number {
   return shape >= 0 ? at + 4 + headerSize(shape) : at + 12 + headerSize(~shape);
 }
 
+/** Whether a spare own buffer takes a record of `size` bytes, wasting at most an eighth. */
+function fits(spare: Uint8Array | undefined, size: number): boolean {
+  return spare !== undefined && spare.length >= size &&
+    spare.length - size <= size >> 3;
+}
+
 /**
  * Values stored by id: `put` copies bytes in and returns an id, `bytes`
  * views them, `free` lets them go. Ids are small integers, reused.
@@ -83,16 +104,27 @@ export class SlabStore {
   #shape = new Int32Array(64);
   #freeId = NONE;
   #topId = 0;
-  // Per slab.
+  // Per slab (a shared slab or a value's own buffer).
   #bytes: (Uint8Array<ArrayBuffer> | undefined)[] = [];
   #words: (Int32Array | undefined)[] = [];
   #data: (DataView | undefined)[] = [];
   #used: number[] = [];
   #live: number[] = [];
+  #own: boolean[] = [];
+  #viewed: boolean[] = []; // a view of it was handed out: never written again
   #freeSlabs: number[] = [];
   #active = NONE;
-  #sealed: number[] = []; // sealed, not yet checked
-  /** Bytes of every buffer the store holds (live, freed and unused space). */
+  // Shared slabs other than the active one: how many, their live bytes.
+  #sealed = 0;
+  #sealedLive = 0;
+  // Live bytes in values' own buffers.
+  #ownLive = 0;
+  // Emptied slabs no view ever reached (their bytes are nobody else's), and
+  // one such own buffer, for the next value of about its size.
+  #spares: Uint8Array<ArrayBuffer>[] = [];
+  #spareOwn: Uint8Array<ArrayBuffer> | undefined;
+  #moving = false;
+  /** Bytes of every buffer the store holds (live, freed and unused space, spares). */
   held = 0;
   readonly #onMove: (id: number) => void;
 
@@ -109,17 +141,17 @@ export class SlabStore {
     const size = recordSize(shape);
     let slab: number;
     if (size > OWN_BUFFER) {
-      slab = this.#newSlab(size);
+      slab = this.#newSlab(size, true);
     } else {
-      while (
-        this.#active === NONE ||
-        this.#used[this.#active] + size > this.#bytes[this.#active]!.length
+      if (
+        this.#active === NONE || this.#used[this.#active] + size > SLAB_BYTES
       ) this.#roll();
       slab = this.#active;
     }
     const at = this.#used[slab];
     this.#used[slab] = at + size;
     this.#live[slab] += size;
+    if (this.#own[slab]) this.#ownLive += size;
     const id = this.#newId();
     this.#slabOf[id] = slab;
     this.#at[id] = at;
@@ -135,20 +167,22 @@ export class SlabStore {
     start = writeVarint(bytes, start + 1, length);
     value.copyTo(bytes, start);
     bytes[start + length] = 0x18;
-    // 0 for never is already there: nothing was written here before.
-    if (expire !== 0) {
-      writeVarint64(bytes, start + length + 1, unixNanosFromMs(expire));
-    }
-    this.#checkSealed();
+    if (expire === 0) bytes[start + length + 1] = 0; // a spare held other bytes
+    else writeVarint64(bytes, start + length + 1, unixNanosFromMs(expire));
+    this.#balance();
     return id;
   }
 
-  /** A view of `id`'s bytes (zero-copy; they never change). */
+  /**
+   * A view of `id`'s bytes (zero-copy; they never change: the slab is marked
+   * as viewed, never to be reused).
+   */
   bytes(id: number): Uint8Array<ArrayBuffer> {
-    const buf = this.#bytes[this.#slabOf[id]]!;
+    const slab = this.#slabOf[id];
+    this.#viewed[slab] = true;
     const shape = this.#shape[id];
     return new Uint8Array(
-      buf.buffer,
+      this.#bytes[slab]!.buffer,
       valueStart(this.#at[id], shape),
       shape >= 0 ? shape : ~shape,
     );
@@ -171,48 +205,125 @@ export class SlabStore {
     const slab = this.#slabOf[id];
     const at = this.#at[id];
     const size = recordSize(this.#shape[id]);
-    this.#words[slab]![at >> 2] = -size;
-    this.#live[slab] -= size;
     this.#slabOf[id] = NONE;
     this.#at[id] = this.#freeId;
     this.#freeId = id;
-    if (slab !== this.#active) this.#check(slab);
-    this.#checkSealed();
-  }
-
-  /** Seals the active slab (to be checked) and starts a new one. */
-  #roll(): void {
-    if (this.#active !== NONE) this.#sealed.push(this.#active);
-    this.#active = this.#newSlab(SLAB_BYTES);
-  }
-
-  /** Checks the slabs sealed meanwhile: the active one takes frees unchecked. */
-  #checkSealed(): void {
-    while (this.#sealed.length > 0) this.#check(this.#sealed.pop()!);
+    if (this.#own[slab]) {
+      this.#ownLive -= size;
+      this.#release(slab);
+      this.#dropSpares();
+      return;
+    }
+    this.#words[slab]![at >> 2] = -size;
+    this.#live[slab] -= size;
+    if (slab === this.#active) return;
+    this.#sealedLive -= size;
+    if (this.#live[slab] === 0) {
+      this.#sealed--;
+      this.#release(slab);
+    }
+    this.#balance();
   }
 
   /** Lets everything go. */
   clear(): void {
-    for (let s = 0; s < this.#bytes.length; s++) this.#dropSlab(s);
+    for (let s = 0; s < this.#bytes.length; s++) {
+      if (this.#bytes[s] !== undefined) this.#release(s);
+    }
+    this.#spares = [];
+    this.#spareOwn = undefined;
+    this.#ownLive = 0;
+    this.held = 0;
     this.#active = NONE;
-    this.#sealed = [];
+    this.#sealed = 0;
+    this.#sealedLive = 0;
     this.#freeId = NONE;
     this.#topId = 0;
   }
 
-  /** Moves a sealed slab's live records out, or drops it when empty. */
-  #check(slab: number): void {
-    if (slab === this.#active || this.#bytes[slab] === undefined) return;
-    const live = this.#live[slab];
-    if (live === 0) {
-      this.#dropSlab(slab);
-      return;
+  /** Seals the active slab and starts a new one. */
+  #roll(): void {
+    const old = this.#active;
+    this.#active = NONE;
+    if (old !== NONE) {
+      if (this.#live[old] === 0) this.#release(old);
+      else {
+        this.#sealed++;
+        this.#sealedLive += this.#live[old];
+      }
     }
-    if (live >= MOVE_BELOW * this.#used[slab]) return;
+    this.#active = this.#newSlab(SLAB_BYTES, false);
+  }
+
+  /**
+   * Whether the sealed slabs' free bytes reach a third of their live bytes
+   * plus `slack` (pass it, without a slack: so that an empty store keeps no
+   * spare); with `spares`, the spares' bytes count as free and the own
+   * buffers' live bytes as live.
+   */
+  #over(slack: number, spares: boolean): boolean {
+    let free = this.#sealed * SLAB_BYTES - this.#sealedLive;
+    let live = this.#sealedLive;
+    if (spares) {
+      free += this.#spares.length * SLAB_BYTES +
+        (this.#spareOwn?.length ?? 0);
+      live += this.#ownLive;
+    }
+    const allowed = live / 3 + slack;
+    return slack === 0 ? free > allowed : free >= allowed;
+  }
+
+  /**
+   * Keeps what the slabs hold under 4/3 of their live bytes plus a slab:
+   * spares go first; when the sealed slabs alone reach it, the sparsest move
+   * out until they hold at most 4/3 (so that the next move is at least a
+   * slab's frees away).
+   */
+  #balance(): void {
+    if (this.#moving) return;
+    this.#dropSpares();
+    if (!this.#over(SLAB_BYTES, false)) return;
+    this.#moving = true;
+    const sparse: number[] = [];
+    for (let s = 0; s < this.#bytes.length; s++) {
+      if (
+        s !== this.#active && !this.#own[s] && this.#bytes[s] !== undefined &&
+        this.#live[s] < MOVE_BELOW * SLAB_BYTES
+      ) sparse.push(s);
+    }
+    sparse.sort((a, b) => this.#live[a] - this.#live[b]);
+    for (const slab of sparse) {
+      if (!this.#over(0, false)) break;
+      this.#move(slab);
+    }
+    this.#moving = false;
+    this.#dropSpares();
+  }
+
+  /** Lets spares go while the store holds 4/3 of its live bytes plus a slab. */
+  #dropSpares(): void {
+    while (this.#spares.length > 0 && this.#over(SLAB_BYTES, true)) {
+      this.#spares.pop();
+      this.held -= SLAB_BYTES;
+    }
+    const own = this.#spareOwn;
+    if (
+      own !== undefined &&
+      (this.#ownLive + this.#sealedLive === 0 || this.#over(SLAB_BYTES, true))
+    ) {
+      this.#spareOwn = undefined;
+      this.held -= own.length;
+    }
+  }
+
+  /** Copies a sealed slab's live records into the active slab; lets it go. */
+  #move(slab: number): void {
     const words = this.#words[slab]!;
     const bytes = this.#bytes[slab]!;
     const used = this.#used[slab];
-    this.#live[slab] = 0; // so that nothing below checks it again
+    this.#sealedLive -= this.#live[slab];
+    this.#sealed--;
+    this.#live[slab] = 0;
     for (let at = 0; at < used;) {
       const header = words[at >> 2];
       if (header < 0) {
@@ -223,15 +334,14 @@ export class SlabStore {
       this.#relocate(header, bytes.subarray(at + 4, at + size));
       at += size;
     }
-    this.#dropSlab(slab);
+    this.#release(slab);
   }
 
   /** Copies live `id`'s record (all but the header) into the active slab. */
   #relocate(id: number, src: Uint8Array): void {
     const size = 4 + src.length;
     if (
-      this.#active === NONE ||
-      this.#used[this.#active] + size > this.#bytes[this.#active]!.length
+      this.#active === NONE || this.#used[this.#active] + size > SLAB_BYTES
     ) this.#roll();
     const slab = this.#active;
     const at = this.#used[slab];
@@ -244,8 +354,18 @@ export class SlabStore {
     this.#onMove(id);
   }
 
-  #newSlab(size: number): number {
-    const bytes = new Uint8Array(size);
+  /** A shared slab (a spare if there is one), or a value's own buffer. */
+  #newSlab(size: number, own: boolean): number {
+    let bytes: Uint8Array<ArrayBuffer> | undefined;
+    if (!own) bytes = this.#spares.pop();
+    else if (fits(this.#spareOwn, size)) {
+      bytes = this.#spareOwn;
+      this.#spareOwn = undefined;
+    }
+    if (bytes === undefined) {
+      bytes = new Uint8Array(size);
+      this.held += size;
+    }
     const slab = this.#freeSlabs.length > 0
       ? this.#freeSlabs.pop()!
       : this.#bytes.length;
@@ -254,14 +374,25 @@ export class SlabStore {
     this.#data[slab] = new DataView(bytes.buffer);
     this.#used[slab] = 0;
     this.#live[slab] = 0;
-    this.held += size;
+    this.#own[slab] = own;
+    this.#viewed[slab] = false;
     return slab;
   }
 
-  #dropSlab(slab: number): void {
-    const bytes = this.#bytes[slab];
-    if (bytes === undefined) return;
-    this.held -= bytes.length;
+  /**
+   * Lets an empty slab go: kept as a spare unless a view of it was handed
+   * out (an own buffer replaces the spare one).
+   */
+  #release(slab: number): void {
+    const bytes = this.#bytes[slab]!;
+    if (this.#viewed[slab]) this.held -= bytes.length;
+    else if (!this.#own[slab]) {
+      if (this.#spares.length < SPARE_SLABS) this.#spares.push(bytes);
+      else this.held -= bytes.length;
+    } else {
+      if (this.#spareOwn !== undefined) this.held -= this.#spareOwn.length;
+      this.#spareOwn = bytes;
+    }
     this.#bytes[slab] = undefined;
     this.#words[slab] = undefined;
     this.#data[slab] = undefined;

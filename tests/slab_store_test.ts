@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { SLAB_BYTES, SlabStore } from "../src/slab_store.ts";
+import { SLAB_BYTES, SlabStore, SPARE_SLABS } from "../src/slab_store.ts";
 import { ByteCache } from "../src/cache.ts";
 import { ByteView } from "../src/byte_view.ts";
 import { seededRandom } from "./_dev/random.ts";
@@ -104,21 +104,111 @@ describe("SlabStore", () => {
     }
   });
 
-  it("lets a slab go when its last live entry leaves, and moves a long-lived one out", () => {
+  it("moves long-lived entries out of slabs they pin once those hold too much", () => {
     const store = new SlabStore();
     const n = Math.floor(SLAB_BYTES / recordSize(100));
-    const first: number[] = [];
-    for (let i = 0; i < n; i++) first.push(put(store, valueOf(i, 100)));
-    const keeper = first[0];
-    const kept = store.bytes(keeper);
-    for (let i = 0; i < n; i++) put(store, valueOf(i, 100)); // seals slab 1
-    // Everything of the first slab but one entry leaves.
-    for (const id of first.slice(1)) store.free(id);
-    // The survivor was moved out and the first slab let go: not pinned.
+    const slabs: number[][] = [];
+    for (let s = 0; s < 4; s++) {
+      slabs.push([]);
+      for (let i = 0; i < n; i++) slabs[s].push(put(store, valueOf(i, 100)));
+    }
+    put(store, valueOf(0, 100)); // seals the fourth slab
+    const keepers = slabs.map((ids) => ids[0]);
+    const kept = store.bytes(keepers[0]);
+    // Everything but one entry per slab leaves.
+    for (const ids of slabs) for (const id of ids.slice(1)) store.free(id);
+    // The survivors were moved out and their slabs let go: not pinned.
     assert.ok(store.held <= 2 * SLAB_BYTES, `${store.held} held`);
-    assert.ok(store.bytes(keeper).buffer !== kept.buffer, "moved");
-    assert.deepEqual(store.bytes(keeper), valueOf(0, 100));
+    assert.ok(store.bytes(keepers[0]).buffer !== kept.buffer, "moved");
+    for (const id of keepers) {
+      assert.deepEqual(store.bytes(id), valueOf(0, 100));
+    }
     assert.deepEqual(kept, valueOf(0, 100)); // the old view is unchanged
+  });
+
+  it("moves nothing when entries leave oldest first, as an LRU evicts", () => {
+    let moves = 0;
+    const store = new SlabStore(() => moves++);
+    const ids: number[] = [];
+    const rng = seededRandom(5);
+    let head = 0;
+    for (let n = 0; n < 100_000; n++) {
+      ids.push(put(store, valueOf(n, Math.floor(rng() * 200))));
+      if (ids.length - head > 5_000) store.free(ids[head++]);
+    }
+    assert.equal(moves, 0);
+    // Emptied slabs were reused: the store never held more than it needs.
+    assert.ok(store.held <= 8 * SLAB_BYTES, `${store.held} held`);
+  });
+
+  it("reuses an emptied slab no view reached, never one a view was handed out of", () => {
+    const store = new SlabStore();
+    const n = Math.floor(SLAB_BYTES / recordSize(100));
+    const fill = (from: number) =>
+      Array.from({ length: n }, (_, i) => put(store, valueOf(from + i, 100)));
+    const unread = fill(0);
+    const read = fill(n);
+    // Live bytes enough that the store may keep a spare.
+    const keep = Array.from({ length: 6 }, (_, s) => fill((2 + s) * n)).flat();
+    put(store, valueOf(0, 100)); // seals the last slab
+    const view = store.bytes(read[7]);
+    const held = store.held;
+    for (const id of unread) store.free(id); // a spare
+    assert.equal(store.held, held);
+    for (const id of read) store.free(id); // let go: a view of it is out
+    assert.equal(store.held, held - SLAB_BYTES);
+    fill(3 * n); // takes the spare: nothing new held
+    assert.equal(store.held, held - SLAB_BYTES);
+    for (let round = 0; round < 20; round++) {
+      for (const id of fill(round * n)) store.free(id);
+    }
+    assert.deepEqual(view, valueOf(n + 7, 100));
+    for (const [i, id] of keep.entries()) {
+      assert.deepEqual(store.bytes(id), valueOf(2 * n + i, 100));
+    }
+  });
+
+  it(`keeps at most ${SPARE_SLABS} emptied slabs for reuse`, () => {
+    const store = new SlabStore();
+    const n = Math.floor(SLAB_BYTES / recordSize(100));
+    const ids: number[] = [];
+    for (let i = 0; i < 40 * n; i++) ids.push(put(store, valueOf(i, 100)));
+    const held = store.held;
+    // Twenty slabs empty at once (the last, still active, stays), twenty
+    // stay full.
+    for (const id of ids.slice(20 * n)) store.free(id);
+    assert.equal(store.held, held - (19 - SPARE_SLABS) * SLAB_BYTES);
+  });
+
+  it("reuses an emptied own buffer no view reached for a value of about its size", () => {
+    const store = new SlabStore();
+    const big = 1 << 20;
+    const ids = Array.from(
+      { length: 8 },
+      (_, i) => put(store, valueOf(i, big)),
+    );
+    const held = store.held;
+    store.free(ids[0]); // kept: a value of its size may come next
+    assert.equal(store.held, held);
+    ids[0] = put(store, valueOf(8, big - 1000)); // takes it
+    assert.equal(store.held, held);
+    assert.deepEqual(store.bytes(ids[0]), valueOf(8, big - 1000));
+    store.free(ids[1]);
+    const half = put(store, valueOf(9, big >> 1)); // too small for it: a buffer of its own
+    assert.equal(store.held, held + recordSize(big >> 1));
+    // A buffer a view was handed out of is let go, never written again.
+    const view = store.bytes(ids[2]);
+    store.free(ids[2]);
+    assert.equal(store.held, held - recordSize(big) + recordSize(big >> 1));
+    for (let i = 0; i < 20; i++) store.free(put(store, valueOf(i, big)));
+    assert.deepEqual(view, valueOf(2, big));
+    // At most one is kept, and only while it is under a third of the live
+    // bytes plus a slab.
+    for (const id of ids.slice(3)) store.free(id);
+    store.free(ids[0]);
+    assert.equal(store.held, recordSize(big >> 1));
+    store.free(half);
+    assert.equal(store.held, 0);
   });
 
   it("gives a large value a buffer of its own, let go with it", () => {
