@@ -39,6 +39,21 @@ export function utf8Length(s: string): number {
 }
 
 /**
+ * Makes `view` (a fresh one, not yet handed out) a view of the `length`
+ * bytes of `source` from `offset`, without making a `Uint8Array` of them
+ * until they are read: a cache hit hands out a view and most callers read
+ * only its length or copy it once, and making a typed array costs more than
+ * the rest of a hit on JavaScriptCore (bench/group_bench.ts, issue 21). For
+ * the library's own use (src/framed.ts); `source` must never change.
+ */
+export let viewRange: (
+  view: ByteView,
+  source: Uint8Array,
+  offset: number,
+  length: number,
+) => void;
+
+/**
  * An immutable view of bytes or of a string. Made without copying: a view of
  * a `Uint8Array` takes that array over, so whoever made it must not write to
  * it afterwards (use {@linkcode ByteView.copyOf} to make a view of a copy).
@@ -73,6 +88,10 @@ export class ByteView {
   #string: string | undefined; // the source string, or a cached decoding
   #isString: boolean;
   #length: number;
+  // A view of a range (see viewRange): the bytes `#length` bytes from
+  // `#offset` of `#source`, made into `#bytes` when first read.
+  #source: Uint8Array | undefined;
+  #offset = 0;
 
   /**
    * Makes a view of `data`.
@@ -171,15 +190,31 @@ export class ByteView {
     view.#string = this.#string;
     view.#isString = this.#isString;
     view.#length = this.#length;
+    view.#source = this.#source;
+    view.#offset = this.#offset;
     return view;
   }
 
   /** The view's bytes, shared, for the library's own read-only use. */
   get #data(): Uint8Array {
     if (this.#bytes === undefined) {
-      this.#bytes = this.length === 0 ? EMPTY : encoder.encode(this.#string!);
+      const source = this.#source, at = this.#offset;
+      this.#bytes = source !== undefined
+        ? source.subarray(at, at + this.#length)
+        : this.length === 0
+        ? EMPTY
+        : encoder.encode(this.#string!);
     }
     return this.#bytes;
+  }
+
+  static {
+    viewRange = (view, source, offset, length) => {
+      view.#bytes = undefined;
+      view.#source = source;
+      view.#offset = offset;
+      view.#length = length;
+    };
   }
 
   /**
@@ -210,7 +245,7 @@ export class ByteView {
    * The bytes decoded as UTF-8 (invalid sequences become U+FFFD).
    */
   toString(): string {
-    if (this.#string === undefined) this.#string = decoder.decode(this.#bytes);
+    if (this.#string === undefined) this.#string = decoder.decode(this.#data);
     return this.#string;
   }
 
@@ -249,7 +284,7 @@ export class ByteView {
     }
     const room = dest.length - offset;
     const s = this.#string;
-    if (this.#bytes === undefined && room >= this.#length) {
+    if (this.#isString && this.#bytes === undefined && room >= this.#length) {
       // A string view that fits: written straight into dest, no bytes made.
       if (s!.length === this.#length && s!.length <= 64) {
         // ASCII (one byte per UTF-16 unit) and short: a loop beats making

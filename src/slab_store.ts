@@ -154,6 +154,20 @@ export class SlabStore {
     );
   }
 
+  /**
+   * The buffer `id`'s bytes sit in, whole: they are the `length(id)` bytes
+   * from `start(id)`, and never change (a view without a `Uint8Array` per
+   * read, see src/framed.ts).
+   */
+  slab(id: number): Uint8Array<ArrayBuffer> {
+    return this.#bytes[this.#slabOf[id]]!;
+  }
+
+  /** Where `id`'s bytes start in `slab(id)`. */
+  start(id: number): number {
+    return valueStart(this.#at[id], this.#shape[id]);
+  }
+
   /** When `id`'s value expires (Unix milliseconds; 0: never). */
   expire(id: number): number {
     if (this.#shape[id] >= 0) return 0;

@@ -176,6 +176,27 @@ describe("ByteCache views", () => {
     assert.equal(cache.get("k32"), next);
   });
 
+  it("never keeps more views than its slots, however many keys are hit", () => {
+    const cache = new ByteCache(() => 0, () => {}, 0, 64 << 10); // 32 kept
+    const keys = Array.from({ length: 1_000 }, (_, i) => `k${i}`);
+    for (const key of keys) cache.add(key, new ByteView(key));
+    // Hits in a scrambled order, many rounds, with entries leaving and
+    // coming back (their slots freed and taken again) between them.
+    for (let round = 0; round < 20; round++) {
+      for (let i = 0; i < keys.length; i++) {
+        cache.get(keys[(i * 389 + round * 17) % keys.length]);
+      }
+      for (let i = round; i < keys.length; i += 97) {
+        cache.remove(keys[i]);
+        cache.add(keys[i], new ByteView(keys[i]));
+      }
+      // A key whose view was kept gets that same view again: count them.
+      const kept = keys.filter((key) => cache.get(key) === cache.get(key));
+      assert.ok(kept.length <= 32, `${kept.length} views kept`);
+      for (const key of kept) assert.equal(cache.get(key)!.toString(), key);
+    }
+  });
+
   it("segmented: evicts entries not hit since they came in before the others", () => {
     const cache = new ByteCache(() => 0, () => {}, 10, 0, 0, true);
     for (const key of ["a", "b", "c"]) cache.add(key, new ByteView(key));
