@@ -39,19 +39,20 @@ export function utf8Length(s: string): number {
 }
 
 /**
- * Makes `view` (a fresh one, not yet handed out) a view of the `length`
- * bytes of `source` from `offset`, without making a `Uint8Array` of them
- * until they are read: a cache hit hands out a view and most callers read
- * only its length or copy it once, and making a typed array costs more than
- * the rest of a hit on JavaScriptCore (bench/group_bench.ts, issue 21). For
- * the library's own use (src/framed.ts); `source` must never change.
+ * Makes `view` (a fresh bytes view, not yet handed out) a view of `length`
+ * bytes that `bytes(view)` makes when they are first read: a cache hit
+ * hands out a view and most callers read only its length or copy it once,
+ * and making a typed array costs more than the rest of a hit on
+ * JavaScriptCore (bench/group_bench.ts, issue 21). For the library's own
+ * use (src/framed.ts: one `bytes` for every such view, so that a view
+ * carries no field for it); the bytes must never change.
  */
 export let viewRange: (
   view: ByteView,
-  source: Uint8Array,
-  offset: number,
   length: number,
+  bytes: (view: ByteView) => Uint8Array,
 ) => void;
+let lazyBytes: ((view: ByteView) => Uint8Array) | undefined;
 
 /**
  * An immutable view of bytes or of a string. Made without copying: a view of
@@ -88,10 +89,6 @@ export class ByteView {
   #string: string | undefined; // the source string, or a cached decoding
   #isString: boolean;
   #length: number;
-  // A view of a range (see viewRange): the bytes `#length` bytes from
-  // `#offset` of `#source`, made into `#bytes` when first read.
-  #source: Uint8Array | undefined;
-  #offset = 0;
 
   /**
    * Makes a view of `data`.
@@ -190,17 +187,17 @@ export class ByteView {
     view.#string = this.#string;
     view.#isString = this.#isString;
     view.#length = this.#length;
-    view.#source = this.#source;
-    view.#offset = this.#offset;
+    if (view.#bytes === undefined && !view.#isString) {
+      view.#bytes = this.#data; // a lazy view's bytes (see viewRange)
+    }
     return view;
   }
 
   /** The view's bytes, shared, for the library's own read-only use. */
   get #data(): Uint8Array {
     if (this.#bytes === undefined) {
-      const source = this.#source, at = this.#offset;
-      this.#bytes = source !== undefined
-        ? source.subarray(at, at + this.#length)
+      this.#bytes = !this.#isString
+        ? lazyBytes!(this) // see viewRange
         : this.length === 0
         ? EMPTY
         : encoder.encode(this.#string!);
@@ -209,10 +206,9 @@ export class ByteView {
   }
 
   static {
-    viewRange = (view, source, offset, length) => {
+    viewRange = (view, length, bytes) => {
+      lazyBytes = bytes;
       view.#bytes = undefined;
-      view.#source = source;
-      view.#offset = offset;
       view.#length = length;
     };
   }

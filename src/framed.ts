@@ -41,15 +41,20 @@ export class FramedView extends ByteView {
     length: number = slab.length - start,
   ) {
     super(EMPTY, expire);
-    viewRange(this, slab, start, length);
     this.slab = slab;
     this.start = start;
+    viewRange(this, length, framedBytes);
   }
 
   /** The bytes viewed, in the cache's buffer (a new `Uint8Array` each call). */
   get framed(): Uint8Array<ArrayBuffer> {
     return this.slab.subarray(this.start, this.start + this.length);
   }
+}
+
+/** The bytes a FramedView views, made when first read (see `viewRange`). */
+function framedBytes(view: ByteView): Uint8Array {
+  return (view as FramedView).framed;
 }
 
 /**
