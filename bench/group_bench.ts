@@ -27,7 +27,10 @@
 // of 2^20 key indexes per keys × order, seeded, cycled, written to a file
 // that Go's side reads (bench/go/get -order), so both get the same keys in
 // the same order. S gets per round (default 1,000,000); rounds alternate Go
-// (one child process per round) and ours, as above.
+// (one child process per round) and ours, as above. Each round is timed in
+// process CPU time (user + system, every thread: Go's from getrusage, ours
+// from process.cpuUsage()), which the machine's other load inflates less
+// than wall time, and in wall time; the targets read the CPU time.
 //
 // Usage: deno run -A bench/group_bench.ts [--quick] [--rounds N] [--n N] [--misses M] [--scale-n S] [--scale-only]
 //        bun bench/group_bench.ts [--quick] [--rounds N] [--n N] [--misses M] [--scale-n S] [--scale-only]
