@@ -39,6 +39,22 @@ export function utf8Length(s: string): number {
 }
 
 /**
+ * Makes `view` (a fresh bytes view, not yet handed out) a view of `length`
+ * bytes that `bytes(view)` makes when they are first read: a cache hit
+ * hands out a view and most callers read only its length or copy it once,
+ * and making a typed array costs more than the rest of a hit on
+ * JavaScriptCore (bench/group_bench.ts, issue 21). For the library's own
+ * use (src/framed.ts: one `bytes` for every such view, so that a view
+ * carries no field for it); the bytes must never change.
+ */
+export let viewRange: (
+  view: ByteView,
+  length: number,
+  bytes: (view: ByteView) => Uint8Array,
+) => void;
+let lazyBytes: ((view: ByteView) => Uint8Array) | undefined;
+
+/**
  * An immutable view of bytes or of a string. Made without copying: a view of
  * a `Uint8Array` takes that array over, so whoever made it must not write to
  * it afterwards (use {@linkcode ByteView.copyOf} to make a view of a copy).
@@ -171,15 +187,30 @@ export class ByteView {
     view.#string = this.#string;
     view.#isString = this.#isString;
     view.#length = this.#length;
+    if (view.#bytes === undefined && !view.#isString) {
+      view.#bytes = this.#data; // a lazy view's bytes (see viewRange)
+    }
     return view;
   }
 
   /** The view's bytes, shared, for the library's own read-only use. */
   get #data(): Uint8Array {
     if (this.#bytes === undefined) {
-      this.#bytes = this.length === 0 ? EMPTY : encoder.encode(this.#string!);
+      this.#bytes = !this.#isString
+        ? lazyBytes!(this) // see viewRange
+        : this.length === 0
+        ? EMPTY
+        : encoder.encode(this.#string!);
     }
     return this.#bytes;
+  }
+
+  static {
+    viewRange = (view, length, bytes) => {
+      lazyBytes = bytes;
+      view.#bytes = undefined;
+      view.#length = length;
+    };
   }
 
   /**
@@ -210,7 +241,7 @@ export class ByteView {
    * The bytes decoded as UTF-8 (invalid sequences become U+FFFD).
    */
   toString(): string {
-    if (this.#string === undefined) this.#string = decoder.decode(this.#bytes);
+    if (this.#string === undefined) this.#string = decoder.decode(this.#data);
     return this.#string;
   }
 
@@ -249,7 +280,7 @@ export class ByteView {
     }
     const room = dest.length - offset;
     const s = this.#string;
-    if (this.#bytes === undefined && room >= this.#length) {
+    if (this.#isString && this.#bytes === undefined && room >= this.#length) {
       // A string view that fits: written straight into dest, no bytes made.
       if (s!.length === this.#length && s!.length <= 64) {
         // ASCII (one byte per UTF-16 unit) and short: a loop beats making

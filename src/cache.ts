@@ -208,7 +208,13 @@ export class ByteCache {
     const slot = id & this.#viewMask;
     const ids = this.#viewIds;
     if (ids.length !== 0 && ids[slot] === id) return this.#views[slot]!;
-    const view = new FramedView(store.bytes(id), expire); // a peer gets its frame
+    // A peer gets its frame; no Uint8Array until the bytes are read.
+    const view = new FramedView(
+      store.slab(id),
+      expire,
+      store.start(id),
+      store.length(id),
+    );
     if (ids.length === 0) {
       this.#viewIds = new Int32Array(this.#viewMask + 1).fill(-1);
     } else if (ids[slot] !== -1) return view; // taken: this one dies young

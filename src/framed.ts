@@ -7,28 +7,54 @@
  * @module
  */
 
-import { ByteView } from "./byte_view.ts";
+import { ByteView, viewRange } from "./byte_view.ts";
 import { encodeGetResponseMessage, unixNanosFromMs } from "./protobuf.ts";
 import { varint64Size, varintSize } from "./varint.ts";
 
+const EMPTY = new Uint8Array(0);
+
 /**
- * A view the cache hands out: it views `framed`, bytes that sit framed as
- * their `GetResponse` in a buffer written once and never changed (the
- * cache's slabs, see src/slab_store.ts). Only these are served in place: a
- * caller's own buffer may hold framing-like bytes around a view that it
- * rewrites later, while a response still reads them. The view says so
- * itself, so that a hit records nothing anywhere (a table of views would be
- * written on every hit and weigh on every garbage collection).
+ * A view the cache hands out: it views bytes that sit framed as their
+ * `GetResponse` in a buffer written once and never changed (the cache's
+ * slabs, see src/slab_store.ts). Only these are served in place: a caller's
+ * own buffer may hold framing-like bytes around a view that it rewrites
+ * later, while a response still reads them. The view says so itself, so
+ * that a hit records nothing anywhere (a table of views would be written on
+ * every hit and weigh on every garbage collection). It holds the buffer and
+ * where its bytes start, not a `Uint8Array` of them: one is made only when
+ * they are read (see `viewRange`).
  */
 export class FramedView extends ByteView {
-  /** The bytes viewed, in the cache's buffer. */
-  readonly framed: Uint8Array<ArrayBuffer>;
+  /** The cache's buffer the bytes sit in. */
+  readonly slab: Uint8Array<ArrayBuffer>;
+  /** Where the bytes start in `slab`. */
+  readonly start: number;
 
-  /** A view of `bytes`, framed in a buffer that never changes. */
-  constructor(bytes: Uint8Array<ArrayBuffer>, expire: number) {
-    super(bytes, expire);
-    this.framed = bytes;
+  /**
+   * A view of the `length` bytes from `start` of `slab`, a buffer that
+   * never changes (by default all of it).
+   */
+  constructor(
+    slab: Uint8Array<ArrayBuffer>,
+    expire: number,
+    start = 0,
+    length: number = slab.length - start,
+  ) {
+    super(EMPTY, expire);
+    this.slab = slab;
+    this.start = start;
+    viewRange(this, length, framedBytes);
   }
+
+  /** The bytes viewed, in the cache's buffer (a new `Uint8Array` each call). */
+  get framed(): Uint8Array<ArrayBuffer> {
+    return this.slab.subarray(this.start, this.start + this.length);
+  }
+}
+
+/** The bytes a FramedView views, made when first read (see `viewRange`). */
+function framedBytes(view: ByteView): Uint8Array {
+  return (view as FramedView).framed;
 }
 
 /**
@@ -45,7 +71,14 @@ export function hitBody(
 ): Uint8Array<ArrayBuffer> {
   const expire = view.expire;
   if (view instanceof FramedView) {
-    const body = framedBody(view.framed, expire, mailgun);
+    const { slab } = view;
+    const body = framedBody(
+      slab.buffer,
+      slab.byteOffset + view.start,
+      view.length,
+      expire,
+      mailgun,
+    );
     if (body !== undefined) return body;
   }
   return encodeGetResponseMessage({
@@ -55,22 +88,23 @@ export function hitBody(
 }
 
 /**
- * The bytes of a cache's buffer that surround `value` as its `GetResponse`
- * would, checked byte for byte; `undefined` when they are not there.
+ * The bytes of a cache's `buffer` that surround the `n` bytes of a value at
+ * `at` as its `GetResponse` would, checked byte for byte; `undefined` when
+ * they are not there.
  */
 function framedBody(
-  value: Uint8Array,
+  buffer: ArrayBuffer,
+  at: number,
+  n: number,
   expire: number,
   mailgun: boolean,
 ): Uint8Array<ArrayBuffer> | undefined {
-  const buffer = value.buffer;
-  const n = value.length;
-  const start = value.byteOffset - 1 - varintSize(n);
+  const start = at - 1 - varintSize(n);
   const ns = expire !== 0 ? unixNanosFromMs(expire) : undefined;
   const tail = ns !== undefined ? 1 + varint64Size(ns) : mailgun ? 2 : 0;
-  const end = value.byteOffset + n + tail;
+  const end = at + n + tail;
   if (start < 0 || end > buffer.byteLength) return undefined;
-  const out = new Uint8Array(buffer as ArrayBuffer, start, end - start);
+  const out = new Uint8Array(buffer, start, end - start);
   if (out[0] !== 0x0a) return undefined;
   let pos = 1;
   let v = n;

@@ -5,9 +5,11 @@
  * Entries live in numbered slots. An index gives each key its slot: string
  * keys (what groupcache uses) go to a hash table of our own, any other key to
  * a `Map`. The table is open addressing with linear probing: an `Int32Array`
- * of buckets holding slots, at most half full, and a second one holding each
- * slot's 32-bit key hash, so that a probe compares hashes before keys and a
- * removal shifts the following entries back instead of leaving tombstones.
+ * of buckets, at most half full, each holding a slot and its key's 32-bit
+ * hash side by side, so that a probe compares hashes before keys without
+ * touching another cache line (at a million keys every line a lookup
+ * touches is a miss), and a removal shifts the following entries back
+ * instead of leaving tombstones.
  * It exists because the engines' own indexes are fast only for strings that
  * already carry their hash or an interned copy: a key built per request (a
  * URL's path, say) costs a `Map` a re-hash and a dictionary object an
@@ -131,12 +133,11 @@ export class LruCache<K, V> {
   readonly #maxEntries: number;
   readonly #onEvicted: ((key: K, value: V) => void) | undefined;
   /**
-   * The string index: buckets holding a slot (0 = empty), a power of two at
-   * least twice the slot count.
+   * The string index: buckets, a power of two at least twice the slot
+   * count; bucket `b` is `table[2 * b]`, a slot (0 = empty), and
+   * `table[2 * b + 1]`, the `stringHash` (keyed per process) of its key.
    */
   #table = new Int32Array(0);
-  /** `stringHash` (keyed per process) of the key of each slot whose key is a string. */
-  #hashes = new Int32Array(0);
   /** Slots of the keys that are not strings. */
   #others = new Map<K, number>();
   #size = 0;
@@ -391,40 +392,37 @@ export class LruCache<K, V> {
 
   /** The slot of string `key` of hash `h`, or 0 when absent. */
   #find(key: string, h: number): number {
-    const table = this.#table, hashes = this.#hashes, keys = this.#keys;
-    const mask = table.length - 1;
-    for (let i = h & mask;; i = (i + 1) & mask) {
+    const table = this.#table, keys = this.#keys;
+    const mask = table.length - 2; // indexes of buckets are even
+    for (let i = (h << 1) & mask;; i = (i + 2) & mask) {
       const s = table[i];
       if (s === 0) return 0;
-      if (hashes[s] === h && keys[s] === key) return s;
+      if (table[i + 1] === h && keys[s] === key) return s;
     }
   }
 
   /** Adds `slot`, whose string key has hash `h`, to the table. */
   #put(slot: number, h: number): void {
-    const table = this.#table;
-    const mask = table.length - 1;
-    let i = h & mask;
-    while (table[i] !== 0) i = (i + 1) & mask;
-    table[i] = slot;
-    this.#hashes[slot] = h;
+    putBucket(this.#table, slot, h);
   }
 
   /**
-   * Takes `slot` out of the table, then moves each entry of the run after it
-   * back into the hole unless that would put it before its home bucket
-   * (backward-shift deletion: no tombstones, so probes stay short).
+   * Takes `slot`, whose string key has hash `h`, out of the table, then
+   * moves each entry of the run after it back into the hole unless that
+   * would put it before its home bucket (backward-shift deletion: no
+   * tombstones, so probes stay short).
    */
-  #cut(slot: number): void {
-    const table = this.#table, hashes = this.#hashes;
-    const mask = table.length - 1;
-    let i = hashes[slot] & mask;
-    while (table[i] !== slot) i = (i + 1) & mask;
-    for (let j = (i + 1) & mask;; j = (j + 1) & mask) {
+  #cut(slot: number, h: number): void {
+    const table = this.#table;
+    const mask = table.length - 2;
+    let i = (h << 1) & mask;
+    while (table[i] !== slot) i = (i + 2) & mask;
+    for (let j = (i + 2) & mask;; j = (j + 2) & mask) {
       const s = table[j];
       if (s === 0) break;
-      if (((j - hashes[s]) & mask) >= ((j - i) & mask)) {
+      if (((j - (table[j + 1] << 1)) & mask) >= ((j - i) & mask)) {
         table[i] = s;
+        table[i + 1] = table[j + 1];
         i = j;
       }
     }
@@ -471,8 +469,9 @@ export class LruCache<K, V> {
   }
 
   #unindex(key: K, slot: number): void {
-    if (typeof key === "string") this.#cut(slot);
-    else this.#others.delete(key);
+    if (typeof key === "string") {
+      this.#cut(slot, stringHash(key, TABLES, K0, K1));
+    } else this.#others.delete(key);
   }
 
   /** Makes `slot` the newest entry. */
@@ -542,20 +541,14 @@ export class LruCache<K, V> {
     const links = new Int32Array(2 * slots);
     links.set(this.#links);
     this.#links = links;
-    const hashes = new Int32Array(slots);
-    hashes.set(this.#hashes);
-    this.#hashes = hashes;
     // At most half full, so a miss ends after a probe or two on average.
     let buckets = 8;
     while (buckets < 2 * slots) buckets *= 2;
-    if (buckets !== this.#table.length) {
-      const table = new Int32Array(buckets), mask = buckets - 1;
-      const keys = this.#keys;
-      for (let s = 1; s < old; s++) {
-        if (typeof keys[s] !== "string") continue;
-        let i = hashes[s] & mask;
-        while (table[i] !== 0) i = (i + 1) & mask;
-        table[i] = s;
+    const before = this.#table;
+    if (2 * buckets !== before.length) {
+      const table = new Int32Array(2 * buckets);
+      for (let i = 0; i < before.length; i += 2) {
+        if (before[i] !== 0) putBucket(table, before[i], before[i + 1]);
       }
       this.#table = table;
     }
@@ -570,7 +563,6 @@ export class LruCache<K, V> {
   /** Empties the cache with fresh storage (the old may still be walked). */
   #reset(): void {
     this.#table = new Int32Array(0);
-    this.#hashes = new Int32Array(0);
     this.#others = new Map();
     this.#size = 0;
     this.#keys = [];
@@ -598,6 +590,15 @@ export class LruCache<K, V> {
       slot = following;
     }
   }
+}
+
+/** Puts `slot`, whose key has hash `h`, in the first free bucket from its home. */
+function putBucket(table: Int32Array, slot: number, h: number): void {
+  const mask = table.length - 2;
+  let i = (h << 1) & mask;
+  while (table[i] !== 0) i = (i + 2) & mask;
+  table[i] = slot;
+  table[i + 1] = h;
 }
 
 function describe(value: unknown): string {

@@ -188,6 +188,23 @@ export class SlabStore {
     );
   }
 
+  /**
+   * The buffer `id`'s bytes sit in, whole: they are the `length(id)` bytes
+   * from `start(id)`, and never change (a view without a `Uint8Array` per
+   * read, see src/framed.ts). Marked as viewed, as by `bytes`: whoever holds
+   * it may read it later, so it is never reused.
+   */
+  slab(id: number): Uint8Array<ArrayBuffer> {
+    const slab = this.#slabOf[id];
+    this.#viewed[slab] = true;
+    return this.#bytes[slab]!;
+  }
+
+  /** Where `id`'s bytes start in `slab(id)`. */
+  start(id: number): number {
+    return valueStart(this.#at[id], this.#shape[id]);
+  }
+
   /** When `id`'s value expires (Unix milliseconds; 0: never). */
   expire(id: number): number {
     if (this.#shape[id] >= 0) return 0;

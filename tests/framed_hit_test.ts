@@ -113,6 +113,54 @@ describe("hitBody serves cached values framed in place", () => {
   });
 });
 
+describe("FramedView", () => {
+  it("reads as a plain view of the same bytes, made only when read", async () => {
+    const slab = new Uint8Array(64);
+    for (let i = 0; i < slab.length; i++) slab[i] = 0x41 + (i % 26);
+    for (const [start, length] of [[0, 64], [5, 10], [63, 1], [7, 0]]) {
+      const expire = start === 5 ? 1_700_000_000_000 : 0;
+      const bytes = slab.slice(start, start + length);
+      const plain = new ByteView(bytes, expire);
+      const views = () => [
+        new FramedView(slab, expire, start, length),
+        new FramedView(slab.subarray(start, start + length), expire),
+      ];
+      for (const view of views()) {
+        assert.equal(view.length, length);
+        assert.equal(view.expire, expire);
+        assert.deepEqual(view.framed, bytes);
+        assert.equal(view.toString(), plain.toString());
+        assert.deepEqual(view.toBytes(), bytes);
+        assert.ok(view.equals(plain) && plain.equals(view));
+        assert.ok(view.equals(bytes) && view.equals(plain.toString()));
+        assert.equal(view.at(0), bytes.at(0));
+        assert.equal(view.at(-1), bytes.at(-1));
+        assert.deepEqual(view.slice(1, -1).toBytes(), bytes.slice(1, -1));
+        assert.equal(view.withExpire(9).expire, 9);
+        assert.deepEqual(view.withExpire(9).toBytes(), bytes);
+        assert.deepEqual(
+          new Uint8Array(await new Response(view.stream()).arrayBuffer()),
+          bytes,
+        );
+      }
+      for (const view of views()) {
+        // Each read path first, before anything made the bytes.
+        const dest = new Uint8Array(length + 2).fill(0xee);
+        assert.equal(view.copyTo(dest, 1), length);
+        assert.deepEqual(dest.subarray(1, 1 + length), bytes);
+        assert.equal(dest[0], 0xee);
+        assert.equal(dest[length + 1], 0xee);
+      }
+      const [first] = views();
+      const half = new Uint8Array(length >> 1);
+      assert.equal(first.readAt(half, length - half.length), half.length);
+      assert.deepEqual(half, bytes.subarray(length - half.length));
+      assert.ok(views()[1].withExpire(0).equals(bytes)); // unread before
+      assert.equal(views()[0].toString(), plain.toString()); // unread before
+    }
+  });
+});
+
 describe("hitBody encodes anything else", () => {
   it("a view of the caller's own bytes or of a string", () => {
     const framedLike = new Uint8Array([0x0a, 3, 1, 2, 3, 0x18, 0]);

@@ -234,6 +234,26 @@ describe("ByteCache views", () => {
     }
   });
 
+  it("never reuses a slab a hit's view was made of, even before its bytes are read", () => {
+    // A hit's view holds its slab and makes no Uint8Array until read: the
+    // slab must count as viewed from the hit on, or a churn of unread
+    // entries would write over it.
+    const cache = new ByteCache(() => 0, () => {}, 0, 1 << 24);
+    for (let n = 0; n < 20_000; n++) {
+      cache.add(`a${n}`, new ByteView(valueOf(n, 100)));
+    }
+    const views = [0, 5_000, 19_999].map((n) =>
+      [cache.get(`a${n}`)!, n] as const
+    );
+    for (let n = 0; n < 200_000; n++) {
+      cache.add(`b${n}`, new ByteView(valueOf(n, 100)));
+      while (cache.items > 20_000) cache.removeOldest();
+    }
+    for (const [view, n] of views) {
+      assert.ok(view.equals(valueOf(n, 100)), `value ${n}`);
+    }
+  });
+
   it("copies a value in: the caller's array may change afterwards", () => {
     const cache = new ByteCache(() => 0, () => {}, 0, 1 << 20);
     const bytes = valueOf(1, 10);
@@ -264,6 +284,27 @@ describe("ByteCache views", () => {
     cache.remove("k0");
     const next = cache.get("k32")!;
     assert.equal(cache.get("k32"), next);
+  });
+
+  it("never keeps more views than its slots, however many keys are hit", () => {
+    const cache = new ByteCache(() => 0, () => {}, 0, 64 << 10); // 32 kept
+    const keys = Array.from({ length: 1_000 }, (_, i) => `k${i}`);
+    for (const key of keys) cache.add(key, new ByteView(key));
+    // Hits in a scrambled order, many rounds, with entries leaving and
+    // coming back (their slots freed and taken again) between them.
+    for (let round = 0; round < 20; round++) {
+      for (let i = 0; i < keys.length; i++) {
+        cache.get(keys[(i * 389 + round * 17) % keys.length]);
+      }
+      for (let i = round; i < keys.length; i += 97) {
+        cache.remove(keys[i]);
+        cache.add(keys[i], new ByteView(keys[i]));
+      }
+      // A key whose view was kept gets that same view again: count them.
+      const kept = keys.filter((key) => cache.get(key) === cache.get(key));
+      assert.ok(kept.length <= 32, `${kept.length} views kept`);
+      for (const key of kept) assert.equal(cache.get(key)!.toString(), key);
+    }
   });
 
   it("segmented: evicts entries not hit since they came in before the others", () => {

@@ -10,7 +10,12 @@
 //
 // Output: one JSON line per timed round,
 //
-//	{"sink":"ByteViewSink","size":100,"round":0,"opsPerSec":...,"nsPerOp":...}
+//	{"sink":"ByteViewSink","size":100,"round":0,"opsPerSec":...,"nsPerOp":...,"cpuNsPerOp":...}
+//
+// cpuNsPerOp is the process's CPU time (user + system, every thread, from
+// getrusage) over the round, per Get: on a shared machine it is steadier
+// than the wall time, which counts the time other processes ran. -sinks
+// picks the sinks timed (default both).
 //
 // then one summary line per sink and size with min/median/max ops/s.
 //
@@ -33,17 +38,19 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/golang/groupcache"
 )
 
 type round struct {
-	Sink      string  `json:"sink"`
-	Size      int     `json:"size"`
-	Round     int     `json:"round"`
-	OpsPerSec float64 `json:"opsPerSec"`
-	NsPerOp   float64 `json:"nsPerOp"`
+	Sink       string  `json:"sink"`
+	Size       int     `json:"size"`
+	Round      int     `json:"round"`
+	OpsPerSec  float64 `json:"opsPerSec"`
+	NsPerOp    float64 `json:"nsPerOp"`
+	CPUNsPerOp float64 `json:"cpuNsPerOp"`
 }
 
 type summary struct {
@@ -56,7 +63,17 @@ type summary struct {
 	Median    float64   `json:"medianOpsPerSec"`
 	Max       float64   `json:"maxOpsPerSec"`
 	Samples   []float64 `json:"samples"`
+	CPUNs     []float64 `json:"cpuNsPerOp"`
 	Go        string    `json:"go"`
+}
+
+// cpuNanos is the CPU time the process has used, every thread, user and system.
+func cpuNanos() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		panic(err)
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
 }
 
 // sinkOut keeps results reachable so the compiler cannot drop the work.
@@ -70,6 +87,7 @@ func main() {
 	misses := flag.Int("misses", 0, "measure N misses per round instead of hits")
 	cacheBytes := flag.Int64("cache", 64<<20, "the group's cacheBytes")
 	orderFile := flag.String("order", "", "file of little-endian uint32 key indexes, the order of the Gets (cycled); default round-robin")
+	sinkNames := flag.String("sinks", "AllocatingByteSliceSink,ByteViewSink", "the sinks timed, comma-separated")
 	flag.Parse()
 
 	enc := json.NewEncoder(os.Stdout)
@@ -85,7 +103,7 @@ func main() {
 			fmt.Fprintf(os.Stderr, "bad -size %q\n", s)
 			os.Exit(2)
 		}
-		run(enc, size, *rounds, *n, *keyCount, *cacheBytes, readOrder(*orderFile))
+		run(enc, size, *rounds, *n, *keyCount, *cacheBytes, readOrder(*orderFile), *sinkNames)
 	}
 }
 
@@ -105,7 +123,7 @@ func readOrder(path string) []uint32 {
 	return order
 }
 
-func run(enc *json.Encoder, size, rounds, n, keyCount int, cacheBytes int64, order []uint32) {
+func run(enc *json.Encoder, size, rounds, n, keyCount int, cacheBytes int64, order []uint32, sinkNames string) {
 	value := make([]byte, size)
 	for i := range value {
 		value[i] = byte(i)
@@ -148,13 +166,18 @@ func run(enc *json.Encoder, size, rounds, n, keyCount int, cacheBytes int64, ord
 		}},
 	}
 	for _, s := range sinks {
+		if !strings.Contains(","+sinkNames+",", ","+s.name+",") {
+			continue
+		}
 		// Warm-up: one pass over every key.
 		for _, k := range keys {
 			sinkOut += s.get(k)
 		}
 		samples := make([]float64, 0, rounds)
+		cpu := make([]float64, 0, rounds)
 		for r := 0; r < rounds; r++ {
 			runtime.GC()
+			cpu0 := cpuNanos()
 			start := time.Now()
 			if order == nil {
 				j := 0
@@ -170,9 +193,11 @@ func run(enc *json.Encoder, size, rounds, n, keyCount int, cacheBytes int64, ord
 				}
 			}
 			el := time.Since(start)
+			cpuNs := float64(cpuNanos()-cpu0) / float64(n)
 			ops := float64(n) / el.Seconds()
 			samples = append(samples, ops)
-			enc.Encode(round{s.name, size, r, ops, float64(el.Nanoseconds()) / float64(n)})
+			cpu = append(cpu, cpuNs)
+			enc.Encode(round{s.name, size, r, ops, float64(el.Nanoseconds()) / float64(n), cpuNs})
 		}
 		sorted := append([]float64(nil), samples...)
 		sort.Float64s(sorted)
@@ -181,7 +206,7 @@ func run(enc *json.Encoder, size, rounds, n, keyCount int, cacheBytes int64, ord
 			median = (sorted[len(sorted)/2-1] + sorted[len(sorted)/2]) / 2
 		}
 		enc.Encode(summary{true, s.name, size, keyCount, n, sorted[0], median,
-			sorted[len(sorted)-1], samples, runtime.Version()})
+			sorted[len(sorted)-1], samples, cpu, runtime.Version()})
 	}
 	if g.Stats.LocalLoads.Get() != int64(keyCount) {
 		panic("a timed Get missed the cache")
