@@ -39,6 +39,7 @@ import {
   WRITES_HEADER,
 } from "./wire.ts";
 import { PeerBatches } from "./batch_client.ts";
+import { ASK, Asking } from "./asking.ts";
 import { BATCH_HEADER, BATCH_TYPE, decodeBatchAnswer } from "./batch_wire.ts";
 import { encodeBatchRequest } from "./batch_wire.ts";
 import { encodeBatchSet } from "./batch_set.ts";
@@ -185,6 +186,9 @@ export function fetchTransport(fetch: FetchLike): PeerTransport {
 
 function ignore(): void {}
 
+/** Whose abort a request follows: a caller's signal, or a group's {@linkcode Asking}. */
+type Caller = AbortSignal | Asking;
+
 const PEEK_REQUEST = { [PEEK_HEADER]: "1" };
 
 /**
@@ -244,11 +248,12 @@ export class PeerFetch implements Expirable, PeerRequest {
 
   /** A fetch bound by `deadlines`, aborted with the caller's `signal` if any. */
   static start(
-    signal: AbortSignal | undefined,
+    signal: Caller | undefined,
     deadlines: Deadlines<PeerFetch>,
   ): PeerFetch {
     const inFlight = new PeerFetch(deadlines.ms);
     if (signal?.aborted) inFlight.abort(signal.reason);
+    else if (signal instanceof Asking) signal.listen(inFlight);
     else signal?.addEventListener("abort", inFlight, { once: true });
     deadlines.add(inFlight);
     return inFlight;
@@ -338,11 +343,16 @@ export class HttpPeer implements PeerGetter {
     for (const inFlight of this.#inFlight) inFlight.close();
   }
 
-  async get(
-    group: string,
-    key: string,
-    signal: AbortSignal,
-  ): Promise<ByteView> {
+  get(group: string, key: string, signal: AbortSignal): Promise<ByteView> {
+    return this.#get(group, key, signal);
+  }
+
+  /** A group's get (asking.ts): its abort heard without an event listener. */
+  [ASK](group: string, key: string, asking: Asking): Promise<ByteView> {
+    return this.#get(group, key, asking);
+  }
+
+  async #get(group: string, key: string, signal: Caller): Promise<ByteView> {
     const url = this.#keyUrl(group, key);
     const start = performance.now();
     try {
@@ -397,7 +407,7 @@ export class HttpPeer implements PeerGetter {
     group: string,
     key: string,
     inFlight: PeerFetch,
-    signal: AbortSignal | undefined,
+    signal: Caller | undefined,
   ): Promise<ByteView | undefined> {
     if (res.status === 404 && res.header(PEEK_HEADER) === "miss") {
       await res.cancel();
@@ -429,7 +439,7 @@ export class HttpPeer implements PeerGetter {
     group: string,
     keys: string[],
     inFlight: PeerFetch,
-    signal: AbortSignal | undefined,
+    signal: Caller | undefined,
   ): Promise<Map<string, ByteView | Error>> {
     if (res.status !== 200 || res.redirected) {
       throw await this.#refuseStatus(group, "", res);
@@ -496,7 +506,7 @@ export class HttpPeer implements PeerGetter {
     group: string,
     key: string,
     inFlight: PeerFetch,
-    signal: AbortSignal | undefined,
+    signal: Caller | undefined,
   ): Promise<ByteView> {
     if (res.status !== 200 || res.redirected) {
       throw await this.#refuseStatus(group, key, res);
@@ -548,7 +558,7 @@ export class HttpPeer implements PeerGetter {
     group: string,
     key: string,
     inFlight: PeerFetch,
-    signal: AbortSignal | undefined,
+    signal: Caller | undefined,
   ): Promise<Uint8Array> {
     const { maxResponseBytes } = this.#options;
     let bytes: Uint8Array | undefined;
@@ -642,7 +652,7 @@ export class HttpPeer implements PeerGetter {
     group: string,
     key: string,
     inFlight: PeerFetch,
-    signal: AbortSignal | undefined,
+    signal: Caller | undefined,
   ): Promise<void> {
     let text: string;
     try {
@@ -730,14 +740,14 @@ export class HttpPeer implements PeerGetter {
     body: Uint8Array<ArrayBuffer> | undefined,
     group: string,
     key: string,
-    signal: AbortSignal | undefined,
+    signal: Caller | undefined,
     read: (
       this: HttpPeer,
       res: PeerReply,
       group: string,
       key: string,
       inFlight: PeerFetch,
-      signal: AbortSignal | undefined,
+      signal: Caller | undefined,
     ) => Promise<T>,
     extra?: Readonly<Record<string, string>>,
   ): Promise<T> {
@@ -774,7 +784,8 @@ export class HttpPeer implements PeerGetter {
       return await read.call(this, res, group, key, inFlight, signal);
     } finally {
       deadlines.delete(inFlight);
-      signal?.removeEventListener("abort", inFlight);
+      if (signal instanceof Asking) signal.listen(undefined);
+      else signal?.removeEventListener("abort", inFlight);
       this.#inFlight.delete(inFlight);
     }
   }
@@ -845,7 +856,7 @@ export class HttpPeer implements PeerGetter {
     group: string,
     key: string,
     inFlight: PeerFetch,
-    signal: AbortSignal | undefined,
+    signal: Caller | undefined,
     err: unknown,
   ): PeerError {
     // A probe (no caller): an unreadable answer is still an answer and
