@@ -5,13 +5,17 @@
 // HttpPool), and Go's own client (bench/go/client: a Go Group whose pool
 // sends the same keys to the same Go node).
 //
-// Round trips/s have no target. CPU does: after the rounds, Group.get and the
-// bare fetch alternate in short chunks (A B, B A, ...; one caller, then 64),
-// and this process's user + system CPU time (process.cpuUsage(): every
-// thread, so the runtime's own HTTP threads too) is taken around each chunk.
-// Group.get's overhead is its CPU per get minus the bare fetch's in the
-// neighbouring chunk; target ≤ 3 µs per get, sequential and at 64 callers.
-// Go's client reports its own getrusage figure over its phases.
+// Round trips/s have no target. CPU does: after the rounds, chunks of gets
+// by Group.get, the bare fetch and Go's client take turns (the order
+// rotating every turn; one caller, then 64), and each client process's user
+// + system CPU time (every thread, so the runtime's own HTTP threads too) is
+// taken around each chunk: process.cpuUsage() here, getrusage in Go's client,
+// which runs as a fresh process per chunk after an untimed warm-up.
+// Targets: Group.get ≤ 1.3× Go's client CPU per get on Deno, ≤ 1.0× on Bun;
+// and Group.get's overhead (its CPU per get minus the bare fetch's in the
+// same turn) ≤ 3 µs. With --baseline DIR (another checkout, e.g. `git
+// archive` of main), that library's Group.get joins the chunks: before and
+// after in one run.
 //
 // Setup: a real Go node (tests/go/node) owns the keys "size:1024:<n>" (1 KiB
 // values) and has them all cached before timing, so its getter is not
@@ -22,8 +26,8 @@
 // is there, the client (this process, or Go's client) runs on CPU 0 and the
 // Go node on CPU 1 (so both Go processes run with GOMAXPROCS=1).
 //
-// Usage: deno run -A bench/client_bench.ts [--quick] [--rounds N]
-//        bun bench/client_bench.ts [--quick] [--rounds N]
+// Usage: deno run -A bench/client_bench.ts [--quick] [--rounds N] [--baseline DIR]
+//        bun bench/client_bench.ts [--quick] [--rounds N] [--baseline DIR]
 // Writes bench/results/client_<runtime>.md.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -25,7 +25,12 @@
 // groupcache-js (github sameer-m-dev/groupcache-js) is not measured here:
 // it is not on npm, and no copy of it can be had here (npm and Debian only).
 //
+// With --baseline DIR (another checkout, e.g. `git archive` of main), that
+// library's group.get through its nodeTransport joins the fetching chunks:
+// before and after in one run.
+//
 // Usage: deno run -A bench/node_bench.ts [--quick] [--rounds N] [--seconds S]
+//          [--baseline DIR]
 // Bundles itself with Bun into bench/.out/ for Node (which cannot run
 // TypeScript); the children are that bundle run with `--child MODE`.
 // Writes bench/results/node.md.
@@ -553,6 +558,8 @@ async function orchestrate(): Promise<void> {
           }×)`,
         ratio: Number(cpuRatio(phase).toFixed(2)),
         needed: Number((1 / CPU_FACTOR).toFixed(2)),
+        workload: "one 1 KiB value from a native server, each get a round " +
+          `trip, ${phase === "sequential" ? "1 caller" : "64 callers"}`,
         note:
           `nodeTransport ${
             fmt(stats(figures.cpu[clientNames[0]][phase]).median)
@@ -564,7 +571,11 @@ async function orchestrate(): Promise<void> {
             fmt(stats(figures.cpu[clientNames[3]][phase]).median)
           } µs, nodeTransport alone ${
             fmt(stats(figures.cpu[clientNames[4]][phase]).median)
-          } µs per GET`,
+          } µs per GET` + (clientNames[5] === undefined
+            ? ""
+            : `; --baseline ${
+              fmt(stats(figures.cpu[clientNames[5]][phase]).median)
+            } µs`),
       })
     ),
   ].join("\n");
