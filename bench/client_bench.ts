@@ -154,6 +154,15 @@ async function cpuPerOp(
   return (cpu.user + cpu.system) / keys.length;
 }
 
+/** One phase of a run of Go's client, as it prints it. */
+interface GoPhase {
+  phase: "sequential" | "concurrent";
+  opsPerSec: number;
+  p50Us: number;
+  p99Us: number;
+  cpuUsPerOp: number;
+}
+
 /** The contenders of the CPU chunks; "before" is the --baseline library. */
 type Side = "ours" | "before" | "bare" | "go";
 type Phase = "sequential" | "concurrent";
@@ -201,18 +210,23 @@ try {
   const seqKeys = keys.slice(0, SEQ);
   const concKeys = keys.slice(SEQ);
   const base = `${goUrl}/_groupcache/${GROUP}/`;
-  const goArgs = (
+  /** Go's client over the keys of `file`; its phases' figures. */
+  const runGo = (
     file: string,
-  ) => [
-    "-self",
-    self,
-    "-peers",
-    `${self},${goUrl}`,
-    "-group",
-    GROUP,
-    "-keys",
-    file,
-  ];
+    warm: number,
+    seq: number,
+    workers: number,
+    concN: number,
+  ): GoPhase[] => {
+    const out = runSync(
+      ...pinned(PIN ? "0" : undefined, goClientBinary, [
+        ...["-self", self, "-peers", `${self},${goUrl}`, "-group", GROUP],
+        ...["-keys", file, "-warm", String(warm), "-seq", String(seq)],
+        ...["-c", String(workers), "-concn", String(concN)],
+      ]),
+    );
+    return out.trim().split("\n").map((line) => JSON.parse(line));
+  };
 
   const ours: Row = {
     name: "Group.get (ours)",
@@ -271,19 +285,8 @@ try {
       bare.concurrent.push(await timed(concKeys, WORKERS, getBare));
     }],
     [go, () => {
-      const out = runSync(
-        ...pinned(PIN ? "0" : undefined, goClientBinary, [
-          ...goArgs(keysFile),
-          "-seq",
-          String(SEQ),
-          "-c",
-          String(WORKERS),
-          "-concn",
-          String(CONC_N),
-        ]),
-      );
-      for (const line of out.trim().split("\n")) {
-        const p = JSON.parse(line);
+      const out = runGo(keysFile, 0, SEQ, WORKERS, CONC_N);
+      for (const p of out) {
         const result = {
           opsPerSec: p.opsPerSec,
           p50: p.p50Us / 1000,
@@ -315,21 +318,9 @@ try {
     const file = join(tmp, "chunk.txt");
     // Go's warm-up keys (connections, runtime) come first, then the chunk's.
     writeFileSync(file, [...concKeys.slice(-GO_WARM), ...keys].join("\n"));
-    const seq = workers === 1;
-    const out = runSync(
-      ...pinned(PIN ? "0" : undefined, goClientBinary, [
-        ...goArgs(file),
-        "-warm",
-        String(GO_WARM),
-        "-seq",
-        String(seq ? keys.length : 0),
-        "-c",
-        String(workers),
-        "-concn",
-        String(seq ? 0 : keys.length),
-      ]),
-    );
-    return JSON.parse(out.trim()).cpuUsPerOp;
+    const n = keys.length, seq = workers === 1;
+    const [phase] = runGo(file, GO_WARM, seq ? n : 0, workers, seq ? 0 : n);
+    return phase.cpuUsPerOp;
   };
   const sides: Side[] = baseline === undefined
     ? ["ours", "bare", "go"]

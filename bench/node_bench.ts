@@ -285,28 +285,23 @@ function bundleBaseline(dir: string): string {
       `export * from ${JSON.stringify(resolve(dir, f))};\n`
     ).join(""),
   );
-  const out = benchPath("./.out/baseline.bundle.mjs");
+  return bundle(entry, "./.out/baseline.bundle.mjs");
+}
+
+/** `entry` (this script by default) bundled for Node into `out`; its path. */
+function bundle(
+  entry = benchPath("./node_bench.ts"),
+  out = "./.out/node_bench.bundle.mjs",
+): string {
+  const path = benchPath(out);
   runSync(findBun() ?? "bun", [
     "build",
     entry,
     "--target=node",
     "--packages=external",
-    `--outfile=${out}`,
+    `--outfile=${path}`,
   ]);
-  return out;
-}
-
-/** This script bundled for Node; its path. */
-function bundle(): string {
-  const out = benchPath("./.out/node_bench.bundle.mjs");
-  runSync(findBun() ?? "bun", [
-    "build",
-    benchPath("./node_bench.ts"),
-    "--target=node",
-    "--packages=external",
-    `--outfile=${out}`,
-  ]);
-  return out;
+  return path;
 }
 
 interface Contender {

@@ -21,7 +21,8 @@ export interface AbortListener {
 /**
  * Stands where an `AbortController` would (`abort`, `signal`): the signal
  * is made on first read, so a peer getter that takes the `Asking` itself
- * ({@linkcode ASK}) costs none.
+ * ({@linkcode ASK}) costs none. A load (shared_load.ts) and an HttpPeer's
+ * request in flight are ones too.
  */
 export class Asking {
   #controller: AbortController | undefined;
@@ -68,6 +69,11 @@ export class Asking {
   listen(listener: AbortListener | undefined): void {
     if (this.#aborted) listener?.abort(this.#reason);
     else this.#listener = listener;
+  }
+
+  /** Stops telling `listener`, if it is the one listening. */
+  unlisten(listener: AbortListener): void {
+    if (this.#listener === listener) this.#listener = undefined;
   }
 }
 

@@ -195,10 +195,18 @@ function toReply(res: Response): PeerReply {
   return new FetchReply(res);
 }
 
-function ignore(): void {}
-
 /** Whose abort a request follows: a caller's signal, or a group's {@linkcode Asking}. */
 type Caller = AbortSignal | Asking;
+
+/** What makes the result of a peer's answer (`HttpPeer.#request`). */
+type Reader<T> = (
+  this: HttpPeer,
+  res: PeerReply,
+  group: string,
+  key: string,
+  inFlight: PeerFetch,
+  signal: Caller | undefined,
+) => Promise<T>;
 
 const PEEK_REQUEST = { [PEEK_HEADER]: "1" };
 
@@ -208,7 +216,7 @@ const PEEK_REQUEST = { [PEEK_HEADER]: "1" };
  * down. It is its own abort listener, so a fetch allocates no closures for
  * it; its AbortSignal is made only for a transport that reads it.
  */
-export class PeerFetch implements Expirable, PeerRequest {
+export class PeerFetch extends Asking implements Expirable, PeerRequest {
   method: PeerRequest["method"] = "GET";
   headers: Readonly<Record<string, string>> = REQUEST_HEADERS;
   body: Uint8Array<ArrayBuffer> | undefined = undefined;
@@ -218,43 +226,16 @@ export class PeerFetch implements Expirable, PeerRequest {
   /** Whether the pool was closed while this fetch waited. */
   closed = false;
   readonly #timeoutMs: number;
-  #controller: AbortController | undefined;
-  #aborted = false;
-  #reason: unknown;
-  #listener: ((reason: unknown) => void) | undefined;
 
   constructor(timeoutMs: number) {
+    super();
     this.#timeoutMs = timeoutMs;
   }
 
-  get signal(): AbortSignal {
-    if (this.#controller === undefined) {
-      this.#controller = new AbortController();
-      if (this.#aborted) this.#controller.abort(this.#reason);
-    }
-    return this.#controller.signal;
-  }
-
   onAbort(listener: (reason: unknown) => void): () => void {
-    if (this.#aborted) {
-      listener(this.#reason);
-      return ignore;
-    }
-    this.#listener = listener;
-    return () => {
-      if (this.#listener === listener) this.#listener = undefined;
-    };
-  }
-
-  /** Aborts once, with `reason`. */
-  abort(reason: unknown): void {
-    if (this.#aborted) return;
-    this.#aborted = true;
-    this.#reason = reason;
-    this.#controller?.abort(reason);
-    const listener = this.#listener;
-    this.#listener = undefined;
-    listener?.(reason);
+    const heard = { abort: listener };
+    this.listen(heard);
+    return () => this.unlisten(heard);
   }
 
   /** A fetch bound by `deadlines`, aborted with the caller's `signal` if any. */
@@ -355,15 +336,23 @@ export class HttpPeer implements PeerGetter {
   }
 
   get(group: string, key: string, signal: AbortSignal): Promise<ByteView> {
-    return this.#get(group, key, signal);
+    return this.#getKey(group, key, signal, this.#readValue, undefined, true);
   }
 
   /** A group's get (asking.ts): its abort heard without an event listener. */
   [ASK](group: string, key: string, asking: Asking): Promise<ByteView> {
-    return this.#get(group, key, asking);
+    return this.#getKey(group, key, asking, this.#readValue, undefined, true);
   }
 
-  #get(group: string, key: string, signal: Caller): Promise<ByteView> {
+  /** A `GET` of `key` (its time observed with `observed`); see `#request`. */
+  #getKey<T>(
+    group: string,
+    key: string,
+    signal: Caller,
+    read: Reader<T>,
+    extra: Readonly<Record<string, string>> | undefined,
+    observed: boolean,
+  ): Promise<T> {
     let url: string;
     try {
       url = this.#keyUrl(group, key);
@@ -377,9 +366,9 @@ export class HttpPeer implements PeerGetter {
       group,
       key,
       signal,
-      this.#readValue,
-      undefined,
-      true,
+      read,
+      extra,
+      observed,
     );
   }
 
@@ -396,21 +385,18 @@ export class HttpPeer implements PeerGetter {
    * A handoff request: `key` from the peer's cache only (a `GET` with
    * {@linkcode PEEK_HEADER}); `undefined` when it answers "not cached".
    */
-  async peek(
+  peek(
     group: string,
     key: string,
     signal: AbortSignal,
   ): Promise<ByteView | undefined> {
-    const url = this.#keyUrl(group, key);
-    return await this.#request(
-      "GET",
-      url,
-      undefined,
+    return this.#getKey(
       group,
       key,
       signal,
       this.#readPeek,
       PEEK_REQUEST,
+      false,
     );
   }
 
@@ -755,14 +741,7 @@ export class HttpPeer implements PeerGetter {
     group: string,
     key: string,
     signal: Caller | undefined,
-    read: (
-      this: HttpPeer,
-      res: PeerReply,
-      group: string,
-      key: string,
-      inFlight: PeerFetch,
-      signal: Caller | undefined,
-    ) => Promise<T>,
+    read: Reader<T>,
     extra?: Readonly<Record<string, string>>,
     observed = false,
   ): Promise<T> {
@@ -800,7 +779,7 @@ export class HttpPeer implements PeerGetter {
       return await read.call(this, res, group, key, inFlight, signal);
     } finally {
       deadlines.delete(inFlight);
-      if (signal instanceof Asking) signal.listen(undefined);
+      if (signal instanceof Asking) signal.unlisten(inFlight);
       else signal?.removeEventListener("abort", inFlight);
       this.#inFlight.delete(inFlight);
       if (observed) {

@@ -80,7 +80,7 @@ describe("Asking", () => {
     const listener = { abort: (reason: unknown) => heard.push(reason) };
     const a = new Asking();
     a.listen(listener);
-    a.listen(undefined);
+    a.unlisten(listener);
     a.abort("a");
     const b = new Asking();
     b.listen(listener);
