@@ -451,9 +451,9 @@ try {
       targetComment({
         bench: `remote group.get CPU ÷ Go's client, ${callers(phase)}`,
         runtime: info.runtime,
-        target: `ours ≤ ${factor}× Go's client CPU/get: Go ÷ ours ≥ ${
-          (1 / factor).toFixed(2)
-        }×`,
+        target: `ours ≤ ${
+          factor.toFixed(1)
+        }× Go's client CPU/get: Go ÷ ours ≥ ${(1 / factor).toFixed(2)}×`,
         ratio: Number((goUs / oursUs).toFixed(3)),
         needed: Number((1 / factor).toFixed(3)),
         workload: workload(phase),
@@ -513,7 +513,9 @@ try {
     `${GO_WARM} untimed gets). min / **median** / max over the chunks, ` +
     `the mean, and the median ÷ Go's. The overhead row subtracts the bare ` +
     `fetch's figure from Group.get's in the same turn. Targets: Group.get ` +
-    `≤ ${factor}× Go's client; overhead ≤ ${OVERHEAD_US} µs CPU per get.`,
+    `≤ ${
+      factor.toFixed(1)
+    }× Go's client; overhead ≤ ${OVERHEAD_US} µs CPU per get.`,
     "",
     cpuTable,
     "",
