@@ -91,6 +91,8 @@ const CONCURRENT = 4;
 const GROUPS = ["bench", "coalesced"];
 const SOCKETS_MS = quick ? 10_000 : 60_000;
 const MAX_SOCKETS = 16;
+const WORKLOAD = `3 nodes, ${KEYS.toLocaleString("en")} keys, ` +
+  `${VALUE_BYTES} B values, Zipf, batches of ${BATCH}`;
 const runtime = runtimeName();
 const script = fileURLToPath(import.meta.url);
 // Where the figures go (the Node run, bundled elsewhere, is told).
@@ -635,6 +637,7 @@ ${
       targetComment({
         bench: "batch",
         runtime: info.runtime,
+        workload: WORKLOAD,
         target: "getMany(100) ≥ 5× Promise.all of 100 get (keys/s)",
         ratio: ratio / 5,
         needed: 1,
@@ -647,6 +650,7 @@ ${
       targetComment({
         bench: "batch",
         runtime: info.runtime,
+        workload: WORKLOAD,
         target: "coalesceGets at 64 callers ≥ 1.5× the gets/s of off",
         ratio: coalesceGain / 1.5,
         needed: 1,
@@ -657,6 +661,7 @@ ${
       targetComment({
         bench: "batch",
         runtime: info.runtime,
+        workload: WORKLOAD,
         target: "coalesceGets at 64 callers ≤ 0.3× the peer requests per get",
         ratio: 0.3 / requestsRatio,
         needed: 1,
@@ -735,6 +740,8 @@ ${
         targetComment({
           bench: "batch_sockets",
           runtime: info.runtime,
+          workload: `${CALLERS} callers of get + getMany(${BATCH}), ` +
+            `${SOCKETS_MS / 1000} s`,
           target: `sockets per peer ≤ maxSockets (${MAX_SOCKETS})`,
           ratio: MAX_SOCKETS / Math.max(1, max),
           needed: 1,

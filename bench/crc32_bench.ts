@@ -200,6 +200,7 @@ ${
         targetComment({
           bench: `crc32, ${r.workload}`,
           runtime: info.runtime,
+          workload: r.workload,
           target: "≥ 1.0× crc-32",
           ratio: Number(r.ratio.toFixed(2)),
           needed: 1,

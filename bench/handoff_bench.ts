@@ -79,6 +79,8 @@ const KILL_LAG_S = QUICK ? 1 : 2;
 const RESTART_GAP_S = QUICK ? 1 : 5;
 /** The group's loadTimeoutMs, the longest a get may wait (default). */
 const LOAD_BOUND_MS = 30_000;
+const WORKLOAD = `4 nodes, ${KEYS.toLocaleString("en")} keys, 1 KiB values, ` +
+  `Zipf, ${CALLERS} callers at ${RATE}/s, ${ORIGIN_MS} ms origin`;
 const NODE_SCRIPT = benchPath("./cluster/handoff_node.ts");
 const runtime = (stringOption("runtime") ?? runtimeName()) as Runtime;
 const only = stringOption("only")?.split(",");
@@ -647,6 +649,7 @@ const comments = targets
     return targetComment({
       bench: "cluster changes with real processes (handoff on)",
       runtime,
+      workload: WORKLOAD,
       target: t.target,
       ratio: Number(ratio.toFixed(2)),
       needed: 1,
@@ -661,6 +664,7 @@ const slowest = Math.max(
 comments.push(targetComment({
   bench: "cluster changes with real processes (handoff on)",
   runtime,
+  workload: WORKLOAD,
   target: "no request waits longer than the load bound (loadTimeoutMs)",
   ratio: Number(Math.min(99, LOAD_BOUND_MS / slowest).toFixed(2)),
   needed: 1,

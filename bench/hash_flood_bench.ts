@@ -81,6 +81,7 @@ ${
       targetComment({
         bench: `LRU hash flood, random ÷ ${set.name} ns/op`,
         runtime: info.runtime,
+        workload: `${KEYS.toLocaleString("en")} keys in one LruCache`,
         target: "≥ 0.5 (crafted keys ≤ 2× random)",
         ratio: Number((1 / ratios[i + 1]).toFixed(2)),
         needed: 0.5,

@@ -47,6 +47,8 @@ const MEASURED = QUICK ? 20_000 : 100_000;
 const SCAN = QUICK ? 20_000 : 100_000;
 const POLICIES: HotCachePolicy[] = ["popular", "go", "always", "never"];
 const VALUE = "v".repeat(VALUE_BYTES);
+const WORKLOAD = `3 nodes in one process, ${KEYS.toLocaleString("en")} keys, ` +
+  `${VALUE_BYTES} B values, Zipf`;
 
 interface Cluster {
   groups: Group[];
@@ -224,6 +226,7 @@ ${
   targetComment({
     bench: "hot cache: peer fetches per request, Zipf 3-node cluster",
     runtime: info.runtime,
+    workload: WORKLOAD,
     target: "≤ 0.05 (Go's rule ~0.24)",
     ratio: 0.05 / Math.max(fetchRatio, 1e-9),
     needed: 1,
@@ -240,6 +243,7 @@ ${
   targetComment({
     bench: 'hot cache: requests/s vs the "go" policy (in-process cluster)',
     runtime: info.runtime,
+    workload: WORKLOAD,
     target: '≥ 1.3× "go"',
     ratio: speedRatio / 1.3,
     needed: 1,
@@ -250,6 +254,7 @@ ${
   targetComment({
     bench: "hot cache: popular keys kept through a one-off scan",
     runtime: info.runtime,
+    workload: WORKLOAD,
     target: "≥ 90 %",
     ratio: retention.popular / 0.9,
     needed: 1,
@@ -262,6 +267,7 @@ ${
   targetComment({
     bench: "hot cache: popular keys kept through 50,000 keys of any owner",
     runtime: info.runtime,
+    workload: WORKLOAD,
     target: "≥ 90 %",
     ratio: retentionAny.popular / 0.9,
     needed: 1,
@@ -274,6 +280,7 @@ ${
   targetComment({
     bench: "hot cache: policy bookkeeping memory",
     runtime: info.runtime,
+    workload: WORKLOAD,
     target: "≤ 5 % of the budget",
     ratio: 0.05 / doorShare,
     needed: 1,

@@ -373,6 +373,8 @@ for (const { workload, ratio } of results) {
   sections.push(targetComment({
     bench: `LruCache, ${workload}`,
     runtime: info.runtime,
+    workload: `capacity ${fmt(CAPACITY)}, ${fmt(OPERATIONS)} operations ` +
+      `over ${fmt(DISTINCT_KEYS)} keys, ${ADD_SHARE * 100} % adds`,
     target: "≥ 1.0× fastest of lru-cache, mnemonist, tiny-lru",
     ratio: Number(ratio.toFixed(2)),
     needed: 1,

@@ -280,6 +280,9 @@ ${
   targetComment({
     bench: "origin: getter runs per missing key (notFoundTtlMs)",
     runtime: info.runtime,
+    workload: `3 nodes, ${
+      fmt(MISSING_REQUESTS)
+    } requests for 100 keys the origin lacks`,
     target: "≤ 1",
     ratio: 1 / Math.max(stats(missing.ours).median, 1e-9),
     needed: 1,
@@ -290,6 +293,9 @@ ${
   targetComment({
     bench: "origin: getter runs per failing request",
     runtime: info.runtime,
+    workload: `3 nodes, ${
+      fmt(FAILING_REQUESTS)
+    } requests for distinct keys, failing origin`,
     target: "= 1 (Go's rule 2)",
     ratio: 1 / Math.max(stats(failing.ours).median, 1e-9),
     needed: 1,
@@ -300,6 +306,7 @@ ${
   targetComment({
     bench: "origin: p99 under staleMs vs max(2 × warm p99, 50 ms)",
     runtime: info.runtime,
+    workload: `3 nodes, 100 keys, TTL 1 s, 200 ms getter, ${fmt(RATE)} gets/s`,
     target: `≤ ${fmt(swrBound)} ms`,
     ratio: swrBound / swr.p99,
     needed: 1,
@@ -312,6 +319,7 @@ ${
   targetComment({
     bench: "origin: errors within staleIfErrorMs after the origin dies",
     runtime: info.runtime,
+    workload: `3 nodes, 100 keys, TTL 1 s, ${fmt(RATE)} gets/s, origin dies`,
     target: "0",
     ratio: sie.within === 0 ? 1 : 0,
     needed: 1,

@@ -8,7 +8,11 @@
 //             rounds and operations, 1 s wrk runs)
 //   NAME      run only these benches (group, serve, client, cluster, lru, ...)
 //   deno/bun  run only under these runtimes
-//   --readme  only reassemble bench/README.md from the result files
+//   --rounds N, --rounds NAME=N
+//             rounds for every bench, or for one (a full run that fits a
+//             time budget, e.g. --rounds 3 --rounds handoff=1)
+//   --readme  only reassemble bench/README.md, docs/benchmarks.md's and the
+//             README's tables from the result files
 // Exits non-zero if a bench failed; README.md is written in any case.
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
@@ -21,7 +25,22 @@ const dir = decodeURIComponent(new URL(".", import.meta.url).pathname);
 const argv = Deno.args;
 const quick = argv.includes("--quick");
 const readmeOnly = argv.includes("--readme");
-const words = argv.filter((a) => !a.startsWith("--"));
+// --rounds takes a value: "N" for every bench, "NAME=N" for one.
+const roundsFor = new Map<string, string>();
+for (const [i, a] of argv.entries()) {
+  if (a !== "--rounds") continue;
+  const [name, n] = (argv[i + 1] ?? "").includes("=")
+    ? argv[i + 1].split("=")
+    : ["*", argv[i + 1]];
+  if (!/^\d+$/.test(n ?? "")) {
+    console.error(`--rounds ${argv[i + 1] ?? ""}: give N or NAME=N`);
+    Deno.exit(2);
+  }
+  roundsFor.set(name, n);
+}
+const words = argv.filter((a, i) =>
+  !a.startsWith("--") && argv[i - 1] !== "--rounds"
+);
 const runtimes = (["deno", "bun"] as const).filter((r) =>
   !words.some((w) => w === "deno" || w === "bun") || words.includes(r)
 );
@@ -84,7 +103,12 @@ if (!readmeOnly) {
     for (const runtime of runtimes) {
       // It starts nodes of every runtime itself: once, under Deno.
       if (runOnce.has(name) && runtime !== "deno") continue;
-      const extra = quick ? ["--quick", "--rounds", "2"] : [];
+      const rounds = roundsFor.get(name) ?? roundsFor.get("*") ??
+        (quick ? "2" : undefined);
+      const extra = [
+        ...(quick ? ["--quick"] : []),
+        ...(rounds === undefined ? [] : ["--rounds", rounds]),
+      ];
       const [cmd, args] = runtimeCommand(
         `bench/${name}_bench.ts`,
         extra,
@@ -179,9 +203,15 @@ it, and says \`--quick\` when it came from a smoke run.
 - Date: ${new Date().toISOString().slice(0, 10)}${
   readmeOnly
     ? ""
-    : `; ${quick ? "quick run" : "full run"}, ${
-      ((performance.now() - started) / 60000).toFixed(1)
-    } min`
+    : `; ${quick ? "quick run" : "full run"}${
+      roundsFor.size > 0
+        ? ` (rounds: ${
+          [...roundsFor].map(([k, v]) => k === "*" ? v : `${k} ${v}`).join(
+            ", ",
+          )
+        })`
+        : ""
+    }, ${((performance.now() - started) / 60000).toFixed(1)} min`
 }.
 
 To reproduce (needs Go, golang-github-golang-groupcache-dev, wrk and
@@ -202,17 +232,103 @@ ${summary}
 ${sections.join("\n\n")}
 `;
 writeFileSync(`${dir}README.md`, readme);
+
+/** The targets the README's table shows, by bench name. */
+const HEADLINES = [
+  /^group\.get hit/,
+  /^peer serving, requests\/s \(wrk/,
+  /^peer serving, requests\/s vs the runtime's fixed body/,
+  /^remote /,
+  /node cluster, requests\/s/,
+  /^memory: RSS/,
+];
+
+// The user-facing summaries, regenerated from the same targets: every
+// target in docs/benchmarks.md, the headline ones in README.md.
+const nodeVersion = capture("node", ["--version"]).replace(/^v/, "");
+const versions = `Deno ${Deno.version.deno}, Bun ${bunVersion || "?"}, ` +
+  `Node ${nodeVersion || "?"}; ${
+    goVersion.replace(/^go version /, "").replace(/ .*$/, "")
+  } for Go`;
+const measuredOn = `Measured on ${nproc} × ${cpuModel}, ${
+  new Date().toISOString().slice(0, 10)
+} (${versions}).`;
+const docsPage = `${root}/docs/benchmarks.md`;
+const readmePage = `${root}/README.md`;
+replaceGenerated(docsPage, `${measuredOn}\n\n${summaryTable(targets)}`);
+replaceGenerated(
+  readmePage,
+  `${measuredOn}\n\n${
+    summaryTable(targets.filter((t) => HEADLINES.some((h) => h.test(t.bench))))
+  }`,
+);
 // Keep `deno fmt --check` clean: the benches write unaligned tables. Only
 // the files of the benches that ran (others may be editing theirs).
 const written = files.filter((f) =>
   [...ran].some((name) => f === `${name}.md` || f.startsWith(`${name}_`))
 ).map((f) => resultsDir + f);
 new Deno.Command(Deno.execPath(), {
-  args: ["fmt", "--quiet", `${dir}README.md`, ...written],
+  args: ["fmt", "--quiet", `${dir}README.md`, docsPage, readmePage, ...written],
   cwd: root,
 }).outputSync();
 console.log(`\nwrote bench/README.md (${targets.length} targets)`);
 if (failures.length > 0) {
   console.error(`failed: ${failures.join("; ")}`);
   process.exit(1);
+}
+
+/**
+ * A table of `list`, one row per benchmark, one column per runtime: the
+ * ratio against the rival (as bench/README.md's), bold when it misses. A
+ * target that differs between runtimes is named per runtime.
+ */
+function summaryTable(list: Target[]): string {
+  const title = (r: string) => r[0].toUpperCase() + r.slice(1);
+  const columns = ["deno", "bun", "node"].filter((r) =>
+    list.some((t) => t.runtime.startsWith(r))
+  );
+  const rows = new Map<string, Map<string, Target>>();
+  for (const t of list) {
+    const row = rows.get(t.bench) ?? new Map<string, Target>();
+    rows.set(t.bench, row);
+    row.set(columns.find((c) => t.runtime.startsWith(c))!, t);
+  }
+  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
+  return [
+    line(["benchmark", "workload", "target", ...columns.map(title)]),
+    line(["---", "---", "---", ...columns.map(() => "---:")]),
+    ...[...rows].map(([bench, row]) => {
+      const ts = [...row.values()];
+      const targetsDiffer = new Set(ts.map((t) => t.target)).size > 1;
+      const target = targetsDiffer
+        ? columns.filter((c) => row.has(c))
+          .map((c) => `${title(c)} ${row.get(c)!.target}`).join("; ")
+        : ts[0].target;
+      return line([
+        bench,
+        ts.find((t) => t.workload)?.workload ?? "",
+        target,
+        ...columns.map((c) => {
+          const t = row.get(c);
+          if (t === undefined) return "—";
+          const cell = `${t.ratio.toFixed(2)}×`;
+          return t.ratio >= t.needed ? cell : `**${cell}** missed`;
+        }),
+      ]);
+    }),
+  ].join("\n");
+}
+
+/** Replaces what sits between the generated-summary markers of `file`. */
+function replaceGenerated(file: string, body: string): void {
+  const start = "<!-- bench:summary (bench/run.ts writes this) -->";
+  const end = "<!-- /bench:summary -->";
+  const text = readFileSync(file, "utf8");
+  const a = text.indexOf(start);
+  const b = text.indexOf(end);
+  if (a < 0 || b < a) throw new Error(`${file} has no ${start} … ${end}`);
+  writeFileSync(
+    file,
+    `${text.slice(0, a + start.length)}\n\n${body}\n\n${text.slice(b)}`,
+  );
 }

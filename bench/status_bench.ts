@@ -135,6 +135,7 @@ ${
     targetComment({
       bench: "status",
       runtime: info.runtime,
+      workload: `${PEERS} peers (${DOWN} down), 3 groups`,
       target: "pool.status() ≤ 1 ms (50 peers, 3 groups)",
       ratio: 1 / medianMs,
       needed: 1,

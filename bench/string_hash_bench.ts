@@ -233,6 +233,7 @@ for (const [word, make] of workloads) {
   targets.push(targetComment({
     bench: `LRU string hash, ${w.name}: former ÷ now ns/op`,
     runtime: info.runtime,
+    workload: w.name,
     target: `≥ ${(1 / WITHIN).toFixed(2)} (within 10 % of the former hash)`,
     ratio: Number((s[0].median / s[now].median).toFixed(2)),
     needed: Number((1 / WITHIN).toFixed(2)),

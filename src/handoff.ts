@@ -122,6 +122,27 @@ export class PreviousRing {
   }
 }
 
+/** The log line of a ring change: who came, who left, how many keys moved. */
+export function ringChangeLine(
+  before: readonly string[],
+  now: readonly string[],
+  moved: number,
+  windowMs: number,
+): string {
+  const was = new Set(before);
+  const is = new Set(now);
+  const added = now.filter((p) => !was.has(p));
+  const removed = before.filter((p) => !is.has(p));
+  return `groupcache: ring changed: ${now.length} peers, added ${
+    added.join(" ") || "none"
+  }, removed ${removed.join(" ") || "none"}; ≈ ${
+    Math.round(100 * moved)
+  } % of keys have a new owner` +
+    (windowMs > 0
+      ? `, asked first of their previous owners for ${windowMs / 1000} s`
+      : "");
+}
+
 /**
  * About what fraction of keys have another owner under `after` than under
  * `before`: read off a fixed sample of keys, for the log line of a change.

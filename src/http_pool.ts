@@ -18,8 +18,8 @@ import type { GroupOptions } from "./group_options.ts";
 import type { PeerGetter, PeerPicker } from "./peers.ts";
 import { Group } from "./group.ts";
 import { HashRing } from "./hash_ring.ts";
-import { movedFraction, PreviousRing } from "./handoff.ts";
-import { leave } from "./leave.ts";
+import { movedFraction, PreviousRing, ringChangeLine } from "./handoff.ts";
+import { leave, leaveLine } from "./leave.ts";
 import { MailgunRing } from "./mailgun_ring.ts";
 import {
   type FetchLike,
@@ -393,20 +393,13 @@ export class HttpPool implements PeerPicker {
     }
     this.#previous.remember(previous);
     if (previous !== before.ring) return; // the first list: no change to tell
-    const was = new Set(before.peers);
-    const now = new Set(this.#peers);
-    const added = this.#peers.filter((p) => !was.has(p));
-    const removed = before.peers.filter((p) => !now.has(p));
-    const moved = Math.round(100 * movedFraction(previous, ring));
-    const window = this.#previous.windowMs;
     this.logger.info(
-      `groupcache: ring changed: ${this.#peers.length} peers, added ${
-        added.join(" ") || "none"
-      }, removed ${removed.join(" ") || "none"}; ≈ ${moved} % of keys ` +
-        "have a new owner" +
-        (window > 0
-          ? `, asked first of their previous owners for ${window / 1000} s`
-          : ""),
+      ringChangeLine(
+        before.peers,
+        this.#peers,
+        movedFraction(previous, ring),
+        this.#previous.windowMs,
+      ),
     );
   }
 
@@ -620,6 +613,7 @@ export class HttpPool implements PeerPicker {
     if (this.#leaveBytes === 0 || others.length === 0) return;
     const start = performance.now();
     const registry = this.registry;
+    const writable = this.#writes !== "off";
     const report = await leave({
       groups: registry.names().map((name) => [
         name,
@@ -630,30 +624,15 @@ export class HttpPool implements PeerPicker {
       peer: (url) => this.#oursAndUp(url),
       bytes: this.#leaveBytes,
       timeoutMs: this.#leaveTimeoutMs,
-      writable: this.#writes !== "off",
+      writable,
     });
-    if (report.picked === 0) return;
-    if (this.#writes === "off") {
-      this.logger.info(
-        `groupcache: close() hands none of ${report.picked} values to ` +
-          "their next owners: writes between nodes are off (give every " +
-          'node the same secret, or writes: "open"), so they load them again',
-      );
-      return;
-    }
-    const ms = Math.round(performance.now() - start);
-    const failed = report.picked - report.handed;
-    this.logger.info(
-      `groupcache: leaving: handed ${report.handed} values (${report.bytes} ` +
-        `bytes) to their next owners in ${ms} ms` +
-        (failed > 0
-          ? `; ${failed} not handed (${
-            report.timedOut
-              ? `leaveTimeoutMs ${this.#leaveTimeoutMs} passed`
-              : "refused or failed"
-          })`
-          : ""),
+    const line = leaveLine(
+      report,
+      writable,
+      performance.now() - start,
+      this.#leaveTimeoutMs,
     );
+    if (line !== undefined) this.logger.info(line);
   }
 
   /** Whether {@linkcode HttpPool.close} was called. */

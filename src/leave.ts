@@ -205,3 +205,31 @@ function pick(
   }
   return { owners, picked };
 }
+
+/**
+ * The log line of a leave that took `ms`, or none when it had nothing to
+ * hand off. Without writes between nodes it says why nothing was handed.
+ */
+export function leaveLine(
+  report: LeaveReport,
+  writable: boolean,
+  ms: number,
+  timeoutMs: number,
+): string | undefined {
+  if (report.picked === 0) return undefined;
+  if (!writable) {
+    return `groupcache: close() hands none of ${report.picked} values to ` +
+      "their next owners: writes between nodes are off (give every " +
+      'node the same secret, or writes: "open"), so they load them again';
+  }
+  const failed = report.picked - report.handed;
+  return `groupcache: leaving: handed ${report.handed} values (${report.bytes} ` +
+    `bytes) to their next owners in ${Math.round(ms)} ms` +
+    (failed > 0
+      ? `; ${failed} not handed (${
+        report.timedOut
+          ? `leaveTimeoutMs ${timeoutMs} passed`
+          : "refused or failed"
+      })`
+      : "");
+}
