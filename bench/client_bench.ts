@@ -5,13 +5,17 @@
 // HttpPool), and Go's own client (bench/go/client: a Go Group whose pool
 // sends the same keys to the same Go node).
 //
-// Round trips/s have no target. CPU does: after the rounds, Group.get and the
-// bare fetch alternate in short chunks (A B, B A, ...; one caller, then 64),
-// and this process's user + system CPU time (process.cpuUsage(): every
-// thread, so the runtime's own HTTP threads too) is taken around each chunk.
-// Group.get's overhead is its CPU per get minus the bare fetch's in the
-// neighbouring chunk; target ≤ 3 µs per get, sequential and at 64 callers.
-// Go's client reports its own getrusage figure over its phases.
+// Round trips/s have no target. CPU does: after the rounds, chunks of gets
+// by Group.get, the bare fetch and Go's client take turns (the order
+// rotating every turn; one caller, then 64), and each client process's user
+// + system CPU time (every thread, so the runtime's own HTTP threads too) is
+// taken around each chunk: process.cpuUsage() here, getrusage in Go's client,
+// which runs as a fresh process per chunk after an untimed warm-up.
+// Targets: Group.get ≤ 1.3× Go's client CPU per get on Deno, ≤ 1.0× on Bun;
+// and Group.get's overhead (its CPU per get minus the bare fetch's in the
+// same turn) ≤ 3 µs. With --baseline DIR (another checkout, e.g. `git
+// archive` of main), that library's Group.get joins the chunks: before and
+// after in one run.
 //
 // Setup: a real Go node (tests/go/node) owns the keys "size:1024:<n>" (1 KiB
 // values) and has them all cached before timing, so its getter is not
@@ -22,12 +26,12 @@
 // is there, the client (this process, or Go's client) runs on CPU 0 and the
 // Go node on CPU 1 (so both Go processes run with GOMAXPROCS=1).
 //
-// Usage: deno run -A bench/client_bench.ts [--quick] [--rounds N]
-//        bun bench/client_bench.ts [--quick] [--rounds N]
+// Usage: deno run -A bench/client_bench.ts [--quick] [--rounds N] [--baseline DIR]
+//        bun bench/client_bench.ts [--quick] [--rounds N] [--baseline DIR]
 // Writes bench/results/client_<runtime>.md.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import process from "node:process";
 import { Group, HttpPool, Registry } from "../mod.ts";
 import { buildGo, goAvailable } from "../tests/_dev/go.ts";
@@ -41,6 +45,7 @@ import {
   writeMarkdownSection,
 } from "./_util.ts";
 import {
+  args,
   benchPath,
   canPin,
   flag,
@@ -64,8 +69,18 @@ const PAIRS = QUICK ? 4 : 30;
 const SEQ_CHUNK = QUICK ? 200 : 500;
 const CONC_CHUNK = QUICK ? 1_000 : 2_000;
 const VALUE_SIZE = 1024;
+/** The targets: ours ÷ Go's client CPU per get, at most this. */
+const GO_FACTOR: Record<string, number> = { deno: 1.3, bun: 1.0 };
+/** Untimed gets that start each run of Go's client (connections, runtime). */
+const GO_WARM = 200;
 const GROUP = "test";
 const info = runtimeInfo();
+// --baseline DIR: another checkout of this library (e.g. `git archive` of
+// main) whose Group.get joins the CPU chunks, for before/after in one run.
+const BASELINE_AT = args().indexOf("--baseline");
+const baseline = BASELINE_AT < 0 ? undefined : await import(
+  resolve(args()[BASELINE_AT + 1], "mod.ts")
+) as typeof import("../mod.ts");
 
 if (!goAvailable()) {
   throw new Error(
@@ -139,12 +154,19 @@ async function cpuPerOp(
   return (cpu.user + cpu.system) / keys.length;
 }
 
-/** CPU µs per get of each chunk, ours and bare alternating, and the pairs' differences. */
-interface CpuPairs {
-  ours: number[];
-  bare: number[];
-  diff: number[];
+/** One phase of a run of Go's client, as it prints it. */
+interface GoPhase {
+  phase: "sequential" | "concurrent";
+  opsPerSec: number;
+  p50Us: number;
+  p99Us: number;
+  cpuUsPerOp: number;
 }
+
+/** The contenders of the CPU chunks; "before" is the --baseline library. */
+type Side = "ours" | "before" | "bare" | "go";
+type Phase = "sequential" | "concurrent";
+const PHASES = ["sequential", "concurrent"] as const;
 
 const goNode = await startServer(
   ...pinned(PIN ? "1" : undefined, goNodeBinary, ["-addr", "127.0.0.1:0"]),
@@ -188,6 +210,23 @@ try {
   const seqKeys = keys.slice(0, SEQ);
   const concKeys = keys.slice(SEQ);
   const base = `${goUrl}/_groupcache/${GROUP}/`;
+  /** Go's client over the keys of `file`; its phases' figures. */
+  const runGo = (
+    file: string,
+    warm: number,
+    seq: number,
+    workers: number,
+    concN: number,
+  ): GoPhase[] => {
+    const out = runSync(
+      ...pinned(PIN ? "0" : undefined, goClientBinary, [
+        ...["-self", self, "-peers", `${self},${goUrl}`, "-group", GROUP],
+        ...["-keys", file, "-warm", String(warm), "-seq", String(seq)],
+        ...["-c", String(workers), "-concn", String(concN)],
+      ]),
+    );
+    return out.trim().split("\n").map((line) => JSON.parse(line));
+  };
 
   const ours: Row = {
     name: "Group.get (ours)",
@@ -208,6 +247,20 @@ try {
     const view = await group.get(key);
     if (view.length !== VALUE_SIZE) throw new Error(`${key}: wrong length`);
   };
+  // The same Group.get from the library at --baseline DIR, if given.
+  const before = baseline === undefined ? undefined : (() => {
+    const { Group, HttpPool, Registry } = baseline;
+    const pool = new HttpPool(self, { registry: new Registry() });
+    pool.set(self, goUrl);
+    return new Group(GROUP, 64 << 20, (key: string) => {
+      localLoads++;
+      throw new Error(`local load of ${key}: the Go node should have answered`);
+    }, { peers: pool, hotCache: "never" });
+  })();
+  const getBefore = async (key: string) => {
+    const view = await before!.get(key);
+    if (view.length !== VALUE_SIZE) throw new Error(`${key}: wrong length`);
+  };
   const getBare = async (key: string) => {
     const res = await fetch(base + encodeURIComponent(key));
     const body = await res.arrayBuffer();
@@ -218,6 +271,9 @@ try {
   // Warm-up: connections, JIT.
   await timed(concKeys.slice(0, 2_000), WORKERS, getOurs);
   await timed(concKeys.slice(0, 2_000), WORKERS, getBare);
+  if (before !== undefined) {
+    await timed(concKeys.slice(0, 2_000), WORKERS, getBefore);
+  }
 
   const runs: [Row, () => Promise<void>][] = [
     [ours, async () => {
@@ -229,26 +285,8 @@ try {
       bare.concurrent.push(await timed(concKeys, WORKERS, getBare));
     }],
     [go, () => {
-      const out = runSync(
-        ...pinned(PIN ? "0" : undefined, goClientBinary, [
-          "-self",
-          self,
-          "-peers",
-          `${self},${goUrl}`,
-          "-group",
-          GROUP,
-          "-keys",
-          keysFile,
-          "-seq",
-          String(SEQ),
-          "-c",
-          String(WORKERS),
-          "-concn",
-          String(CONC_N),
-        ]),
-      );
-      for (const line of out.trim().split("\n")) {
-        const p = JSON.parse(line);
+      const out = runGo(keysFile, 0, SEQ, WORKERS, CONC_N);
+      for (const p of out) {
         const result = {
           opsPerSec: p.opsPerSec,
           p50: p.p50Us / 1000,
@@ -274,41 +312,59 @@ try {
       );
     }
   }
-  // CPU pairs: ours and bare fetch in alternating chunks (order swapped
-  // every pair), so that noise hits both.
-  const pairs: Record<"sequential" | "concurrent", CpuPairs> = {
-    sequential: { ours: [], bare: [], diff: [] },
-    concurrent: { ours: [], bare: [], diff: [] },
+  // CPU chunks: ours, bare fetch and Go's client (and the baseline) take
+  // turns, the order rotating every chunk, so that noise hits them all.
+  const goChunk = (keys: readonly string[], workers: number): number => {
+    const file = join(tmp, "chunk.txt");
+    // Go's warm-up keys (connections, runtime) come first, then the chunk's.
+    writeFileSync(file, [...concKeys.slice(-GO_WARM), ...keys].join("\n"));
+    const n = keys.length, seq = workers === 1;
+    const [phase] = runGo(file, GO_WARM, seq ? n : 0, workers, seq ? 0 : n);
+    return phase.cpuUsPerOp;
   };
-  for (const phase of ["sequential", "concurrent"] as const) {
+  const sides: Side[] = baseline === undefined
+    ? ["ours", "bare", "go"]
+    : ["ours", "before", "bare", "go"];
+  const cpu: Record<Phase, Record<Side, number[]>> = {
+    sequential: { ours: [], before: [], bare: [], go: [] },
+    concurrent: { ours: [], before: [], bare: [], go: [] },
+  };
+  // Ours − bare fetch, chunk by chunk (neighbours in time).
+  const diff: Record<Phase, number[]> = { sequential: [], concurrent: [] };
+  for (const phase of PHASES) {
     const seq = phase === "sequential";
     const [workers, pool, chunk] = seq
       ? [1, seqKeys, SEQ_CHUNK]
-      : [WORKERS, concKeys, CONC_CHUNK];
+      : [WORKERS, concKeys.slice(0, -GO_WARM), CONC_CHUNK];
     let offset = 0;
     const nextKeys = () => {
       if (offset + chunk > pool.length) offset = 0;
       return pool.slice(offset, offset += chunk);
     };
-    const p = pairs[phase];
+    const ops: Record<Exclude<Side, "go">, (key: string) => Promise<void>> = {
+      ours: getOurs,
+      before: getBefore,
+      bare: getBare,
+    };
     for (let i = 0; i < PAIRS; i++) {
-      const keysA = nextKeys(), keysB = nextKeys();
-      let a: number, b: number;
-      if (i % 2 === 0) {
-        a = await cpuPerOp(keysA, workers, getOurs);
-        b = await cpuPerOp(keysB, workers, getBare);
-      } else {
-        b = await cpuPerOp(keysA, workers, getBare);
-        a = await cpuPerOp(keysB, workers, getOurs);
+      const order = [...sides.slice(i % sides.length), ...sides]
+        .slice(0, sides.length);
+      const got: Partial<Record<Side, number>> = {};
+      for (const side of order) {
+        const keys = nextKeys();
+        got[side] = side === "go"
+          ? goChunk(keys, workers)
+          : await cpuPerOp(keys, workers, ops[side]);
+        cpu[phase][side].push(got[side]!);
       }
-      p.ours.push(a);
-      p.bare.push(b);
-      p.diff.push(a - b);
+      diff[phase].push(got.ours! - got.bare!);
     }
+    const med = (side: Side) => fmt(stats(cpu[phase][side]).median);
     console.error(
-      `CPU pairs, ${phase}: ours ${fmt(stats(p.ours).median)}, bare ` +
-        `${fmt(stats(p.bare).median)}, overhead ` +
-        `${fmt(stats(p.diff).median)} µs CPU/get (medians)`,
+      `CPU chunks, ${phase}: ours ${med("ours")}, bare ${med("bare")}, ` +
+        `Go ${med("go")}` +
+        (baseline === undefined ? "" : `, before ${med("before")}`) +
+        ` µs CPU/get (medians)`,
     );
   }
 
@@ -338,61 +394,90 @@ try {
       }),
     );
 
-  // CPU per get, from the pairs; Go's client from its rounds.
-  const us = (s: Stats) =>
-    `${fmt(s.min)} / **${fmt(s.median)}** / ${fmt(s.max)}`;
+  // CPU per get, from the chunks.
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const phases = ["sequential", "concurrent"] as const;
+  const median = (phase: Phase, side: Side) => stats(cpu[phase][side]).median;
+  const names: Record<Side, string> = {
+    ours: ours.name,
+    before: "Group.get (--baseline)",
+    bare: bare.name,
+    go: go.name,
+  };
   const cpuTable = markdownTable(
     [
       "client",
       "sequential µs CPU/get",
       "mean",
+      "÷ Go",
       `${WORKERS} callers µs CPU/get`,
       "mean",
+      "÷ Go",
     ],
     [
-      ...(["ours", "bare"] as const).map((side) => [
-        side === "ours" ? ours.name : bare.name,
-        ...phases.flatMap((phase) => [
-          us(stats(pairs[phase][side])),
-          fmt(mean(pairs[phase][side])),
+      ...sides.map((side) => [
+        names[side],
+        ...PHASES.flatMap((phase) => [
+          range(stats(cpu[phase][side])),
+          fmt(mean(cpu[phase][side])),
+          `${(median(phase, side) / median(phase, "go")).toFixed(2)}×`,
         ]),
       ]),
       [
-        "**overhead**: Group.get − bare fetch, pair by pair",
-        ...phases.flatMap((phase) => [
-          us(stats(pairs[phase].diff)),
-          fmt(mean(pairs[phase].diff)),
+        "**overhead**: Group.get − bare fetch, neighbouring chunks",
+        ...PHASES.flatMap((phase) => [
+          range(stats(diff[phase])),
+          fmt(mean(diff[phase])),
+          "",
         ]),
-      ],
-      [
-        `${go.name}, over its rounds`,
-        ...phases.flatMap((phase) => {
-          const xs = go[phase].map((x) => x.cpuUs);
-          return [us(stats(xs)), fmt(mean(xs))];
-        }),
       ],
     ],
   );
-  const targets = phases.map((phase) => {
-    const overhead = stats(pairs[phase].diff).median;
-    const bareUs = stats(pairs[phase].bare).median;
-    return targetComment({
-      bench: `remote group.get CPU overhead over bare fetch, ${
-        phase === "sequential" ? "sequential" : `${WORKERS} callers`
-      }`,
-      runtime: info.runtime,
-      target:
-        `≤ ${OVERHEAD_US} µs CPU/get: (bare + ${OVERHEAD_US} µs) ÷ ours ≥ 1.0×`,
-      ratio: Number(
-        ((bareUs + OVERHEAD_US) / (bareUs + overhead)).toFixed(3),
-      ),
-      needed: 1,
-      note: `overhead ${fmt(overhead)} µs CPU/get (median of ${PAIRS} ` +
-        `pairs; mean ${fmt(mean(pairs[phase].diff))}); bare fetch ` +
-        `${fmt(bareUs)} µs`,
-    });
+  const callers = (phase: Phase) =>
+    phase === "sequential" ? "1 caller" : `${WORKERS} callers`;
+  const workload = (phase: Phase) =>
+    `1 KiB values of keys a Go node holds cached, each get a round trip, ` +
+    callers(phase);
+  const factor = GO_FACTOR[info.runtime] ?? 1;
+  const targets = PHASES.flatMap((phase) => {
+    const overhead = stats(diff[phase]).median;
+    const bareUs = median(phase, "bare");
+    const oursUs = median(phase, "ours"), goUs = median(phase, "go");
+    const beforeNote = baseline === undefined
+      ? ""
+      : `; --baseline ${fmt(median(phase, "before"))} µs (${
+        (median(phase, "before") / goUs).toFixed(2)
+      }× Go)`;
+    return [
+      targetComment({
+        bench: `remote group.get CPU ÷ Go's client, ${callers(phase)}`,
+        runtime: info.runtime,
+        target: `ours ≤ ${
+          factor.toFixed(1)
+        }× Go's client CPU/get: Go ÷ ours ≥ ${(1 / factor).toFixed(2)}×`,
+        ratio: Number((goUs / oursUs).toFixed(3)),
+        needed: Number((1 / factor).toFixed(3)),
+        workload: workload(phase),
+        note: `ours ${fmt(oursUs)} µs, Go ${fmt(goUs)} µs, bare fetch ` +
+          `${fmt(bareUs)} µs CPU/get (medians of ${PAIRS} chunks each)` +
+          beforeNote,
+      }),
+      targetComment({
+        bench: `remote group.get CPU overhead over bare fetch, ${
+          phase === "sequential" ? "sequential" : `${WORKERS} callers`
+        }`,
+        runtime: info.runtime,
+        target: `≤ ${OVERHEAD_US} µs CPU/get: (bare + ${OVERHEAD_US} µs) ÷ ` +
+          "ours ≥ 1.0×",
+        ratio: Number(
+          ((bareUs + OVERHEAD_US) / (bareUs + overhead)).toFixed(3),
+        ),
+        needed: 1,
+        workload: workload(phase),
+        note: `overhead ${fmt(overhead)} µs CPU/get (median of ${PAIRS} ` +
+          `neighbouring chunks; mean ${fmt(mean(diff[phase]))}); bare ` +
+          `fetch ${fmt(bareUs)} µs`,
+      }),
+    ];
   });
 
   const markdown = [
@@ -419,15 +504,18 @@ try {
     "",
     table("concurrent"),
     "",
-    `**CPU per get**: after the rounds, ${PAIRS} pairs of chunks ` +
+    `**CPU per get**: after the rounds, ${PAIRS} turns of chunks ` +
     `(${fmt(SEQ_CHUNK)} sequential gets; ${fmt(CONC_CHUNK)} gets by ` +
-    `${WORKERS} callers), Group.get and bare fetch alternating (order ` +
-    `swapped every pair); this process's user + system CPU time of every ` +
-    `thread, from \`process.cpuUsage()\` around each chunk, per get. ` +
-    `min / **median** / max over the chunks, and the mean. The overhead ` +
-    `row subtracts the bare fetch's figure from Group.get's pair by pair. ` +
-    `Go's client: its own getrusage over its phases of the rounds above. ` +
-    `Target: overhead ≤ ${OVERHEAD_US} µs CPU per get.`,
+    `${WORKERS} callers), one chunk of each client per turn, the order ` +
+    `rotating every turn; the client process's user + system CPU time of ` +
+    `every thread around each chunk, per get: \`process.cpuUsage()\` here, ` +
+    `getrusage in Go's client (a fresh process per chunk, after ` +
+    `${GO_WARM} untimed gets). min / **median** / max over the chunks, ` +
+    `the mean, and the median ÷ Go's. The overhead row subtracts the bare ` +
+    `fetch's figure from Group.get's in the same turn. Targets: Group.get ` +
+    `≤ ${
+      factor.toFixed(1)
+    }× Go's client; overhead ≤ ${OVERHEAD_US} µs CPU per get.`,
     "",
     cpuTable,
     "",

@@ -25,11 +25,18 @@
 // groupcache-js (github sameer-m-dev/groupcache-js) is not measured here:
 // it is not on npm, and no copy of it can be had here (npm and Debian only).
 //
+// With --baseline DIR (another checkout, e.g. `git archive` of main), that
+// library's group.get through its nodeTransport joins the fetching chunks:
+// before and after in one run.
+//
 // Usage: deno run -A bench/node_bench.ts [--quick] [--rounds N] [--seconds S]
+//          [--baseline DIR]
 // Bundles itself with Bun into bench/.out/ for Node (which cannot run
 // TypeScript); the children are that bundle run with `--child MODE`.
 // Writes bench/results/node.md.
 import { spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { Agent, createServer, request as httpRequest } from "node:http";
 import process from "node:process";
 import {
@@ -117,7 +124,11 @@ interface ClientFigures {
   rate: Record<string, { sequential: number[]; concurrent: number[] }>;
 }
 
-async function clientChild(server: string, quick: boolean): Promise<void> {
+async function clientChild(
+  server: string,
+  quick: boolean,
+  baselineBundle: string | undefined,
+): Promise<void> {
   const self = "http://127.0.0.1:9"; // only asks
   const make = (transport?: ReturnType<typeof nodeTransport>) => {
     const registry = new Registry();
@@ -157,6 +168,27 @@ async function clientChild(server: string, quick: boolean): Promise<void> {
       req.on("error", reject);
       req.end();
     });
+  // The same group.get from the library at --baseline DIR, if given.
+  const before = baselineBundle === undefined ? undefined : await (async () => {
+    const lib = await import(baselineBundle) as Baseline;
+    const registry = new lib.Registry();
+    const pool = new lib.HttpPool(self, {
+      registry,
+      logger: silentLogger,
+      transport: lib.nodeTransport(),
+    });
+    pool.set(self, server);
+    return new lib.Group(
+      "bench",
+      64 << 20,
+      (_key, dest) => dest.setBytes(VALUE),
+      {
+        registry,
+        peers: pool,
+        hotCache: "never",
+      },
+    );
+  })();
   const ops: Record<string, (key: string) => Promise<unknown>> = {
     "group.get, nodeTransport": (key) => native.group.get(key),
     "bare http.request, keep-alive": bare,
@@ -177,6 +209,9 @@ async function clientChild(server: string, quick: boolean): Promise<void> {
       });
       return reply.body(1 << 20, false);
     },
+    ...(before === undefined
+      ? {}
+      : { "group.get, nodeTransport (--baseline)": (key) => before.get(key) }),
   };
   const names = Object.keys(ops);
   const chunk = async (
@@ -234,17 +269,39 @@ function nodeVersion(): string {
   return spawnSync("node", ["--version"], { encoding: "utf8" }).stdout.trim();
 }
 
-/** This script bundled for Node; its path. */
-function bundle(): string {
-  const out = benchPath("./.out/node_bench.bundle.mjs");
+/** The library at --baseline DIR, bundled for Node. */
+type Baseline = typeof import("../mod.ts") & typeof import("../node.ts");
+
+/**
+ * The library at `dir` (another checkout, e.g. `git archive` of main) bundled
+ * for Node beside this script, for before/after in one run; its path.
+ */
+function bundleBaseline(dir: string): string {
+  const entry = benchPath("./.out/baseline_entry.ts");
+  mkdirSync(dirname(entry), { recursive: true });
+  writeFileSync(
+    entry,
+    ["mod.ts", "node.ts"].map((f) =>
+      `export * from ${JSON.stringify(resolve(dir, f))};\n`
+    ).join(""),
+  );
+  return bundle(entry, "./.out/baseline.bundle.mjs");
+}
+
+/** `entry` (this script by default) bundled for Node into `out`; its path. */
+function bundle(
+  entry = benchPath("./node_bench.ts"),
+  out = "./.out/node_bench.bundle.mjs",
+): string {
+  const path = benchPath(out);
   runSync(findBun() ?? "bun", [
     "build",
-    benchPath("./node_bench.ts"),
+    entry,
     "--target=node",
     "--packages=external",
-    `--outfile=${out}`,
+    `--outfile=${path}`,
   ]);
-  return out;
+  return path;
 }
 
 interface Contender {
@@ -347,12 +404,16 @@ async function orchestrate(): Promise<void> {
   let figures: ClientFigures;
   const target = await startNode("native", otherCpus);
   try {
+    const baselineAt = args().indexOf("--baseline");
     const [cmd, cmdArgs] = pinned(serverCpus, "node", [
       script,
       "--child",
       "client",
       target.url,
       ...(QUICK ? ["--quick"] : []),
+      ...(baselineAt < 0
+        ? []
+        : ["--baseline", bundleBaseline(args()[baselineAt + 1])]),
     ]);
     const out = runSync(cmd, cmdArgs);
     const line = /^figures (.*)$/m.exec(out);
@@ -492,6 +553,8 @@ async function orchestrate(): Promise<void> {
           }×)`,
         ratio: Number(cpuRatio(phase).toFixed(2)),
         needed: Number((1 / CPU_FACTOR).toFixed(2)),
+        workload: "one 1 KiB value from a native server, each get a round " +
+          `trip, ${phase === "sequential" ? "1 caller" : "64 callers"}`,
         note:
           `nodeTransport ${
             fmt(stats(figures.cpu[clientNames[0]][phase]).median)
@@ -503,7 +566,11 @@ async function orchestrate(): Promise<void> {
             fmt(stats(figures.cpu[clientNames[3]][phase]).median)
           } µs, nodeTransport alone ${
             fmt(stats(figures.cpu[clientNames[4]][phase]).median)
-          } µs per GET`,
+          } µs per GET` + (clientNames[5] === undefined
+            ? ""
+            : `; --baseline ${
+              fmt(stats(figures.cpu[clientNames[5]][phase]).median)
+            } µs`),
       })
     ),
   ].join("\n");
@@ -516,7 +583,12 @@ const child = argv.indexOf("--child");
 if (child >= 0) {
   const mode = argv[child + 1];
   if (mode === "client") {
-    await clientChild(argv[child + 2], argv.includes("--quick"));
+    const baselineAt = argv.indexOf("--baseline");
+    await clientChild(
+      argv[child + 2],
+      argv.includes("--quick"),
+      baselineAt < 0 ? undefined : argv[baselineAt + 1],
+    );
   } else await serveChild(mode, Number(argv[child + 2]));
 } else {
   await orchestrate();

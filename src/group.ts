@@ -26,6 +26,7 @@ import { type StaleValues, staleValues } from "./stale.ts";
 import { getMany, type GetManyResult } from "./get_many.ts";
 import { askPreviousOwner, PEEK_WAIT_MS } from "./handoff.ts";
 import { MAX_VALUE_BYTES } from "./slab_store.ts";
+import { ask, Asking } from "./asking.ts";
 
 /**
  * A cache namespace: values loaded by one getter, spread over the peers.
@@ -73,7 +74,7 @@ export class Group {
   readonly #staleValues: StaleValues | undefined;
   readonly #loads: SharedLoads<ByteView>;
   // The peer fetch of each load that is asking a remote owner right now.
-  readonly #peerFetches = new Map<string, AbortController>();
+  readonly #peerFetches = new Map<string, Asking>();
   // Set while getMany starts its gets: peer fetches may then go in batches.
   #batching = false;
 
@@ -319,14 +320,16 @@ export class Group {
     peer: PeerGetter,
     load: LoadHandle,
   ): Promise<ByteView> {
-    const asking = new AbortController();
+    // No AbortController unless the peer reads a signal (HttpPeer's plain
+    // get takes the Asking itself): a remote get's most costly object.
+    const asking = new Asking();
     load.link(asking);
     this.#peerFetches.set(key, asking);
     try {
       const batch = this.#batching || this.#settings.coalesceGets;
       const fetched = await (batch && peer.getBatched !== undefined
         ? peer.getBatched(this.name, key, asking.signal)
-        : peer.get(this.name, key, asking.signal));
+        : ask(peer, this.name, key, asking));
       const { expire } = fetched;
       const stale = expire !== 0 && this.#settings.now() >= expire;
       if (stale && !this.#staleValues?.servable(fetched)) {
@@ -344,7 +347,7 @@ export class Group {
       if (err instanceof InvalidKeyError) throw err; // not the peer's fault
       // The owner has nothing either, or its getter failed (onOwnerError).
       if (err instanceof NotFoundError || this.#ownerFailed(err)) throw err;
-      if (!asking.signal.aborted) {
+      if (!asking.aborted) {
         this.#stats.peerErrors++;
         this.#settings.onPeerError?.(err, key);
       } // else: a peer asked us for this key; the rings disagree

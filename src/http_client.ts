@@ -39,6 +39,7 @@ import {
   WRITES_HEADER,
 } from "./wire.ts";
 import { PeerBatches } from "./batch_client.ts";
+import { ASK, Asking } from "./asking.ts";
 import { BATCH_HEADER, BATCH_TYPE, decodeBatchAnswer } from "./batch_wire.ts";
 import { encodeBatchRequest } from "./batch_wire.ts";
 import { encodeBatchSet } from "./batch_set.ts";
@@ -169,7 +170,8 @@ class FetchReply implements PeerReply {
 // checked, even when identity was asked for (a 1 MiB gzip bomb grew Bun by
 // 140-180 MiB before the body could be cancelled).
 export function fetchTransport(fetch: FetchLike): PeerTransport {
-  return async (url, request) => {
+  // Not an async function: one promise fewer per request.
+  return (url, request) => {
     // Built in a variable: as a literal, RequestInit would refuse the extra member.
     const init = {
       method: request.method,
@@ -179,11 +181,32 @@ export function fetchTransport(fetch: FetchLike): PeerTransport {
       redirect: "manual" as const,
       decompress: false,
     };
-    return new FetchReply(await fetch(url, init));
+    try {
+      // Promise.resolve: a custom fetch may hand back a thenable (returned
+      // as is when it is a promise already).
+      return Promise.resolve(fetch(url, init)).then(toReply);
+    } catch (err) {
+      return Promise.reject(err); // as an async function would
+    }
   };
 }
 
-function ignore(): void {}
+function toReply(res: Response): PeerReply {
+  return new FetchReply(res);
+}
+
+/** Whose abort a request follows: a caller's signal, or a group's {@linkcode Asking}. */
+type Caller = AbortSignal | Asking;
+
+/** What makes the result of a peer's answer (`HttpPeer.#request`). */
+type Reader<T> = (
+  this: HttpPeer,
+  res: PeerReply,
+  group: string,
+  key: string,
+  inFlight: PeerFetch,
+  signal: Caller | undefined,
+) => Promise<T>;
 
 const PEEK_REQUEST = { [PEEK_HEADER]: "1" };
 
@@ -193,7 +216,7 @@ const PEEK_REQUEST = { [PEEK_HEADER]: "1" };
  * down. It is its own abort listener, so a fetch allocates no closures for
  * it; its AbortSignal is made only for a transport that reads it.
  */
-export class PeerFetch implements Expirable, PeerRequest {
+export class PeerFetch extends Asking implements Expirable, PeerRequest {
   method: PeerRequest["method"] = "GET";
   headers: Readonly<Record<string, string>> = REQUEST_HEADERS;
   body: Uint8Array<ArrayBuffer> | undefined = undefined;
@@ -203,52 +226,26 @@ export class PeerFetch implements Expirable, PeerRequest {
   /** Whether the pool was closed while this fetch waited. */
   closed = false;
   readonly #timeoutMs: number;
-  #controller: AbortController | undefined;
-  #aborted = false;
-  #reason: unknown;
-  #listener: ((reason: unknown) => void) | undefined;
 
   constructor(timeoutMs: number) {
+    super();
     this.#timeoutMs = timeoutMs;
   }
 
-  get signal(): AbortSignal {
-    if (this.#controller === undefined) {
-      this.#controller = new AbortController();
-      if (this.#aborted) this.#controller.abort(this.#reason);
-    }
-    return this.#controller.signal;
-  }
-
   onAbort(listener: (reason: unknown) => void): () => void {
-    if (this.#aborted) {
-      listener(this.#reason);
-      return ignore;
-    }
-    this.#listener = listener;
-    return () => {
-      if (this.#listener === listener) this.#listener = undefined;
-    };
-  }
-
-  /** Aborts once, with `reason`. */
-  abort(reason: unknown): void {
-    if (this.#aborted) return;
-    this.#aborted = true;
-    this.#reason = reason;
-    this.#controller?.abort(reason);
-    const listener = this.#listener;
-    this.#listener = undefined;
-    listener?.(reason);
+    const heard = { abort: listener };
+    this.listen(heard);
+    return () => this.unlisten(heard);
   }
 
   /** A fetch bound by `deadlines`, aborted with the caller's `signal` if any. */
   static start(
-    signal: AbortSignal | undefined,
+    signal: Caller | undefined,
     deadlines: Deadlines<PeerFetch>,
   ): PeerFetch {
     const inFlight = new PeerFetch(deadlines.ms);
     if (signal?.aborted) inFlight.abort(signal.reason);
+    else if (signal instanceof Asking) signal.listen(inFlight);
     else signal?.addEventListener("abort", inFlight, { once: true });
     deadlines.add(inFlight);
     return inFlight;
@@ -338,26 +335,41 @@ export class HttpPeer implements PeerGetter {
     for (const inFlight of this.#inFlight) inFlight.close();
   }
 
-  async get(
+  get(group: string, key: string, signal: AbortSignal): Promise<ByteView> {
+    return this.#getKey(group, key, signal, this.#readValue, undefined, true);
+  }
+
+  /** A group's get (asking.ts): its abort heard without an event listener. */
+  [ASK](group: string, key: string, asking: Asking): Promise<ByteView> {
+    return this.#getKey(group, key, asking, this.#readValue, undefined, true);
+  }
+
+  /** A `GET` of `key` (its time observed with `observed`); see `#request`. */
+  #getKey<T>(
     group: string,
     key: string,
-    signal: AbortSignal,
-  ): Promise<ByteView> {
-    const url = this.#keyUrl(group, key);
-    const start = performance.now();
+    signal: Caller,
+    read: Reader<T>,
+    extra: Readonly<Record<string, string>> | undefined,
+    observed: boolean,
+  ): Promise<T> {
+    let url: string;
     try {
-      return await this.#request(
-        "GET",
-        url,
-        undefined,
-        group,
-        key,
-        signal,
-        this.#readValue,
-      );
-    } finally {
-      this.#options.observe?.(this.url, (performance.now() - start) / 1000);
+      url = this.#keyUrl(group, key);
+    } catch (err) {
+      return Promise.reject(err); // an InvalidKeyError, as a rejection
     }
+    return this.#request(
+      "GET",
+      url,
+      undefined,
+      group,
+      key,
+      signal,
+      read,
+      extra,
+      observed,
+    );
   }
 
   /**
@@ -373,21 +385,18 @@ export class HttpPeer implements PeerGetter {
    * A handoff request: `key` from the peer's cache only (a `GET` with
    * {@linkcode PEEK_HEADER}); `undefined` when it answers "not cached".
    */
-  async peek(
+  peek(
     group: string,
     key: string,
     signal: AbortSignal,
   ): Promise<ByteView | undefined> {
-    const url = this.#keyUrl(group, key);
-    return await this.#request(
-      "GET",
-      url,
-      undefined,
+    return this.#getKey(
       group,
       key,
       signal,
       this.#readPeek,
       PEEK_REQUEST,
+      false,
     );
   }
 
@@ -397,7 +406,7 @@ export class HttpPeer implements PeerGetter {
     group: string,
     key: string,
     inFlight: PeerFetch,
-    signal: AbortSignal | undefined,
+    signal: Caller | undefined,
   ): Promise<ByteView | undefined> {
     if (res.status === 404 && res.header(PEEK_HEADER) === "miss") {
       await res.cancel();
@@ -429,7 +438,7 @@ export class HttpPeer implements PeerGetter {
     group: string,
     keys: string[],
     inFlight: PeerFetch,
-    signal: AbortSignal | undefined,
+    signal: Caller | undefined,
   ): Promise<Map<string, ByteView | Error>> {
     if (res.status !== 200 || res.redirected) {
       throw await this.#refuseStatus(group, "", res);
@@ -496,7 +505,7 @@ export class HttpPeer implements PeerGetter {
     group: string,
     key: string,
     inFlight: PeerFetch,
-    signal: AbortSignal | undefined,
+    signal: Caller | undefined,
   ): Promise<ByteView> {
     if (res.status !== 200 || res.redirected) {
       throw await this.#refuseStatus(group, key, res);
@@ -548,7 +557,7 @@ export class HttpPeer implements PeerGetter {
     group: string,
     key: string,
     inFlight: PeerFetch,
-    signal: AbortSignal | undefined,
+    signal: Caller | undefined,
   ): Promise<Uint8Array> {
     const { maxResponseBytes } = this.#options;
     let bytes: Uint8Array | undefined;
@@ -642,7 +651,7 @@ export class HttpPeer implements PeerGetter {
     group: string,
     key: string,
     inFlight: PeerFetch,
-    signal: AbortSignal | undefined,
+    signal: Caller | undefined,
   ): Promise<void> {
     let text: string;
     try {
@@ -722,7 +731,8 @@ export class HttpPeer implements PeerGetter {
    * bound by the pool's deadline and the caller's `signal` (a probe has
    * none), released when the peer goes down or the pool closes; a transport
    * failure classified and counted against the peer (`#failed`), an answer
-   * counted for it; then `read` makes the result of the answer.
+   * counted for it; then `read` makes the result of the answer. With
+   * `observed`, its time goes to the `observe` option (a get's).
    */
   async #request<T>(
     method: PeerRequest["method"],
@@ -730,18 +740,13 @@ export class HttpPeer implements PeerGetter {
     body: Uint8Array<ArrayBuffer> | undefined,
     group: string,
     key: string,
-    signal: AbortSignal | undefined,
-    read: (
-      this: HttpPeer,
-      res: PeerReply,
-      group: string,
-      key: string,
-      inFlight: PeerFetch,
-      signal: AbortSignal | undefined,
-    ) => Promise<T>,
+    signal: Caller | undefined,
+    read: Reader<T>,
     extra?: Readonly<Record<string, string>>,
+    observed = false,
   ): Promise<T> {
     const { deadlines, transport } = this.#options;
+    const start = observed ? performance.now() : 0;
     const inFlight = PeerFetch.start(signal, deadlines);
     this.#inFlight.add(inFlight);
     try {
@@ -774,8 +779,12 @@ export class HttpPeer implements PeerGetter {
       return await read.call(this, res, group, key, inFlight, signal);
     } finally {
       deadlines.delete(inFlight);
-      signal?.removeEventListener("abort", inFlight);
+      if (signal instanceof Asking) signal.unlisten(inFlight);
+      else signal?.removeEventListener("abort", inFlight);
       this.#inFlight.delete(inFlight);
+      if (observed) {
+        this.#options.observe?.(this.url, (performance.now() - start) / 1000);
+      }
     }
   }
 
@@ -845,7 +854,7 @@ export class HttpPeer implements PeerGetter {
     group: string,
     key: string,
     inFlight: PeerFetch,
-    signal: AbortSignal | undefined,
+    signal: Caller | undefined,
     err: unknown,
   ): PeerError {
     // A probe (no caller): an unreadable answer is still an answer and

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { Asking } from "./asking.ts";
 import { Deadlines, type Expirable } from "./deadlines.ts";
 
 /** What a running load sees of itself. */
@@ -77,7 +78,8 @@ interface Shared<T> {
   reject: (reason: unknown) => void;
 }
 
-class Load<T> implements LoadHandle, Expirable {
+// An Asking: its signal made on first read, its one link told of the abort.
+class Load<T> extends Asking implements LoadHandle, Expirable {
   /** True while the load's own code runs synchronously: a join then is re-entrance. */
   starting = true;
   superseded = false;
@@ -85,36 +87,16 @@ class Load<T> implements LoadHandle, Expirable {
   #key: string;
   #waiters: Set<Waiter<T>> | undefined;
   #shared: Shared<T> | undefined;
-  #controller: AbortController | undefined;
-  #linked: AbortController | undefined;
-  #aborted = false;
-  #reason: unknown = undefined;
   #done = false;
 
   constructor(owner: SharedLoads<T>, key: string) {
+    super();
     this.#owner = owner;
     this.#key = key;
   }
 
-  get signal(): AbortSignal {
-    if (this.#controller === undefined) {
-      this.#controller = new AbortController();
-      if (this.#aborted) this.#controller.abort(this.#reason);
-    }
-    return this.#controller.signal;
-  }
-
-  get aborted(): boolean {
-    return this.#aborted;
-  }
-
-  get reason(): unknown {
-    return this.#reason;
-  }
-
   link(controller: AbortController | undefined): void {
-    this.#linked = controller;
-    if (this.#aborted) controller?.abort(this.#reason);
+    this.listen(controller);
   }
 
   wait(signal: AbortSignal | undefined): Promise<T> {
@@ -140,7 +122,7 @@ class Load<T> implements LoadHandle, Expirable {
     this.#waiters!.delete(waiter);
     if (this.#shared === undefined && this.#waiters!.size === 0) {
       this.#end();
-      this.#abort(waiter.signal.reason);
+      this.abort(waiter.signal.reason);
     }
   }
 
@@ -164,19 +146,12 @@ class Load<T> implements LoadHandle, Expirable {
     if (this.#done) return;
     const error = this.#owner.timeoutError(this.#key);
     this.settle(false, error);
-    this.#abort(error);
+    this.abort(error);
   }
 
   #end(): void {
     this.#done = true;
     this.#owner.forget(this.#key, this);
-  }
-
-  #abort(reason: unknown): void {
-    this.#aborted = true;
-    this.#reason = reason;
-    this.#controller?.abort(reason);
-    this.#linked?.abort(reason);
   }
 }
 

@@ -6,7 +6,10 @@
 // Keys come from -keys FILE, one per line; each is used once, so every Get
 // is a real fetch (the hot cache only ever holds keys already used). The
 // first -seq keys are fetched one after the other, the next -concn by -c
-// goroutines. Every key must be owned by a peer other than -self.
+// goroutines. Every key must be owned by a peer other than -self. With
+// -warm N, the first N keys are fetched first by -c goroutines, untimed
+// (connections, runtime), and the phases take the keys after them; a phase
+// of 0 Gets is skipped (no line).
 //
 // Output: one JSON line per phase,
 //
@@ -61,18 +64,19 @@ func main() {
 	seq := flag.Int("seq", 1000, "sequential Gets")
 	conc := flag.Int("c", 64, "concurrent goroutines")
 	concN := flag.Int("concn", 10000, "concurrent Gets in all")
+	warm := flag.Int("warm", 0, "untimed Gets first, by -c goroutines")
 	flag.Parse()
 
 	keys, err := readKeys(*keysFile)
 	if err != nil {
 		fail(err)
 	}
-	if len(keys) < *seq+*concN {
-		fail(fmt.Errorf("%d keys, want -seq + -concn = %d", len(keys), *seq+*concN))
+	if len(keys) < *warm+*seq+*concN {
+		fail(fmt.Errorf("%d keys, want -warm + -seq + -concn = %d", len(keys), *warm+*seq+*concN))
 	}
 	pool := groupcache.NewHTTPPoolOpts(*self, &groupcache.HTTPPoolOptions{})
 	pool.Set(strings.Split(*peers, ",")...)
-	for _, k := range keys[:*seq+*concN] {
+	for _, k := range keys[:*warm+*seq+*concN] {
 		if _, ok := pool.PickPeer(k); !ok {
 			fail(fmt.Errorf("key %q is not owned by a remote peer", k))
 		}
@@ -87,36 +91,54 @@ func main() {
 	}
 
 	enc := json.NewEncoder(os.Stdout)
-	lat := make([]time.Duration, *seq)
-	cpu0 := cpuTime()
-	start := time.Now()
-	for i := 0; i < *seq; i++ {
-		t := time.Now()
-		if err := get(keys[i]); err != nil {
-			fail(err)
-		}
-		lat[i] = time.Since(t)
+	if *warm > 0 {
+		concurrently(keys[:*warm], *conc, get, make([]time.Duration, *warm))
+		keys = keys[*warm:]
 	}
-	enc.Encode(summarize("sequential", 1, lat, time.Since(start), cpuTime()-cpu0))
+	if *seq > 0 {
+		lat := make([]time.Duration, *seq)
+		cpu0 := cpuTime()
+		start := time.Now()
+		for i := 0; i < *seq; i++ {
+			t := time.Now()
+			if err := get(keys[i]); err != nil {
+				fail(err)
+			}
+			lat[i] = time.Since(t)
+		}
+		enc.Encode(summarize("sequential", 1, lat, time.Since(start), cpuTime()-cpu0))
+	}
 
-	rest := keys[*seq : *seq+*concN]
-	lat = make([]time.Duration, len(rest))
+	if *concN > 0 {
+		rest := keys[*seq : *seq+*concN]
+		lat := make([]time.Duration, len(rest))
+		cpu0 := cpuTime()
+		start := time.Now()
+		concurrently(rest, *conc, get, lat)
+		enc.Encode(summarize("concurrent", *conc, lat, time.Since(start), cpuTime()-cpu0))
+	}
+	if n := g.Stats.PeerLoads.Get(); n != int64(*warm+*seq+*concN) {
+		fail(fmt.Errorf("%d peer loads, want %d", n, *warm+*seq+*concN))
+	}
+}
+
+// concurrently gets every key of keys from conc goroutines, each latency
+// into lat; the first error fails the process.
+func concurrently(keys []string, conc int, get func(string) error, lat []time.Duration) {
 	var next int64 = -1
 	var wg sync.WaitGroup
 	var firstErr atomic.Value
-	cpu0 = cpuTime()
-	start = time.Now()
-	for w := 0; w < *conc; w++ {
+	for w := 0; w < conc; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
 				i := int(atomic.AddInt64(&next, 1))
-				if i >= len(rest) {
+				if i >= len(keys) {
 					return
 				}
 				t := time.Now()
-				if err := get(rest[i]); err != nil {
+				if err := get(keys[i]); err != nil {
 					firstErr.Store(err)
 					return
 				}
@@ -127,10 +149,6 @@ func main() {
 	wg.Wait()
 	if err, ok := firstErr.Load().(error); ok {
 		fail(err)
-	}
-	enc.Encode(summarize("concurrent", *conc, lat, time.Since(start), cpuTime()-cpu0))
-	if n := g.Stats.PeerLoads.Get(); n != int64(*seq+*concN) {
-		fail(fmt.Errorf("%d peer loads, want %d", n, *seq+*concN))
 	}
 }
 
