@@ -275,6 +275,10 @@ export class PeerRouter {
   // (registry.ts), so the one looked up for it can be kept.
   #servedGroup: Group | undefined;
   #servedServer: GroupServer | undefined;
+  // The group part of the last path that named a group of ours, with its
+  // "/", and the name it decodes to.
+  #groupPrefix: string | undefined;
+  #groupName: string | undefined;
   readonly #reportedGroups = new Set<string>();
   readonly #reportedRings = new Set<string>();
 
@@ -431,7 +435,12 @@ export class PeerRouter {
     let groupName: string;
     let key: string;
     try {
-      groupName = decodePart(rest.slice(0, slash), "group name", this.mailgun);
+      // The group's part as the last request that found it spelled it: its
+      // name decoded then, a string whose hash the registry's map has seen.
+      const prefix = this.#groupPrefix;
+      groupName = prefix !== undefined && rest.startsWith(prefix)
+        ? this.#groupName!
+        : decodePart(rest.slice(0, slash), "group name", this.mailgun);
       key = decodePart(rest.slice(slash + 1), "key", this.mailgun);
     } catch (err) {
       return new PeerAnswer(400, `bad request: ${(err as Error).message}`);
@@ -456,6 +465,10 @@ export class PeerRouter {
       if (typeof theirs === "string") this.#checkRing(theirs);
     }
     const group = this.#registry.get(groupName);
+    if (group !== undefined && groupName !== this.#groupName) {
+      this.#groupPrefix = rest.slice(0, slash + 1);
+      this.#groupName = groupName;
+    }
     if (group === undefined) {
       if (
         this.#logger !== undefined &&

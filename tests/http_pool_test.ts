@@ -619,18 +619,31 @@ describe("HttpPool handler (serving peers)", () => {
     assert.deepEqual(answers, [200, 400, 200, 400, 200]);
   });
 
-  it("serves each group from its own cache, asked in turns", async () => {
+  it("serves each group from its own cache, asked in turns and spelled either way", async () => {
     const p = pool();
-    for (const name of ["a", "b"]) {
+    for (const name of ["a", "b c"]) {
       new Group(name, 1 << 20, (key) => `${name}:${key}`, { peers: p });
     }
     const values: string[] = [];
-    for (const path of ["a/k", "b/k", "a/k", "b/j", "a/j"]) {
+    const paths = ["a/k", "b+c/k", "a/k", "b%20c/j", "b+c/j", "a/j", "a+/j"];
+    for (const path of paths) {
       const res = await p.handler(new Request(`${SELF}/_groupcache/${path}`));
       const bytes = new Uint8Array(await res.arrayBuffer());
-      values.push(new TextDecoder().decode(decodeGetResponse(bytes)));
+      values.push(
+        res.status === 200
+          ? new TextDecoder().decode(decodeGetResponse(bytes))
+          : String(res.status),
+      );
     }
-    assert.deepEqual(values, ["a:k", "b:k", "a:k", "b:j", "a:j"]);
+    assert.deepEqual(values, [
+      "a:k",
+      "b c:k",
+      "a:k",
+      "b c:j",
+      "b c:j",
+      "a:j",
+      "404", // group "a ": not "a"
+    ]);
     // A group taken out of the registry is not served from memory.
     p.registry.delete("a");
     const res = await p.handler(new Request(`${SELF}/_groupcache/a/k`));
