@@ -8,11 +8,16 @@
 // user would: a synchronous handler returning a prepared body (the runtime's
 // floor for this answer).
 //
+// With `reads`, the same fixed body, after reading what any handler of the
+// peer protocol must (the method, the URL, the Host header), answered as
+// pool.handler's type says, with a promise: what is left of the gap to the
+// fixed body that no router can remove.
+//
 // With `signed`, the pool has a secret (bench/serve_bench.ts's SECRET) and
 // every request must carry its signature.
 //
-// Usage: deno run -A bench/serve_child.ts PORT [fixed|signed]
-//        bun bench/serve_child.ts PORT [fixed]
+// Usage: deno run -A bench/serve_child.ts PORT [fixed|reads|signed]
+//        bun bench/serve_child.ts PORT [fixed|reads|signed]
 // Prints "listening PORT" once bound; exits when its stdin closes (the
 // benchmark died) or on SIGTERM.
 import process from "node:process";
@@ -39,10 +44,18 @@ const headers = {
   "content-type": "application/x-protobuf",
   "x-groupcache-batch": "1",
 };
-const served = await serve(
-  args()[1] === "fixed" ? () => new Response(fixed, { headers }) : pool.handler,
-  port,
-);
+const handlers: Record<string, (req: Request) => Response | Promise<Response>> =
+  {
+    fixed: () => new Response(fixed, { headers }),
+    reads: (req) => {
+      const read = req.method.length + req.url.length +
+        (req.headers.get("host")?.length ?? 0);
+      return Promise.resolve(
+        new Response(read > 0 ? fixed : null, { headers }),
+      );
+    },
+  };
+const served = await serve(handlers[args()[1]] ?? pool.handler, port);
 console.log(`listening ${served.port}`);
 
 process.stdin.on("data", () => {});
