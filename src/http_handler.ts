@@ -178,6 +178,12 @@ export interface RequestAccess<R> {
   header(req: R, name: string): string | null | undefined;
   /** The request's abort signal, read on a miss only. */
   signal(req: R): AbortSignal;
+  /**
+   * What a load is given to read the signal from, when the request itself
+   * can serve (a web `Request`: its `signal` getter is already lazy);
+   * otherwise a {@linkcode LazySignal} is made for each request.
+   */
+  options?(req: R): { readonly signal: AbortSignal };
 }
 
 const CLOSED = "this node is shutting down";
@@ -262,6 +268,17 @@ export class PeerRouter {
   );
   readonly #closedInside = new PeerAnswer(503, CLOSED, CLOSED_HEADERS);
   #reportedStripped = false;
+  // The last Host header accepted: the next request from the same peer
+  // carries the same one, and need not be checked again.
+  #hostSeen: string | undefined;
+  // The last group served and its server: a group's server never changes
+  // (registry.ts), so the one looked up for it can be kept.
+  #servedGroup: Group | undefined;
+  #servedServer: GroupServer | undefined;
+  // The group part of the last path that named a group of ours, with its
+  // "/", and the name it decodes to.
+  #groupPrefix: string | undefined;
+  #groupName: string | undefined;
   readonly #reportedGroups = new Set<string>();
   readonly #reportedRings = new Set<string>();
 
@@ -337,11 +354,14 @@ export class PeerRouter {
     // Deno puts the Host header into req.url: one with a path in it would
     // route this request to a key its request line never named.
     const host = access.header(req, "host");
-    if (typeof host === "string" && NOT_HOST.test(host)) {
-      return new PeerAnswer(
-        400,
-        "bad request: the Host header is not a plain host[:port]",
-      );
+    if (typeof host === "string" && host !== this.#hostSeen) {
+      if (NOT_HOST.test(host)) {
+        return new PeerAnswer(
+          400,
+          "bad request: the Host header is not a plain host[:port]",
+        );
+      }
+      this.#hostSeen = host;
     }
     let end = url.indexOf("?", start);
     if (end < 0) end = url.length;
@@ -415,7 +435,12 @@ export class PeerRouter {
     let groupName: string;
     let key: string;
     try {
-      groupName = decodePart(rest.slice(0, slash), "group name", this.mailgun);
+      // The group's part as the last request that found it spelled it: its
+      // name decoded then, a string whose hash the registry's map has seen.
+      const prefix = this.#groupPrefix;
+      groupName = prefix !== undefined && rest.startsWith(prefix)
+        ? this.#groupName!
+        : decodePart(rest.slice(0, slash), "group name", this.mailgun);
       key = decodePart(rest.slice(slash + 1), "key", this.mailgun);
     } catch (err) {
       return new PeerAnswer(400, `bad request: ${(err as Error).message}`);
@@ -440,6 +465,10 @@ export class PeerRouter {
       if (typeof theirs === "string") this.#checkRing(theirs);
     }
     const group = this.#registry.get(groupName);
+    if (group !== undefined && groupName !== this.#groupName) {
+      this.#groupPrefix = rest.slice(0, slash + 1);
+      this.#groupName = groupName;
+    }
     if (group === undefined) {
       if (
         this.#logger !== undefined &&
@@ -458,9 +487,17 @@ export class PeerRouter {
       return new PeerWrite(method as PeerWrite["method"], group, key, signed);
     }
     try {
-      const server = groupServer(group);
+      let server = this.#servedServer;
+      if (group !== this.#servedGroup || server === undefined) {
+        server = groupServer(group);
+        this.#servedGroup = group;
+        this.#servedServer = server;
+      }
       if (access.header(req, PEEK_HEADER) === "1") return peeked(server, key);
-      return server.get(key, new LazySignal(req, access));
+      return server.get(
+        key,
+        access.options?.(req) ?? new LazySignal(req, access),
+      );
     } catch (err) {
       return getterFailure(err);
     }
@@ -698,9 +735,11 @@ export function dispatch<C, T>(
   ).catch((err) => responder.answer(ctx, internalFailure(err)));
 }
 
+// Headers made once: each Response copies them (a native copy in Bun,
+// without the checks a plain object's entries go through in Deno and Bun).
 const OK_INIT: ResponseInit = {
   status: 200,
-  headers: { "content-type": PROTOBUF, [BATCH_HEADER]: "1" },
+  headers: new Headers({ "content-type": PROTOBUF, [BATCH_HEADER]: "1" }),
 };
 
 /** A web `Response` of an answer that is not a value. */
@@ -721,6 +760,7 @@ const WEB_ACCESS: RequestAccess<Request> = {
   header: (req, name) => req.headers.get(name),
   // Deno makes a request's signal on first read.
   signal: (req) => req.signal,
+  options: (req) => req,
 };
 
 /**
@@ -741,6 +781,10 @@ export function webHandler(
   return (req) => {
     try {
       const routed = router.route(req, req.method, req.url, WEB_ACCESS);
+      // A cached value, the common answer, without dispatch's turns.
+      if (routed instanceof ByteView) {
+        return Promise.resolve(new Response(hitBody(routed, mailgun), OK_INIT));
+      }
       const res = dispatch(routed, req, responder);
       return res instanceof Response ? Promise.resolve(res) : res;
     } catch (err) {

@@ -606,6 +606,69 @@ describe("HttpPool handler (serving peers)", () => {
     });
   }
 
+  it("checks every request's Host, also after the same peer's was accepted", async () => {
+    const s = server();
+    const answers: number[] = [];
+    for (const host of ["h:1", "h:1/_groupcache/g/x", "h:1", "h:1?", "h:2"]) {
+      const res = await s.pool.handler(
+        asDeno(`http://${host}/_groupcache/g/k`, host),
+      );
+      await res.arrayBuffer();
+      answers.push(res.status);
+    }
+    assert.deepEqual(answers, [200, 400, 200, 400, 200]);
+  });
+
+  it("serves each group from its own cache, asked in turns and spelled either way", async () => {
+    const p = pool();
+    for (const name of ["a", "b c"]) {
+      new Group(name, 1 << 20, (key) => `${name}:${key}`, { peers: p });
+    }
+    const values: string[] = [];
+    const paths = ["a/k", "b+c/k", "a/k", "b%20c/j", "b+c/j", "a/j", "a+/j"];
+    for (const path of paths) {
+      const res = await p.handler(new Request(`${SELF}/_groupcache/${path}`));
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      values.push(
+        res.status === 200
+          ? new TextDecoder().decode(decodeGetResponse(bytes))
+          : String(res.status),
+      );
+    }
+    assert.deepEqual(values, [
+      "a:k",
+      "b c:k",
+      "a:k",
+      "b c:j",
+      "b c:j",
+      "a:j",
+      "404", // group "a ": not "a"
+    ]);
+    // A group taken out of the registry is not served from memory.
+    p.registry.delete("a");
+    const res = await p.handler(new Request(`${SELF}/_groupcache/a/k`));
+    assert.equal(res.status, 404);
+    assert.match(await res.text(), /no such group: a/);
+  });
+
+  it("aborts a load when the peer's request is aborted", async () => {
+    let loadSignal: AbortSignal | undefined;
+    const s = server((_key, _dest, { signal }) => {
+      loadSignal = signal;
+      return new Promise<string>(() => {}); // never settles
+    });
+    const peer = new AbortController();
+    const answer = s.pool.handler(
+      new Request(`${SELF}/_groupcache/g/k`, { signal: peer.signal }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(loadSignal?.aborted, false);
+    peer.abort(new Error("the peer hung up"));
+    const res = await answer;
+    await res.arrayBuffer();
+    assert.equal(loadSignal?.aborted, true);
+  });
+
   it("answers 405 to methods other than GET, HEAD, PUT and DELETE", async () => {
     const s = server();
     const { res } = await s.get("/_groupcache/g/k", "POST");
