@@ -46,9 +46,32 @@ export class FramedView extends ByteView {
     viewRange(this, length, framedBytes);
   }
 
+  // The last answer body made of it, and for which dialect: a key asked
+  // again is answered without a new view or a new check of its framing.
+  #body: Uint8Array<ArrayBuffer> | undefined;
+  #bodyMailgun = false;
+
   /** The bytes viewed, in the cache's buffer (a new `Uint8Array` each call). */
   get framed(): Uint8Array<ArrayBuffer> {
     return this.slab.subarray(this.start, this.start + this.length);
+  }
+
+  /** Its `GetResponse` in place (see {@linkcode hitBody}), if it is framed so. */
+  body(mailgun: boolean): Uint8Array<ArrayBuffer> | undefined {
+    if (this.#body !== undefined && this.#bodyMailgun === mailgun) {
+      return this.#body;
+    }
+    const { slab } = this;
+    const body = framedBody(
+      slab.buffer,
+      slab.byteOffset + this.start,
+      this.length,
+      this.expire,
+      mailgun,
+    );
+    this.#body = body;
+    this.#bodyMailgun = mailgun;
+    return body;
   }
 }
 
@@ -71,14 +94,7 @@ export function hitBody(
 ): Uint8Array<ArrayBuffer> {
   const expire = view.expire;
   if (view instanceof FramedView) {
-    const { slab } = view;
-    const body = framedBody(
-      slab.buffer,
-      slab.byteOffset + view.start,
-      view.length,
-      expire,
-      mailgun,
-    );
+    const body = view.body(mailgun);
     if (body !== undefined) return body;
   }
   return encodeGetResponseMessage({
