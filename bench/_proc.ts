@@ -210,6 +210,8 @@ export interface Target {
   needed: number;
   /** Anything the reader of the summary should know, e.g. a second ratio. */
   note?: string;
+  /** What was measured: keys, value size, distribution, callers. */
+  workload?: string;
 }
 
 /** The markdown comment that carries `t` (see bench/run.ts). */
