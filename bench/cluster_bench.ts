@@ -695,8 +695,11 @@ const markdown = [
   `GNU time. Node 20 runs a Bun bundle of bench/cluster/node.ts, through ` +
   `@hono/node-server or, "nodePeers + nodeTransport", natively ` +
   `(node:http's createServer, \`nodePeers\` in front of the app's ` +
-  `routes, \`nodeTransport()\` with its defaults). Handoff is on (the ` +
-  `pool's defaults). Load average (1, 5, 15 min) ${loadStart} at the ` +
+  `routes, \`nodeTransport()\` with its defaults). ${
+    HANDOFF_OFF
+      ? "Handoff off (handoffWindowMs: 0 on every node of ours)."
+      : "Handoff on (the pool's defaults)."
+  } Load average (1, 5, 15 min) ${loadStart} at the ` +
   `start, ${loadAverage()} at the end; the run took ${elapsed} s. ` +
   `Produced by \`bench/cluster_bench.ts\`${QUICK ? " --quick" : ""} ` +
   `(needs Go with golang-github-golang-groupcache-dev, wrk, taskset, GNU ` +
