@@ -503,8 +503,18 @@ class NodeReply implements PeerReply {
 
   cancel(): Promise<void> {
     this.#call.unwatch();
-    // Unread, the socket cannot be reused: destroyed.
-    this.#res.destroy();
+    const res = this.#res;
+    // Unread, the socket cannot be reused: destroyed. But a body that has
+    // all arrived (a short answer, such as handoff's "not cached") is
+    // dropped from memory and the socket kept for the next request:
+    // destroying it cost every handoff miss a new connection.
+    if (!res.complete) res.destroy();
+    else if (!res.readableEnded) {
+      return new Promise((done) => {
+        res.once("end", done).once("close", done);
+        res.resume();
+      });
+    }
     return Promise.resolve();
   }
 }

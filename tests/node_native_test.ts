@@ -23,6 +23,7 @@ import {
   nodePeers,
   type NodeTransport,
   nodeTransport,
+  type PeerRequest,
 } from "../node.ts";
 import { describeHostilePeer } from "./_dev/hostile_suite.ts";
 import { describeInterop } from "./_dev/interop_suite.ts";
@@ -436,6 +437,39 @@ describe(`nodeTransport's own limits (${label})`, () => {
       for (let i = 0; closed === 0 && i < 100; i++) await sleep(10);
       assert.equal(closed, 1, "the socket was destroyed");
       assert.equal(pool.peerHealth()[0].state, "up");
+    } finally {
+      transport.close();
+      server.closeAllConnections();
+      await new Promise((ok) => server.close(ok));
+    }
+  });
+
+  it("a reply dropped once its body has all arrived keeps its socket", async () => {
+    let connections = 0;
+    const server = createServer((_req, res) => {
+      res.writeHead(404, { "x-groupcache-peek": "miss" });
+      res.end("not cached\n");
+    });
+    server.on("connection", () => connections++);
+    await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+    const url = `http://127.0.0.1:${
+      (server.address() as { port: number }).port
+    }/_groupcache/g/k`;
+    const transport = nodeTransport();
+    const request: PeerRequest = {
+      method: "GET",
+      headers: {},
+      signal: new AbortController().signal,
+      onAbort: () => () => {},
+    };
+    try {
+      for (let i = 0; i < 3; i++) {
+        const reply = await transport(url, request);
+        assert.equal(reply.status, 404);
+        await sleep(10); // the whole body is in
+        await reply.cancel();
+      }
+      assert.equal(connections, 1);
     } finally {
       transport.close();
       server.closeAllConnections();

@@ -11,12 +11,21 @@
 -- its number, so runs repeat) once, in init, as ready-made requests, and
 -- request() only cycles through them: the load generator's cost per request
 -- is the same small constant for every cluster.
+--
+-- COLD=1: the cold workload instead: every request asks a key never asked
+-- before (key c<thread>-<n>, n counting from 1; COLD_PREFIX=x for x<thread>-<n>), so each one is a first
+-- load somewhere in the cluster: a miss on the node asked, then a peer
+-- fetch and a load on the owner, or a load on the node asked when it owns
+-- the key. The request is formatted per call (a few string ops, the same
+-- for every cluster).
 
 local ports = {}
 for p in string.gmatch(os.getenv("CLUSTER_PORTS") or "", "%d+") do
   ports[#ports + 1] = p
 end
 local keys = tonumber(os.getenv("ZIPF_KEYS") or "10000")
+local cold = os.getenv("COLD") == "1"
+local prefix = os.getenv("COLD_PREFIX") or "c"
 local SEQUENCE = 65536
 
 local threads = 0
@@ -33,6 +42,7 @@ local requests, at = {}, 0
 
 function init(args)
   wrk.headers["Host"] = "127.0.0.1:" .. port
+  if cold then return end
   -- mulberry32 would need 32-bit integer ops; LuaJIT's math.random is a
   -- seeded Tausworthe generator, deterministic for a given seed.
   math.randomseed(1000 + id)
@@ -53,6 +63,8 @@ function init(args)
 end
 
 function request()
-  at = at % SEQUENCE + 1
+  at = at + 1
+  if cold then return wrk.format("GET", "/get?key=" .. prefix .. id .. "-" .. at) end
+  if at > SEQUENCE then at = 1 end
   return requests[at]
 end
