@@ -569,9 +569,9 @@ function tableTargets(
       target: `≥ ${needed.toFixed(1)}× ${nodes} Go nodes`,
       ratio: Number(ratio.toFixed(2)),
       note: `other jobs took ${
-        fmt(median(runs[i], (r) => r.othersCpu), 2)
+        othersText(median(runs[i], (r) => r.othersCpu))
       } CPU s of the nodes' CPUs per run (Go's runs: ${
-        fmt(median(runs[0], (r) => r.othersCpu), 2)
+        othersText(median(runs[0], (r) => r.othersCpu))
       })`,
     }));
     if (mode.name === "pinned") {
@@ -723,4 +723,12 @@ if (
   writeMarkdownSection(benchPath("./results/cluster.md"), "cluster", markdown);
 } else {
   console.error("a partial run: results/cluster.md kept");
+}
+
+/**
+ * Other jobs' CPU seconds for a note: two decimals, and 0 for what /proc's
+ * tick counts leave below a hundredth either way (busy minus ours).
+ */
+function othersText(seconds: number): string {
+  return Math.abs(seconds) < 0.005 ? "0" : seconds.toFixed(2);
 }
