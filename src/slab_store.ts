@@ -174,18 +174,12 @@ export class SlabStore {
   }
 
   /**
-   * A view of `id`'s bytes (zero-copy; they never change: the slab is marked
-   * as viewed, never to be reused).
+   * A view of `id`'s bytes (zero-copy; they never change: `slab` marks the
+   * slab as viewed, never to be reused).
    */
   bytes(id: number): Uint8Array<ArrayBuffer> {
-    const slab = this.#slabOf[id];
-    this.#viewed[slab] = true;
-    const shape = this.#shape[id];
-    return new Uint8Array(
-      this.#bytes[slab]!.buffer,
-      valueStart(this.#at[id], shape),
-      shape >= 0 ? shape : ~shape,
-    );
+    const start = this.start(id);
+    return this.slab(id).subarray(start, start + this.length(id));
   }
 
   /**
