@@ -2,19 +2,30 @@
  * Deadlines: many waits that share one duration, bounded by one timer.
  *
  * Every item gets the same bound, so deadlines come in insertion order and
- * the oldest item is always the next to expire: an insertion-ordered `Map`
- * is the whole queue. One timer, re-armed from the front of the queue, stands
+ * the oldest item is always the next to expire: a list in insertion order is
+ * the whole queue. One timer, re-armed from the front of the queue, stands
  * for all of them. That matters on the hot path: a `setTimeout` and
  * `clearTimeout` pair per peer fetch or load costs 2–3 µs on Deno, more than
- * the rest of a cache miss.
+ * the rest of a cache miss. The list is linked through the items themselves,
+ * so a wait allocates nothing and hashes nothing (an insertion-ordered `Map`
+ * gave each item an identity hash and rehashed its table every few waits).
  *
  * @module
  */
 
-/** Something that can be told its time is up. */
+/**
+ * Something that can be told its time is up. It waits in one queue at a
+ * time; the optional members are that queue's own bookkeeping.
+ */
 export interface Expirable {
   /** Called once, when the item's deadline passed before it was deleted. */
   expire(): void;
+  /** When it expires while it waits (the queue's clock), else `undefined`. */
+  deadline?: number | undefined;
+  /** The item added just before it, while both wait. */
+  olderWaiting?: Expirable | undefined;
+  /** The item added just after it, while both wait. */
+  newerWaiting?: Expirable | undefined;
 }
 
 // The timer never sleeps longer than this, so that a process with nothing
@@ -47,7 +58,10 @@ const MAX_SLEEP_MS = 250;
 export class Deadlines<T extends Expirable> {
   /** The bound of every item, in milliseconds. */
   readonly ms: number;
-  readonly #items = new Map<T, number>();
+  // The oldest and newest waiting items (linked by olderWaiting/newerWaiting).
+  #oldest: Expirable | undefined;
+  #newest: Expirable | undefined;
+  #size = 0;
   readonly #now: () => number;
   #armed = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -63,14 +77,28 @@ export class Deadlines<T extends Expirable> {
 
   /** Starts `item`'s wait. An item already waiting keeps its first deadline. */
   add(item: T): void {
-    if (this.#items.has(item)) return;
-    this.#items.set(item, this.#now() + this.ms);
+    if (item.deadline !== undefined) return;
+    item.deadline = this.#now() + this.ms;
+    const newest = this.#newest;
+    item.olderWaiting = newest;
+    item.newerWaiting = undefined;
+    if (newest === undefined) this.#oldest = item;
+    else newest.newerWaiting = item;
+    this.#newest = item;
+    this.#size++;
     if (!this.#armed) this.#arm(this.ms);
   }
 
   /** Ends `item`'s wait before its deadline (it will not expire). */
   delete(item: T): void {
-    this.#items.delete(item);
+    if (item.deadline === undefined) return;
+    const older = item.olderWaiting, newer = item.newerWaiting;
+    if (older === undefined) this.#oldest = newer;
+    else older.newerWaiting = newer;
+    if (newer === undefined) this.#newest = older;
+    else newer.olderWaiting = older;
+    item.deadline = item.olderWaiting = item.newerWaiting = undefined;
+    this.#size--;
   }
 
   /**
@@ -78,7 +106,13 @@ export class Deadlines<T extends Expirable> {
    * nothing of this queue keeps a process alive.
    */
   clear(): void {
-    this.#items.clear();
+    for (let item = this.#oldest; item !== undefined;) {
+      const newer = item.newerWaiting;
+      item.deadline = item.olderWaiting = item.newerWaiting = undefined;
+      item = newer;
+    }
+    this.#oldest = this.#newest = undefined;
+    this.#size = 0;
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#armed = false;
@@ -86,7 +120,7 @@ export class Deadlines<T extends Expirable> {
 
   /** Items still waiting. */
   get size(): number {
-    return this.#items.size;
+    return this.#size;
   }
 
   #arm(ms: number): void {
@@ -101,12 +135,13 @@ export class Deadlines<T extends Expirable> {
   // second timer; the loop reaches them and re-arms for the earliest.
   #fire = (): void => {
     const now = this.#now();
-    for (const [item, deadline] of this.#items) {
+    for (let item = this.#oldest; item !== undefined; item = this.#oldest) {
+      const deadline = item.deadline!;
       if (deadline > now) {
         this.#arm(deadline - now);
         return;
       }
-      this.#items.delete(item);
+      this.delete(item as T);
       item.expire();
     }
     this.#armed = false;

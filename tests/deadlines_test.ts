@@ -59,4 +59,34 @@ describe("Deadlines", () => {
     await until(() => expired.length === 2);
     assert.deepEqual(expired, ["first", "second"]);
   });
+  it("keeps its order through deletes at the front, middle and back, and lets a deleted or cleared item wait again", async () => {
+    const expired: string[] = [];
+    const deadlines = new Deadlines<{ expire(): void }>(10);
+    const items = new Map(
+      ["a", "b", "c", "d", "e"].map((name) => [name, {
+        expire: () => expired.push(name),
+      }]),
+    );
+    const item = (name: string) => items.get(name)!;
+    for (const one of items.values()) deadlines.add(one);
+    deadlines.add(item("a")); // already waiting: changes nothing
+    deadlines.delete(item("a"));
+    deadlines.delete(item("c"));
+    deadlines.delete(item("e"));
+    deadlines.delete(item("e")); // not waiting: changes nothing
+    assert.equal(deadlines.size, 2);
+    deadlines.add(item("a")); // waits again, now the newest
+    await until(() => expired.length === 3);
+    assert.deepEqual(expired, ["b", "d", "a"]);
+    assert.equal(deadlines.size, 0);
+    deadlines.add(item("c"));
+    deadlines.add(item("e"));
+    deadlines.clear();
+    assert.equal(deadlines.size, 0);
+    deadlines.add(item("e")); // cleared, so free to wait again
+    assert.equal(deadlines.size, 1);
+    await until(() => expired.length === 4);
+    await sleep(20);
+    assert.deepEqual(expired, ["b", "d", "a", "e"]);
+  });
 });
