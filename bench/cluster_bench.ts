@@ -26,10 +26,13 @@
 //   inside the window, as they do when a cluster starts. Requests/s, CPU
 //   per request and the p99 of that fill are reported;
 // - cold cache: the same workload on other never-asked keys for
-//   CODE_WARMUP_SECONDS (not measured), then measured for COLD_SECONDS on
-//   keys never asked either: the code is warm, the cache is not, so this
-//   reads the first-load path itself, without the JIT's warm-up (Go has
-//   none: its two cold readings differ by little);
+//   WARMUP_LOADS first loads per node since the start, at most
+//   CODE_WARMUP_SECONDS (not measured: the same work for every runtime, so
+//   a slow starter warms longer), then measured for COLD_SECONDS on keys
+//   never asked either: the code is warm, the cache is not, so this reads
+//   the first-load path itself, without the JIT's warm-up (Go has none:
+//   its two cold readings differ by little; native Node needs about
+//   30,000 first loads at 3 nodes);
 // - warm: then every one of 10,000 keys is asked once through the first
 //   node (every key in its owner's main cache), wrk warms the cluster up
 //   for WARMUP_SECONDS with the Zipf (s = 1) mix, and measures SECONDS:
@@ -99,14 +102,16 @@ const QUICK = flag("quick");
 const ROUNDS = numberOption("rounds", QUICK ? 2 : 3);
 const WARMUP_SECONDS = QUICK ? 1 : 2;
 // Three cold windows (cold start, the code's warm-up, cold cache) take the
-// place of one 4-s window: 3 + 2 + 3 s, and the warm one 3 s instead of 4,
-// so a round takes about 2 s more than with the cold start alone.
+// place of one 4-s window: 3 s, 1 to 12 s, 3 s; the warm one 3 s instead of
+// 4. A round of Go, Deno or Bun takes about 2 s more than with the cold
+// start alone, of native Node about 10 s more.
 const SECONDS = numberOption("seconds", QUICK ? 1 : 3);
 const COLD_SECONDS = numberOption("cold-seconds", QUICK ? 1 : 3);
 const CODE_WARMUP_SECONDS = numberOption(
   "code-warmup-seconds",
-  QUICK ? 1 : 2,
+  QUICK ? 2 : 12,
 );
+const WARMUP_LOADS = QUICK ? 2_000 : 10_000;
 // The 9-node clusters: fewer rounds, to keep the whole run near 10 minutes.
 const ROUNDS_9 = numberOption("rounds9", QUICK ? 1 : 2);
 // Cluster sizes: 3 nodes (every kind), 9 nodes (the kinds with a 9-node
@@ -439,6 +444,21 @@ async function measure(
 }
 
 /**
+ * The code's warm-up before the cold cache run: never-asked keys, a second
+ * at a time, until WARMUP_LOADS first loads per node since the start (the
+ * `served` of the cold run and more), at most CODE_WARMUP_SECONDS.
+ */
+function warmCode(ports: number[], mode: CpuMode, served: number): void {
+  const until = Date.now() + CODE_WARMUP_SECONDS * 1000;
+  // Prefixes w0x, w1x, ...: no key asked twice (zipf.lua).
+  for (let i = 0; served < WARMUP_LOADS * ports.length; i++) {
+    if (Date.now() >= until) return;
+    const cold = `w${i}x`;
+    served += wrk(ports, 1, mode.wrkCpus, { warmUp: true, cold }).requests;
+  }
+}
+
+/**
  * Starts a cluster of `kind` on `ports`, measures the cold run at once,
  * warms the code on other new keys and measures the cold cache run, then
  * fills and warms it up and measures the warm run, and stops it.
@@ -466,7 +486,7 @@ async function round(
     await check(ports);
     // Key prefixes (zipf.lua): c, w and k never ask the same key twice.
     const cold = await measure(servers, ports, mode, "c");
-    wrk(ports, CODE_WARMUP_SECONDS, mode.wrkCpus, { warmUp: true, cold: "w" });
+    warmCode(ports, mode, cold.requests);
     const coldCache = await measure(servers, ports, mode, "k");
     await prefill(ports[0]);
     wrk(ports, WARMUP_SECONDS, mode.wrkCpus, { warmUp: true });
@@ -516,8 +536,10 @@ function workloadOf(workload: Workload, nodes: number): string {
     ? `${nodes} fresh nodes, ${cold} from the start`
     : workload === "cold cache"
     ? `${nodes} fresh nodes, ${cold} after ${
+      fmt(WARMUP_LOADS)
+    } first loads per node (at most ${
       COLD_SECONDS + CODE_WARMUP_SECONDS
-    } s of other never-asked keys`
+    } s) of other never-asked keys`
     : `${nodes} nodes, ${fmt(KEYS)} keys prefilled, 1 KiB values, Zipf ` +
       `(s = 1), ${callers}`;
 }
@@ -708,7 +730,10 @@ const markdown = [
   `request is a first load: a miss on the node asked, then a load there ` +
   `or a peer fetch and a load on the owner; the JIT and the connections ` +
   `warm up inside the window); **cold cache**, the same workload on other ` +
-  `never-asked keys for ${CODE_WARMUP_SECONDS} s (not measured), then ` +
+  `never-asked keys until ${
+    fmt(WARMUP_LOADS)
+  } first loads per node since the start (at most ${CODE_WARMUP_SECONDS} ` +
+  `s more; not measured, the same work for every runtime), then ` +
   `measured for ${COLD_SECONDS} s on keys never asked either (the code is ` +
   `warm, the cache still empty of them: the first-load path without the ` +
   `JIT's warm-up); ` +
