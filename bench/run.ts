@@ -247,7 +247,7 @@ const HEADLINES = [
   /^peer serving, requests\/s \(wrk/,
   /^peer serving, server CPU µs\/request vs the runtime's fixed body/,
   /^remote group\.get CPU ÷ Go's client, 64/,
-  /^[39]-node cluster, (cold|warm), requests\/s \(stock\)/,
+  /^[39]-node cluster, (cold|cold cache|warm), requests\/s \(stock\)/,
   /^memory: RSS per entry vs Go/,
 ];
 
