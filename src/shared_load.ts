@@ -83,6 +83,11 @@ class Load<T> extends Asking implements LoadHandle, Expirable {
   /** True while the load's own code runs synchronously: a join then is re-entrance. */
   starting = true;
   superseded = false;
+  // The deadline queue's links (deadlines.ts), declared so that every Load
+  // has one shape from its start.
+  deadline: number | undefined = undefined;
+  olderWaiting: Expirable | undefined = undefined;
+  newerWaiting: Expirable | undefined = undefined;
   #owner: SharedLoads<T>;
   #key: string;
   #waiters: Set<Waiter<T>> | undefined;
