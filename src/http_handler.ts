@@ -237,6 +237,14 @@ export function internalFailure(err: unknown): PeerAnswer {
   );
 }
 
+/** A group a router served, with how its last request spelled its name. */
+interface ServedGroup {
+  readonly prefix: string;
+  readonly name: string;
+  readonly group: Group;
+  readonly server: GroupServer;
+}
+
 /**
  * The peer protocol without a server: what a request (method, raw URL,
  * headers) asks for, every check included. Both `pool.handler` (web
@@ -271,14 +279,10 @@ export class PeerRouter {
   // The last Host header accepted: the next request from the same peer
   // carries the same one, and need not be checked again.
   #hostSeen: string | undefined;
-  // The last group served and its server: a group's server never changes
-  // (registry.ts), so the one looked up for it can be kept.
-  #servedGroup: Group | undefined;
-  #servedServer: GroupServer | undefined;
-  // The group part of the last path that named a group of ours, with its
-  // "/", and the name it decodes to.
-  #groupPrefix: string | undefined;
-  #groupName: string | undefined;
+  // The last group a get was served from: the group part of its path with
+  // the "/", as that request spelled it, the name it decodes to, and its
+  // server (a group's server never changes, registry.ts).
+  #served: ServedGroup | undefined;
   readonly #reportedGroups = new Set<string>();
   readonly #reportedRings = new Set<string>();
 
@@ -435,11 +439,11 @@ export class PeerRouter {
     let groupName: string;
     let key: string;
     try {
-      // The group's part as the last request that found it spelled it: its
-      // name decoded then, a string whose hash the registry's map has seen.
-      const prefix = this.#groupPrefix;
-      groupName = prefix !== undefined && rest.startsWith(prefix)
-        ? this.#groupName!
+      // The group's part as the last request served spelled it: its name
+      // decoded then, a string whose hash the registry's map has seen.
+      const served = this.#served;
+      groupName = served !== undefined && rest.startsWith(served.prefix)
+        ? served.name
         : decodePart(rest.slice(0, slash), "group name", this.mailgun);
       key = decodePart(rest.slice(slash + 1), "key", this.mailgun);
     } catch (err) {
@@ -465,10 +469,6 @@ export class PeerRouter {
       if (typeof theirs === "string") this.#checkRing(theirs);
     }
     const group = this.#registry.get(groupName);
-    if (group !== undefined && groupName !== this.#groupName) {
-      this.#groupPrefix = rest.slice(0, slash + 1);
-      this.#groupName = groupName;
-    }
     if (group === undefined) {
       if (
         this.#logger !== undefined &&
@@ -487,12 +487,13 @@ export class PeerRouter {
       return new PeerWrite(method as PeerWrite["method"], group, key, signed);
     }
     try {
-      let server = this.#servedServer;
-      if (group !== this.#servedGroup || server === undefined) {
-        server = groupServer(group);
-        this.#servedGroup = group;
-        this.#servedServer = server;
+      let served = this.#served;
+      if (served?.group !== group) {
+        const prefix = rest.slice(0, slash + 1);
+        served = { prefix, name: groupName, group, server: groupServer(group) };
+        this.#served = served;
       }
+      const { server } = served;
       if (access.header(req, PEEK_HEADER) === "1") return peeked(server, key);
       return server.get(
         key,

@@ -8,6 +8,7 @@ import {
   ByteView,
   ConfigError,
   crc32,
+  decodeGetResponse,
   GetterError,
   Group,
   HttpPool,
@@ -118,6 +119,23 @@ describe("A node owns its groups", () => {
     pool.registry.add(g);
     assert.equal((await ask()).status, 200);
     assert.equal(g.stats.serverRequests, 1);
+  });
+
+  it("serves the group now registered under a name, not the last one served", async () => {
+    const pool = new HttpPool("http://a.test", { registry: new Registry() });
+    pool.newGroup("swap", 1024, (k) => `old:${k}`);
+    const ask = async () => {
+      const res = await pool.handler(
+        new Request("http://a.test/_groupcache/swap/k"),
+      );
+      return new TextDecoder().decode(
+        decodeGetResponse(new Uint8Array(await res.arrayBuffer())),
+      );
+    };
+    assert.equal(await ask(), "old:k");
+    pool.registry.delete("swap");
+    pool.newGroup("swap", 1024, (k) => `new:${k}`);
+    assert.equal(await ask(), "new:k");
   });
 
   it("refuses a registry other than the one its peers pool serves", () => {
