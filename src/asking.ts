@@ -80,20 +80,35 @@ export class Asking {
 /** The method of a peer getter that takes an {@linkcode Asking} for a get. */
 export const ASK: unique symbol = Symbol("groupcache.ask");
 
-/** A {@linkcode PeerGetter} that takes an {@linkcode Asking} (HttpPeer). */
+/**
+ * A {@linkcode PeerGetter} that takes an {@linkcode Asking} (HttpPeer), for
+ * a plain get or, with `batched`, a `getBatched`.
+ */
 interface AskingGetter extends PeerGetter {
-  [ASK](group: string, key: string, asking: Asking): Promise<ByteView>;
+  [ASK](
+    group: string,
+    key: string,
+    asking: Asking,
+    batched: boolean,
+  ): Promise<ByteView>;
 }
 
-/** `peer.get`, given the `Asking` itself when the peer takes it. */
+/**
+ * `peer.get`, or with `batched` `peer.getBatched` where the peer has it,
+ * given the `Asking` itself when the peer takes it.
+ */
 export function ask(
   peer: PeerGetter,
   group: string,
   key: string,
   asking: Asking,
+  batched = false,
 ): Promise<ByteView> {
   const direct = (peer as Partial<AskingGetter>)[ASK];
-  return direct === undefined
-    ? peer.get(group, key, asking.signal)
-    : direct.call(peer, group, key, asking);
+  if (direct !== undefined) {
+    return direct.call(peer, group, key, asking, batched);
+  }
+  return batched && peer.getBatched !== undefined
+    ? peer.getBatched(group, key, asking.signal)
+    : peer.get(group, key, asking.signal);
 }

@@ -13,6 +13,10 @@
 import type { ByteView } from "./byte_view.ts";
 import { PeerError } from "./errors.ts";
 import { MAX_BATCH_KEYS } from "./batch_wire.ts";
+import { Asking } from "./asking.ts";
+
+/** A caller's abort: a signal, or a group's {@linkcode Asking} (no listener object). */
+export type Leaving = AbortSignal | Asking;
 
 /** Sends one batch: each key's value or error (a rejection fails them all). */
 export type SendBatch = (
@@ -25,16 +29,16 @@ export type SendBatch = (
 export type SendOne = (
   group: string,
   key: string,
-  signal: AbortSignal,
+  signal: Leaving,
 ) => Promise<ByteView>;
 
 /**
- * One key waiting in a batch. It listens to its caller's signal itself
- * (`handleEvent`): no closure per key.
+ * One key waiting in a batch. It listens to its caller's signal or Asking
+ * itself (`handleEvent`, `abort`): no closure per key.
  */
 class Waiter {
   readonly key: string;
-  readonly signal: AbortSignal;
+  readonly signal: Leaving;
   readonly resolve: (view: ByteView) => void;
   readonly reject: (err: unknown) => void;
   // Set once the batch is sent: what to do when the caller leaves.
@@ -43,7 +47,7 @@ class Waiter {
 
   constructor(
     key: string,
-    signal: AbortSignal,
+    signal: Leaving,
     resolve: (view: ByteView) => void,
     reject: (err: unknown) => void,
   ) {
@@ -57,6 +61,26 @@ class Waiter {
     this.left = true;
     this.reject(this.signal.reason);
     this.onLeave?.(this);
+  }
+
+  /** Its caller's Asking was aborted (asking.ts's listener). */
+  abort(): void {
+    this.handleEvent();
+  }
+
+  /** Starts listening for its caller leaving. */
+  listen(): void {
+    const signal = this.signal;
+    if (signal.aborted) this.handleEvent();
+    else if (signal instanceof Asking) signal.listen(this);
+    else signal.addEventListener("abort", this, { once: true });
+  }
+
+  /** Stops listening. */
+  unlisten(): void {
+    const signal = this.signal;
+    if (signal instanceof Asking) signal.unlisten(this);
+    else signal.removeEventListener("abort", this);
   }
 }
 
@@ -92,7 +116,7 @@ export class PeerBatches {
   }
 
   /** `key` of `group`, asked in this tick's batch to the peer. */
-  get(group: string, key: string, signal: AbortSignal): Promise<ByteView> {
+  get(group: string, key: string, signal: Leaving): Promise<ByteView> {
     if (signal.aborted) return Promise.reject(signal.reason);
     let gathering = this.#gathering.get(group);
     if (gathering === undefined) {
@@ -136,8 +160,7 @@ export class PeerBatches {
     };
     for (const waiter of waiters) {
       waiter.onLeave = onLeave;
-      if (waiter.signal.aborted) waiter.handleEvent();
-      else waiter.signal.addEventListener("abort", waiter, { once: true });
+      waiter.listen();
     }
     if (staying === 0) return;
     const keys = distinctKeys(waiters);
@@ -154,9 +177,7 @@ export class PeerBatches {
         if (!waiter.left) waiter.reject(keyError(err, waiter.key, keys));
       }
     } finally {
-      for (const waiter of waiters) {
-        waiter.signal.removeEventListener("abort", waiter);
-      }
+      for (const waiter of waiters) waiter.unlisten();
     }
   }
 }

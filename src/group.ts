@@ -326,10 +326,8 @@ export class Group {
     load.link(asking);
     this.#peerFetches.set(key, asking);
     try {
-      const batch = this.#batching || this.#settings.coalesceGets;
-      const fetched = await (batch && peer.getBatched !== undefined
-        ? peer.getBatched(this.name, key, asking.signal)
-        : ask(peer, this.name, key, asking));
+      const batched = this.#batching || this.#settings.coalesceGets;
+      const fetched = await ask(peer, this.name, key, asking, batched);
       const { expire } = fetched;
       const stale = expire !== 0 && this.#settings.now() >= expire;
       if (stale && !this.#staleValues?.servable(fetched)) {

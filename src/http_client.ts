@@ -301,17 +301,21 @@ export class HttpPeer implements PeerGetter {
   #inFlight: PeerFetch | undefined;
   // Whether its last answer said it takes batches (BATCH_HEADER).
   #takesBatches = false;
-  readonly #batches = new PeerBatches((group, keys, signal) =>
-    this.#request(
-      "POST",
-      this.#base + this.#groupPath(group),
-      encodeBatchRequest(keys),
-      group,
-      "",
-      signal,
-      (res, group, _, inFlight, signal) =>
-        this.#readBatch(res, group, keys, inFlight, signal),
-    ), (group, key, signal) => this.get(group, key, signal));
+  readonly #batches = new PeerBatches(
+    (group, keys, signal) =>
+      this.#request(
+        "POST",
+        this.#base + this.#groupPath(group),
+        encodeBatchRequest(keys),
+        group,
+        "",
+        signal,
+        (res, group, _, inFlight, signal) =>
+          this.#readBatch(res, group, keys, inFlight, signal),
+      ),
+    (group, key, signal) =>
+      this.#getKey(group, key, signal, this.#readValue, undefined, true),
+  );
 
   constructor(url: string, options: HttpClientOptions) {
     this.url = url;
@@ -348,8 +352,19 @@ export class HttpPeer implements PeerGetter {
     return this.#getKey(group, key, signal, this.#readValue, undefined, true);
   }
 
-  /** A group's get (asking.ts): its abort heard without an event listener. */
-  [ASK](group: string, key: string, asking: Asking): Promise<ByteView> {
+  /**
+   * A group's get (asking.ts), or with `batched` its `getBatched`: its abort
+   * heard without an event listener.
+   */
+  [ASK](
+    group: string,
+    key: string,
+    asking: Asking,
+    batched: boolean,
+  ): Promise<ByteView> {
+    if (batched && this.#takesBatches) {
+      return this.#batches.get(group, key, asking);
+    }
     return this.#getKey(group, key, asking, this.#readValue, undefined, true);
   }
 

@@ -140,6 +140,30 @@ describe("group.getMany", () => {
     assert.equal(c.groups[0].stats.peerErrors, 0); // no 403, no local load
   });
 
+  it("makes an AbortController per batch request, none per key", async () => {
+    const c = cluster();
+    await introduce(c);
+    const Original = globalThis.AbortController;
+    let made = 0;
+    globalThis.AbortController = class extends Original {
+      constructor() {
+        super();
+        made++;
+      }
+    };
+    let errors: Map<string, unknown>;
+    try {
+      ({ errors } = await c.groups[0].getMany(keys(100)));
+    } finally {
+      globalThis.AbortController = Original;
+    }
+    assert.equal(errors.size, 0);
+    assert.equal(c.log.length, 2); // one batch per owning peer
+    // The batch's own, and whatever the runtime's Request makes; ~66 more
+    // when each remote key made its own.
+    assert.ok(made <= 4 * c.log.length, `${made} for 2 batch requests`);
+  });
+
   it("splits more keys than one batch carries (1,024) into several", async () => {
     const c = cluster();
     await introduce(c);
