@@ -105,8 +105,9 @@ export class ByteCache {
    * @param onExpired Told of each entry dropped because it expired.
    * @param overhead Bytes charged per entry beyond its key and value.
    * @param budget The group's cacheBytes: sizes the views kept, one per
-   * 2 KiB of budget (a power of two, 1 to 65,536), about 7 % of it when
-   * every slot holds a 100-byte view.
+   * 2 KiB of budget (a power of two, 1 to 65,536), about 8 % of it when
+   * every slot holds a 100-byte view and the promise a get answered with it
+   * (src/framed.ts's `answer`).
    * @param graceMs How long past its expiry an entry is kept for `stale`.
    * @param segmented Whether entries hit again are protected from entries
    * not hit since they came in (a segmented LRU: the hot cache).

@@ -26,6 +26,7 @@ import { type StaleValues, staleValues } from "./stale.ts";
 import { getMany, type GetManyResult } from "./get_many.ts";
 import { askPreviousOwner, PEEK_WAIT_MS } from "./handoff.ts";
 import { MAX_VALUE_BYTES } from "./slab_store.ts";
+import { answer } from "./framed.ts";
 import { ask, Asking } from "./asking.ts";
 
 /**
@@ -151,7 +152,7 @@ export class Group {
    */
   get(key: string, options?: GetOptions): Promise<ByteView> {
     const found = this.#get(key, options, false);
-    return found instanceof ByteView ? Promise.resolve(found) : found;
+    return answer(found);
   }
 
   /**

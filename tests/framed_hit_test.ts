@@ -9,7 +9,7 @@ import { ByteCache } from "../src/cache.ts";
 import { FramedView, hitBody } from "../src/framed.ts";
 import { encodeGetResponseMessage, unixNanosFromMs } from "../src/protobuf.ts";
 import { SLAB_BYTES, SlabStore } from "../src/slab_store.ts";
-import { HttpPool, Registry } from "../mod.ts";
+import { Group, HttpPool, Registry } from "../mod.ts";
 
 /** What hitBody must answer: the encoder's bytes. */
 function encoded(view: ByteView, mailgun: boolean): Uint8Array {
@@ -261,4 +261,33 @@ describe("pool.handler answers hits with the framed bytes", () => {
       }
     });
   }
+});
+
+describe("Group.get of a cached value", () => {
+  it("answers a key hit again with the promise of its first hit, until the entry changes", async () => {
+    let now = 1_000;
+    let loads = 0;
+    const g = new Group("answers", 1 << 20, {
+      get: (key, dest) => {
+        loads++;
+        dest.setString(`${key} ${loads}`, now + 500);
+      },
+    }, { registry: new Registry(), now: () => now });
+    const first = await g.get("k");
+    const p = g.get("k");
+    assert.ok(g.get("k") === p, "one promise for every hit of the view");
+    assert.equal(first.toString(), "k 1");
+    assert.equal((await p).toString(), "k 1");
+    await g.remove("k");
+    const q = g.get("k");
+    assert.ok(q !== p);
+    assert.equal((await q).toString(), "k 2");
+    assert.ok(g.get("k") === g.get("k"));
+    now += 500; // expired: loaded again, a new view and promise
+    const r = g.get("k");
+    assert.ok(r !== p);
+    assert.equal((await r).toString(), "k 3");
+    assert.ok(g.get("k") !== r, "the load's answer, then the cache's");
+    assert.ok(g.get("k") === g.get("k"));
+  });
 });
