@@ -22,6 +22,7 @@ import {
   encodeBatchRequest,
 } from "../src/batch_wire.ts";
 import { encodeGetResponseMessage } from "../src/protobuf.ts";
+import { countAbortControllers } from "./_dev/abort_controllers.ts";
 
 const URLS = ["http://a.test", "http://b.test", "http://c.test"];
 
@@ -143,20 +144,9 @@ describe("group.getMany", () => {
   it("makes an AbortController per batch request, none per key", async () => {
     const c = cluster();
     await introduce(c);
-    const Original = globalThis.AbortController;
-    let made = 0;
-    globalThis.AbortController = class extends Original {
-      constructor() {
-        super();
-        made++;
-      }
-    };
-    let errors: Map<string, unknown>;
-    try {
-      ({ errors } = await c.groups[0].getMany(keys(100)));
-    } finally {
-      globalThis.AbortController = Original;
-    }
+    const { result: { errors }, made } = await countAbortControllers(() =>
+      c.groups[0].getMany(keys(100))
+    );
     assert.equal(errors.size, 0);
     assert.equal(c.log.length, 2); // one batch per owning peer
     // The batch's own, and whatever the runtime's Request makes; ~66 more

@@ -15,6 +15,7 @@ import {
   silentLogger,
 } from "../mod.ts";
 import { Asking } from "../src/asking.ts";
+import { countAbortControllers } from "./_dev/abort_controllers.ts";
 
 const SELF = "http://a.test";
 const PEER = "http://b.test";
@@ -99,19 +100,8 @@ describe("a group's remote get through the pool's client", () => {
   it("makes no AbortController when the transport reads no signal", async () => {
     const t = transport("remote");
     const { group, key, localLoads } = asker(t);
-    const Original = globalThis.AbortController;
-    let made = 0;
-    globalThis.AbortController = class extends Original {
-      constructor() {
-        super();
-        made++;
-      }
-    };
-    try {
-      assert.equal((await group.get(key)).toString(), "remote");
-    } finally {
-      globalThis.AbortController = Original;
-    }
+    const { result, made } = await countAbortControllers(() => group.get(key));
+    assert.equal(result.toString(), "remote");
     assert.equal(made, 0);
     assert.equal(localLoads(), 0);
     assert.equal(group.stats.peerLoads, 1);
