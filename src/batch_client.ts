@@ -15,7 +15,10 @@ import { PeerError } from "./errors.ts";
 import { MAX_BATCH_KEYS } from "./batch_wire.ts";
 import { Asking } from "./asking.ts";
 
-/** A caller's abort: a signal, or a group's {@linkcode Asking} (no listener object). */
+/**
+ * A caller's abort: a signal, or a group's {@linkcode Asking} (heard with no
+ * event listener).
+ */
 export type Leaving = AbortSignal | Asking;
 
 /** Sends one batch: each key's value or error (a rejection fails them all). */
