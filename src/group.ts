@@ -134,7 +134,8 @@ export class Group {
   /**
    * The value of `key`: from the cache, else from the key's owner, else from
    * the getter. Concurrent gets of one key share one load; a caller's
-   * `signal` detaches that caller only.
+   * `signal` detaches that caller only. Hits of a cached value may answer
+   * with the same (settled) promise.
    *
    * @example Concurrent gets share one load
    * ```ts
