@@ -77,6 +77,31 @@ export class Asking {
   }
 }
 
+/**
+ * Whose abort a request follows: a caller's signal, or a group's
+ * {@linkcode Asking}.
+ */
+export type Caller = AbortSignal | Asking;
+
+/** Hears an abort both ways: in an Asking's slot, and as an event listener. */
+export interface Follower extends AbortListener, EventListenerObject {}
+
+/**
+ * Makes `follower` hear `caller`'s abort (at once if it happened already):
+ * in an Asking's one slot, or as an event listener on a signal.
+ */
+export function follow(caller: Caller, follower: Follower): void {
+  if (caller instanceof Asking) caller.listen(follower);
+  else if (caller.aborted) follower.abort(caller.reason);
+  else caller.addEventListener("abort", follower, { once: true });
+}
+
+/** Stops `follower` hearing `caller`'s abort. */
+export function unfollow(caller: Caller, follower: Follower): void {
+  if (caller instanceof Asking) caller.unlisten(follower);
+  else caller.removeEventListener("abort", follower);
+}
+
 /** The method of a peer getter that takes an {@linkcode Asking} for a get. */
 export const ASK: unique symbol = Symbol("groupcache.ask");
 

@@ -13,13 +13,7 @@
 import type { ByteView } from "./byte_view.ts";
 import { PeerError } from "./errors.ts";
 import { MAX_BATCH_KEYS } from "./batch_wire.ts";
-import { Asking } from "./asking.ts";
-
-/**
- * A caller's abort: a signal, or a group's {@linkcode Asking} (heard with no
- * event listener).
- */
-export type Leaving = AbortSignal | Asking;
+import { type Caller, follow, unfollow } from "./asking.ts";
 
 /** Sends one batch: each key's value or error (a rejection fails them all). */
 export type SendBatch = (
@@ -32,7 +26,7 @@ export type SendBatch = (
 export type SendOne = (
   group: string,
   key: string,
-  signal: Leaving,
+  signal: Caller,
 ) => Promise<ByteView>;
 
 /**
@@ -41,7 +35,7 @@ export type SendOne = (
  */
 class Waiter {
   readonly key: string;
-  readonly signal: Leaving;
+  readonly signal: Caller;
   readonly resolve: (view: ByteView) => void;
   readonly reject: (err: unknown) => void;
   // Set once the batch is sent: what to do when the caller leaves.
@@ -50,7 +44,7 @@ class Waiter {
 
   constructor(
     key: string,
-    signal: Leaving,
+    signal: Caller,
     resolve: (view: ByteView) => void,
     reject: (err: unknown) => void,
   ) {
@@ -66,24 +60,9 @@ class Waiter {
     this.onLeave?.(this);
   }
 
-  /** Its caller's Asking was aborted (asking.ts's listener). */
+  /** Its caller's Asking was aborted (asking.ts's `follow`). */
   abort(): void {
     this.handleEvent();
-  }
-
-  /** Starts listening for its caller leaving. */
-  listen(): void {
-    const signal = this.signal;
-    if (signal.aborted) this.handleEvent();
-    else if (signal instanceof Asking) signal.listen(this);
-    else signal.addEventListener("abort", this, { once: true });
-  }
-
-  /** Stops listening. */
-  unlisten(): void {
-    const signal = this.signal;
-    if (signal instanceof Asking) signal.unlisten(this);
-    else signal.removeEventListener("abort", this);
   }
 }
 
@@ -119,7 +98,7 @@ export class PeerBatches {
   }
 
   /** `key` of `group`, asked in this tick's batch to the peer. */
-  get(group: string, key: string, signal: Leaving): Promise<ByteView> {
+  get(group: string, key: string, signal: Caller): Promise<ByteView> {
     if (signal.aborted) return Promise.reject(signal.reason);
     let gathering = this.#gathering.get(group);
     if (gathering === undefined) {
@@ -163,7 +142,7 @@ export class PeerBatches {
     };
     for (const waiter of waiters) {
       waiter.onLeave = onLeave;
-      waiter.listen();
+      follow(waiter.signal, waiter);
     }
     if (staying === 0) return;
     const keys = distinctKeys(waiters);
@@ -180,7 +159,7 @@ export class PeerBatches {
         if (!waiter.left) waiter.reject(keyError(err, waiter.key, keys));
       }
     } finally {
-      for (const waiter of waiters) waiter.unlisten();
+      for (const waiter of waiters) unfollow(waiter.signal, waiter);
     }
   }
 }

@@ -39,7 +39,7 @@ import {
   WRITES_HEADER,
 } from "./wire.ts";
 import { PeerBatches } from "./batch_client.ts";
-import { ASK, Asking } from "./asking.ts";
+import { ASK, Asking, type Caller, follow, unfollow } from "./asking.ts";
 import { BATCH_HEADER, BATCH_TYPE, decodeBatchAnswer } from "./batch_wire.ts";
 import { encodeBatchRequest } from "./batch_wire.ts";
 import { encodeBatchSet } from "./batch_set.ts";
@@ -195,9 +195,6 @@ function toReply(res: Response): PeerReply {
   return new FetchReply(res);
 }
 
-/** Whose abort a request follows: a caller's signal, or a group's {@linkcode Asking}. */
-type Caller = AbortSignal | Asking;
-
 /** What makes the result of a peer's answer (`HttpPeer.#request`). */
 type Reader<T> = (
   this: HttpPeer,
@@ -251,9 +248,7 @@ export class PeerFetch extends Asking implements Expirable, PeerRequest {
     deadlines: Deadlines<PeerFetch>,
   ): PeerFetch {
     const inFlight = new PeerFetch(deadlines.ms);
-    if (signal?.aborted) inFlight.abort(signal.reason);
-    else if (signal instanceof Asking) signal.listen(inFlight);
-    else signal?.addEventListener("abort", inFlight, { once: true });
+    if (signal !== undefined) follow(signal, inFlight);
     deadlines.add(inFlight);
     return inFlight;
   }
@@ -807,8 +802,7 @@ export class HttpPeer implements PeerGetter {
       return await read.call(this, res, group, key, inFlight, signal);
     } finally {
       deadlines.delete(inFlight);
-      if (signal instanceof Asking) signal.unlisten(inFlight);
-      else signal?.removeEventListener("abort", inFlight);
+      if (signal !== undefined) unfollow(signal, inFlight);
       const { olderOfPeer, newerOfPeer } = inFlight;
       if (newerOfPeer === undefined) this.#inFlight = olderOfPeer;
       else newerOfPeer.olderOfPeer = olderOfPeer;
