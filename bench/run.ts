@@ -187,32 +187,40 @@ const summary = targets.length === 0 ? "No targets found." : [
 ].join("\n");
 
 // Reassembled only (--readme): the lines of the run that measured (its
-// load, date and length) stay.
-const lastRun = /^- Machine: .*\n- Runtimes: .*\n- Date: .*$/m.exec(
-  readFileSync(`${dir}README.md`, "utf8"),
-);
-const runLines = readmeOnly && lastRun !== null
-  ? lastRun[0]
-  : `- Machine: ${nproc} × ${cpuModel}, ${os.platform()} ${os.arch()}, ${
+// load, date and length) stay. A run of some benches only keeps the last
+// full run's lines and adds a line naming what it reran, so the page never
+// calls a partial run full.
+const lastRun = /^- Machine: .*\n- Runtimes: .*\n- Date: .*(?:\n- Rerun: .*)*$/m
+  .exec(readFileSync(`${dir}README.md`, "utf8"));
+const rounds = roundsFor.size > 0
+  ? ` (rounds: ${
+    [...roundsFor].map(([k, v]) => k === "*" ? v : `${k} ${v}`).join(", ")
+  })`
+  : "";
+const minutes = `${((performance.now() - started) / 60000).toFixed(1)} min`;
+const today = new Date().toISOString().slice(0, 10);
+const machineLines =
+  `- Machine: ${nproc} × ${cpuModel}, ${os.platform()} ${os.arch()}, ${
     (os.totalmem() / 2 ** 30).toFixed(0)
   } GiB; load average ${fmtLoad(loadBefore)} before the run, ${
     fmtLoad(loadAfter)
   } after (other jobs share the machine, so read the medians and the spread).
 - Runtimes: Deno ${Deno.version.deno} (V8 ${Deno.version.v8}), Bun ${
     bunVersion || "not found"
-  }; ${goVersion || "Go not found"}.
-- Date: ${new Date().toISOString().slice(0, 10)}${
+  }; ${goVersion || "Go not found"}.`;
+const runLines = readmeOnly && lastRun !== null
+  ? lastRun[0]
+  : names.length > 0 && !quick && lastRun !== null
+  ? `${lastRun[0]}\n- Rerun: ${names.join(", ")} under ${
+    runtimes.join(" and ")
+  } on ${today}${rounds}, ${minutes}; load average ${
+    fmtLoad(loadBefore)
+  } before, ${fmtLoad(loadAfter)} after.`
+  : `${machineLines}
+- Date: ${today}${
     readmeOnly
       ? ""
-      : `; ${quick ? "quick run" : "full run"}${
-        roundsFor.size > 0
-          ? ` (rounds: ${
-            [...roundsFor].map(([k, v]) => k === "*" ? v : `${k} ${v}`).join(
-              ", ",
-            )
-          })`
-          : ""
-      }, ${((performance.now() - started) / 60000).toFixed(1)} min`
+      : `; ${quick ? "quick run" : "full run"}${rounds}, ${minutes}`
   }.`;
 const readme = `# Benchmarks
 
