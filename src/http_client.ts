@@ -571,11 +571,8 @@ export class HttpPeer implements PeerGetter {
     }
   }
 
-  /**
-   * A value's (or batch's) body, within `maxResponseBytes`. Not an async
-   * function: one promise and turn fewer per get.
-   */
-  #body(
+  /** A value's (or batch's) body, within `maxResponseBytes`. */
+  async #body(
     res: PeerReply,
     group: string,
     key: string,
@@ -583,24 +580,21 @@ export class HttpPeer implements PeerGetter {
     signal: Caller | undefined,
   ): Promise<Uint8Array> {
     const { maxResponseBytes } = this.#options;
-    const failed = (err: unknown) => {
-      throw this.#failed(group, key, inFlight, signal, err);
-    };
-    let read: Promise<Uint8Array | undefined>;
+    let bytes: Uint8Array | undefined;
     try {
-      read = res.body(maxResponseBytes, false);
+      bytes = await res.body(maxResponseBytes, false);
     } catch (err) {
-      return Promise.reject(this.#failed(group, key, inFlight, signal, err));
+      throw this.#failed(group, key, inFlight, signal, err);
     }
-    return read.then((bytes) => {
-      if (bytes !== undefined) return bytes;
+    if (bytes === undefined) {
       throw this.#fail(
         group,
         key,
         `response body is larger than maxResponseBytes (${maxResponseBytes})`,
         "too-large",
       );
-    }, failed);
+    }
+    return bytes;
   }
 
   /**
