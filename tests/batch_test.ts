@@ -316,14 +316,15 @@ describe("coalesceGets", () => {
     const slow = c.groups[0].get(slowKey); // in flight until the gate opens
     await new Promise((resolve) => setTimeout(resolve, 5));
     const asked = keys(30);
-    // Each caller in a task of its own, all due in the same turn.
-    const views = await Promise.all(
-      asked.map((k) =>
-        new Promise((resolve) => setTimeout(resolve, 0)).then(() =>
-          c.groups[0].get(k)
-        )
-      ),
+    // Each caller in a task of its own (a timer), all due when the event
+    // loop next looks: they run in one turn.
+    const woken = asked.map((k) =>
+      new Promise((resolve) => setTimeout(resolve, 0)).then(() =>
+        c.groups[0].get(k)
+      )
     );
+    for (const until = performance.now() + 5; performance.now() < until;);
+    const views = await Promise.all(woken);
     assert.deepEqual(views.map(String), asked.map((k) => `v:${k}`));
     open();
     assert.equal(String(await slow), `v:${slowKey}`);
