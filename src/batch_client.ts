@@ -3,7 +3,12 @@
  * group asked of one peer in the same tick gather into one request, sent
  * once the tick's work is done: a microtask that looks again while keys
  * keep arriving (the callers a batch answer wakes ask their next keys a few
- * promise hops later, not all in the same microtask), never a timer. Each
+ * promise hops later, not all in the same microtask), never a timer. While
+ * other requests of the pool are in flight, the batch also waits for the
+ * end of the event loop's turn (`setImmediate`, where the runtime has it):
+ * Bun and Node hand each answer to JavaScript in a task of its own, so the
+ * callers that answers ready in the same turn wake would otherwise each
+ * send a batch of their own, and the batches, once apart, stay apart. Each
  * key keeps its own promise and its own caller's signal; the request is
  * aborted only when every key in it has been left.
  *
@@ -76,25 +81,40 @@ const IDLE_LOOKS = 4;
 // AsyncResource for each callback, several µs.
 const settled = Promise.resolve();
 
+// What runs a task once the event loop's current turn is done (after the
+// answers ready in it): Node, Bun and Deno have it, a browser has not (a
+// batch then leaves after the microtask looks alone).
+const afterTurn = (globalThis as {
+  setImmediate?: (task: () => void) => unknown;
+}).setImmediate;
+
 /** A batch gathering: its keys, and what its flush saw. */
 interface Gathering {
   readonly waiters: Waiter[];
   seen: number;
   idle: number;
+  /** Whether it waited for the end of an event loop turn already. */
+  turnEnded: boolean;
 }
 
 /** The batches of one peer now gathering, by group. */
 export class PeerBatches {
   readonly #send: SendBatch;
   readonly #single: SendOne;
+  readonly #busy: () => boolean;
   // Per group: the keys gathering, how many its flush saw last time, and
   // how many looks in a row found no new key.
   readonly #gathering = new Map<string, Gathering>();
 
-  /** `send` sends a batch; `single` a key alone in its tick (a plain get). */
-  constructor(send: SendBatch, single: SendOne) {
+  /**
+   * `send` sends a batch; `single` a key alone in its tick (a plain get);
+   * `busy` says whether requests are in flight whose answers could wake
+   * more callers in this turn of the event loop.
+   */
+  constructor(send: SendBatch, single: SendOne, busy: () => boolean) {
     this.#send = send;
     this.#single = single;
+    this.#busy = busy;
   }
 
   /** `key` of `group`, asked in this tick's batch to the peer. */
@@ -102,7 +122,7 @@ export class PeerBatches {
     if (signal.aborted) return Promise.reject(signal.reason);
     let gathering = this.#gathering.get(group);
     if (gathering === undefined) {
-      gathering = { waiters: [], seen: 0, idle: 0 };
+      gathering = { waiters: [], seen: 0, idle: 0, turnEnded: false };
       this.#gathering.set(group, gathering);
       void settled.then(() => this.#flush(group));
     }
@@ -120,6 +140,15 @@ export class PeerBatches {
     if (gathering.idle < IDLE_LOOKS && waiters.length < MAX_BATCH_KEYS) {
       // Keys may still arrive in this tick: look again after them.
       void settled.then(() => this.#flush(group));
+      return;
+    }
+    if (
+      !gathering.turnEnded && afterTurn !== undefined &&
+      waiters.length < MAX_BATCH_KEYS && this.#busy()
+    ) {
+      // Answers ready in this turn may wake more callers: once they ran.
+      gathering.turnEnded = true;
+      afterTurn(() => this.#flush(group));
       return;
     }
     this.#gathering.delete(group);

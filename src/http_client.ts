@@ -310,6 +310,7 @@ export class HttpPeer implements PeerGetter {
       ),
     (group, key, signal) =>
       this.#getKey(group, key, signal, this.#readValue, undefined, true),
+    () => this.#options.deadlines.size > 0,
   );
 
   constructor(url: string, options: HttpClientOptions) {

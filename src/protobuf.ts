@@ -166,18 +166,22 @@ export function decodeGetResponseMessage(
   body: Uint8Array,
 ): GetResponseMessage {
   const r = new Reader(body);
-  const message: GetResponseMessage = { value: body.subarray(0, 0) };
+  let value: Uint8Array | undefined;
+  let expire: bigint | undefined;
   while (r.more()) {
     const { field, wireType, at } = r.tag();
     if (field === 1) {
       if (wireType !== 2) throw wrongType("field 1 (value)", 2, wireType, at);
-      message.value = r.bytes(field, at);
+      value = r.bytes(field, at);
     } else if (field === 3 && wireType === 0) {
-      message.expire = r.int64("field 3 (expire)");
+      expire = r.int64("field 3 (expire)");
     } else {
       r.skip(field, wireType, at);
     }
   }
+  // The empty view only when no value came: a view per answer fewer.
+  const message: GetResponseMessage = { value: value ?? body.subarray(0, 0) };
+  if (expire !== undefined) message.expire = expire;
   return message;
 }
 

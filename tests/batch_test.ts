@@ -301,6 +301,43 @@ describe("coalesceGets", () => {
     ]);
   });
 
+  it("gathers gets whose callers wake in separate tasks of one turn while other requests are in flight (answers as Bun and Node hand them over)", async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => open = resolve);
+    const c = cluster(
+      (key) =>
+        key.startsWith("slow") ? gate.then(() => `v:${key}`) : `v:${key}`,
+      {},
+      { coalesceGets: true },
+    );
+    await introduce(c);
+    const [slowKey] = keys(30, "slow")
+      .filter((k) => c.pools[0].owner(k) !== URLS[0]);
+    const slow = c.groups[0].get(slowKey); // in flight until the gate opens
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const asked = keys(30);
+    // Each caller in a task of its own (a timer), all due when the event
+    // loop next looks: they run in one turn.
+    const woken = asked.map((k) =>
+      new Promise((resolve) => setTimeout(resolve, 0)).then(() =>
+        c.groups[0].get(k)
+      )
+    );
+    for (const until = performance.now() + 5; performance.now() < until;);
+    const views = await Promise.all(woken);
+    assert.deepEqual(views.map(String), asked.map((k) => `v:${k}`));
+    open();
+    assert.equal(String(await slow), `v:${slowKey}`);
+    assert.deepEqual(
+      c.log.sort(),
+      [
+        "POST http://b.test/_groupcache/g/",
+        "POST http://c.test/_groupcache/g/",
+        `GET ${c.pools[0].owner(slowKey)}/_groupcache/g/${slowKey}`,
+      ].sort(),
+    );
+  });
+
   it("sends a key alone in its tick as a plain GET, even with coalesceGets", async () => {
     const c = cluster(undefined, {}, { coalesceGets: true });
     await introduce(c);
