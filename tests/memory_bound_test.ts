@@ -105,7 +105,9 @@ describe("The byte budget", () => {
     const leaving = new AbortController();
     const g = new Group("context", 1 << 20, async (key, _dest, context) => {
       contexts.push(context);
-      if (key === "slow") await new Promise((r) => setTimeout(r, 1_000));
+      if (key === "slow") {
+        await new Promise((r) => context.signal.addEventListener("abort", r));
+      }
       return key;
     }, { registry: new Registry() });
     await g.get("a");
