@@ -23,6 +23,28 @@ export interface GetterContext {
 }
 
 /**
+ * The context a group hands its getter for one load: the load's signal,
+ * made when first read. A class, not an object literal with a `get signal()`
+ * of its own: on V8 an accessor made per object kept each miss's objects
+ * (its sink, the value's copy and that copy's buffer) alive through young
+ * collections until the next full one, so a churn of misses grew the heap
+ * and the buffers held outside it by tens of MiB (bench/memory_bench.ts,
+ * issue 21).
+ */
+export class LoadContext implements GetterContext {
+  readonly #load: { readonly signal: AbortSignal };
+
+  constructor(load: { readonly signal: AbortSignal }) {
+    this.#load = load;
+  }
+
+  /** The load's signal (see {@linkcode GetterContext.signal}). */
+  get signal(): AbortSignal {
+    return this.#load.signal;
+  }
+}
+
+/**
  * A value with its expiry, as a getter may return it: `expire` is in Unix
  * milliseconds on the group's clock (`now`, `Date.now()` by default), `0`
  * for never.

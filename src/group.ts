@@ -11,7 +11,7 @@ import { ByteView } from "./byte_view.ts";
 import { ByteCache, type CacheStats, entrySize, evictToFit } from "./cache.ts";
 import { InvalidKeyError, NotFoundError, PeerError } from "./errors.ts";
 import { type Getter, type GetterResult, loadedValue } from "./getter.ts";
-import { thrownError, valueToSet } from "./getter.ts";
+import { LoadContext, thrownError, valueToSet } from "./getter.ts";
 import { checkGroupOptions, loadBounds, newStats } from "./group_options.ts";
 import type { CacheType, GetOptions, GroupOptions } from "./group_options.ts";
 import type { GroupSettings, GroupStats } from "./group_options.ts";
@@ -380,11 +380,7 @@ export class Group {
     const sink = new ByteViewSink();
     let result: GetterResult | Promise<GetterResult>;
     try {
-      result = this.#settings.getter(key, sink, {
-        get signal() {
-          return load.signal;
-        },
-      });
+      result = this.#settings.getter(key, sink, new LoadContext(load));
     } catch (err) {
       throw this.#getterFailed(key, err, load);
     }
