@@ -85,9 +85,14 @@ let lazyBytes: ((view: ByteView) => Uint8Array) | undefined;
  */
 export class ByteView {
   #expire: number;
+  // Which of the two fields holds the source tells the kind of view, so
+  // that a view needs no field for it (a cached value's view is one object
+  // per key: fewer fields, fewer cache lines per hit): `#string` without
+  // `#bytes` is a string not encoded yet, neither is a view whose bytes are
+  // made when first read (see viewRange), and a view of bytes may cache
+  // their decoding in `#string`. So a bytes view decodes only from its bytes.
   #bytes: Uint8Array | undefined;
-  #string: string | undefined; // the source string, or a cached decoding
-  #isString: boolean;
+  #string: string | undefined;
   #length: number;
 
   /**
@@ -122,7 +127,6 @@ export class ByteView {
       );
     }
     this.#expire = expire;
-    this.#isString = typeof data === "string";
     if (typeof data === "string") {
       this.#string = data;
       this.#length = utf8Length(data);
@@ -185,18 +189,22 @@ export class ByteView {
     const view = new ByteView(EMPTY, expire);
     view.#bytes = this.#bytes;
     view.#string = this.#string;
-    view.#isString = this.#isString;
     view.#length = this.#length;
-    if (view.#bytes === undefined && !view.#isString) {
+    if (view.#bytes === undefined && view.#string === undefined) {
       view.#bytes = this.#data; // a lazy view's bytes (see viewRange)
     }
     return view;
   }
 
+  /** The string viewed, while its bytes are not made (else `undefined`). */
+  get #text(): string | undefined {
+    return this.#bytes === undefined ? this.#string : undefined;
+  }
+
   /** The view's bytes, shared, for the library's own read-only use. */
   get #data(): Uint8Array {
     if (this.#bytes === undefined) {
-      this.#bytes = !this.#isString
+      this.#bytes = this.#string === undefined
         ? lazyBytes!(this) // see viewRange
         : this.length === 0
         ? EMPTY
@@ -253,13 +261,14 @@ export class ByteView {
     if (other instanceof ByteView) {
       if (other === this) return true;
       if (other.length !== this.length) return false;
-      if (this.#isString && other.#isString && this.#string === other.#string) {
+      const text = this.#text;
+      if (text !== undefined && text === other.#text) {
         return true; // else compare bytes: lone surrogates encode alike
       }
       return bytesEqual(this.#data, other.#data);
     }
     if (typeof other === "string") {
-      if (this.#isString && this.#string === other) return true;
+      if (this.#text === other) return true;
       return this.length === utf8Length(other) &&
         bytesEqual(this.#data, encoder.encode(other));
     }
@@ -280,7 +289,7 @@ export class ByteView {
     }
     const room = dest.length - offset;
     const s = this.#string;
-    if (this.#isString && this.#bytes === undefined && room >= this.#length) {
+    if (s !== undefined && this.#bytes === undefined && room >= this.#length) {
       // A string view that fits: written straight into dest, no bytes made.
       if (s!.length === this.#length && s!.length <= 64) {
         // ASCII (one byte per UTF-16 unit) and short: a loop beats making

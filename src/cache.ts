@@ -173,7 +173,10 @@ export class ByteCache {
       if (id === undefined) return undefined;
       if (kept !== undefined) this.#protect(key, id);
     }
-    const expire = this.#store.expire(id);
+    // A view kept for the entry carries its expiry: the store's record of
+    // it, one more memory access per hit, is read only for the others.
+    const view = this.#keptView(id);
+    const expire = view !== undefined ? view.expire : this.#store.expire(id);
     if (expire !== 0) {
       const age = this.#now() - expire;
       if (age >= 0) {
@@ -185,7 +188,7 @@ export class ByteCache {
       }
     }
     this.hits++;
-    return this.#view(id, expire);
+    return view ?? this.#newView(id, expire);
   }
 
   /**
@@ -203,12 +206,23 @@ export class ByteCache {
       : undefined;
   }
 
+  /** The view kept for entry `id`, if any. */
+  #keptView(id: number): ByteView | undefined {
+    const slot = id & this.#viewMask;
+    const ids = this.#viewIds;
+    return ids.length !== 0 && ids[slot] === id ? this.#views[slot] : undefined;
+  }
+
   /** A view of entry `id`: the one kept for it, if any. */
   #view(id: number, expire: number): ByteView {
+    return this.#keptView(id) ?? this.#newView(id, expire);
+  }
+
+  /** A new view of entry `id`, kept if its slot is free. */
+  #newView(id: number, expire: number): ByteView {
     const store = this.#store;
     const slot = id & this.#viewMask;
     const ids = this.#viewIds;
-    if (ids.length !== 0 && ids[slot] === id) return this.#views[slot]!;
     // A peer gets its frame; no Uint8Array until the bytes are read.
     const view = new FramedView(
       store.slab(id),

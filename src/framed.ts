@@ -46,10 +46,10 @@ export class FramedView extends ByteView {
     viewRange(this, length, framedBytes);
   }
 
-  // The last answer body made of it, and for which dialect: a key asked
-  // again is answered without a new view or a new check of its framing.
+  // The last answer body made of it: a key asked again is answered without
+  // a new view or a new check of its framing. Which dialect it was made for
+  // shows in its end (see `body`), so that a view needs no field for it.
   #body: Uint8Array<ArrayBuffer> | undefined;
-  #bodyMailgun = false;
   // The promise a get answers with it (see `answer`).
   #answer: Promise<ByteView> | undefined;
 
@@ -65,10 +65,15 @@ export class FramedView extends ByteView {
 
   /** Its `GetResponse` in place (see {@linkcode hitBody}), if it is framed so. */
   body(mailgun: boolean): Uint8Array<ArrayBuffer> | undefined {
-    if (this.#body !== undefined && this.#bodyMailgun === mailgun) {
-      return this.#body;
-    }
     const { slab } = this;
+    const last = this.#body;
+    if (last !== undefined) {
+      // Past the value: nothing (Go's dialect), `0x18 0x00` (mailgun's) or,
+      // for a value with an expiry, the expiry, which both dialects write.
+      const tail = last.byteOffset + last.length -
+        (slab.byteOffset + this.start + this.length);
+      if (this.expire !== 0 || tail === (mailgun ? 2 : 0)) return last;
+    }
     const body = framedBody(
       slab.buffer,
       slab.byteOffset + this.start,
@@ -77,7 +82,6 @@ export class FramedView extends ByteView {
       mailgun,
     );
     this.#body = body;
-    this.#bodyMailgun = mailgun;
     return body;
   }
 }

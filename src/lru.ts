@@ -20,13 +20,17 @@
  * by the engine, and reading its characters from JavaScript costs more than
  * V8's own lookup would.
  *
- * One more `Int32Array` holds, for every slot, the two links of a circular
- * doubly linked list ordered oldest to newest, with slot 0 as its sentinel
- * (side by side, so a move touches fewer cache lines); two plain arrays hold
- * the keys and values. A hit is one hash, one probe and a handful of
- * typed-array writes, with no allocation. Freed slots are kept on a free list
- * (chained through the links) and reused; storage grows geometrically, never
- * beyond `maxEntries + 1` slots when the cache is bounded.
+ * One more `Int32Array` holds, for every slot, a row of four words: the two
+ * links of a circular doubly linked list ordered oldest to newest, with slot
+ * 0 as its sentinel, and the value itself while every value is a 32-bit
+ * integer (a group's cache's values are), so that a hit reads its value from
+ * the line its move reads anyway, not from one more array (a 16-byte row
+ * never straddles two cache lines). A plain array holds the keys, and
+ * another the values once one is not such an integer. A hit is one hash, one
+ * probe and a handful of typed-array writes, with no allocation. Freed slots
+ * are kept on a free list (chained through the links) and reused; storage
+ * grows geometrically, never beyond `maxEntries + 1` slots when the cache is
+ * bounded.
  *
  * @module
  */
@@ -142,13 +146,17 @@ export class LruCache<K, V> {
   #others = new Map<K, number>();
   #size = 0;
   #keys: (K | undefined)[] = [];
+  /** The values by slot, once one is not a 32-bit integer (see `#ints`). */
   #values: (V | undefined)[] = [];
   /**
-   * The list: `links[2 * slot]` is the next newer slot, `links[2 * slot + 1]`
-   * the next older one (0, the sentinel, past either end). A free slot holds
-   * the next free slot (0 = none) and `FREE`.
+   * The list: `links[4 * slot]` is the next newer slot, `links[4 * slot + 1]`
+   * the next older one (0, the sentinel, past either end), and while
+   * `#ints`, `links[4 * slot + 2]` is the slot's value. A free slot holds the
+   * next free slot (0 = none) and `FREE`.
    */
   #links = new Int32Array(0);
+  /** Whether every value added since the last reset was a 32-bit integer. */
+  #ints = true;
   /** Head of the free list (0 = empty). */
   #free = 0;
   /** First slot never used yet. */
@@ -228,9 +236,8 @@ export class LruCache<K, V> {
     if (typeof key === "string") return this.#addString(key, value);
     const slot = this.#others.get(key);
     if (slot !== undefined) {
-      const values = this.#values;
-      const old = values[slot];
-      values[slot] = value;
+      const old = this.#value(slot);
+      this.#setValue(slot, value);
       this.#touch(slot);
       return old;
     }
@@ -238,19 +245,19 @@ export class LruCache<K, V> {
     if (max !== 0 && this.#size >= max) {
       // Full: the oldest entry's slot becomes the new entry's.
       const oldest = this.#links[0];
-      const keys = this.#keys, values = this.#values;
-      const oldKey = keys[oldest] as K, oldValue = values[oldest] as V;
+      const keys = this.#keys;
+      const oldKey = keys[oldest] as K, oldValue = this.#value(oldest);
       this.#unindex(oldKey, oldest);
       this.#index(key, oldest);
       keys[oldest] = key;
-      values[oldest] = value;
+      this.#setValue(oldest, value);
       this.#touch(oldest);
       this.#onEvicted?.(oldKey, oldValue);
       return undefined;
     }
     const fresh = this.#allocate();
     this.#keys[fresh] = key;
-    this.#values[fresh] = value;
+    this.#setValue(fresh, value);
     this.#index(key, fresh);
     this.#size++;
     this.#linkNewest(fresh);
@@ -267,13 +274,15 @@ export class LruCache<K, V> {
       : this.#others.get(key) ?? 0;
     if (slot === 0) return undefined;
     this.#touch(slot);
-    return this.#values[slot];
+    return this.#ints
+      ? this.#links[4 * slot + 2] as unknown as V
+      : this.#values[slot];
   }
 
   /** The value of `key` without refreshing it; `undefined` when absent. */
   peek(key: K): V | undefined {
     const slot = this.#slotOf(key);
-    return slot === undefined ? undefined : this.#values[slot];
+    return slot === undefined ? undefined : this.#value(slot);
   }
 
   /** Whether `key` is present; does not refresh it. */
@@ -304,7 +313,7 @@ export class LruCache<K, V> {
     if (oldest === 0) return undefined;
     const entry: [K, V] = [
       this.#keys[oldest] as K,
-      this.#values[oldest] as V,
+      this.#value(oldest),
     ];
     this.#evict(oldest);
     return entry;
@@ -316,9 +325,7 @@ export class LruCache<K, V> {
    */
   oldest(): [K, V] | undefined {
     const slot = this.#links[0];
-    return slot === 0
-      ? undefined
-      : [this.#keys[slot] as K, this.#values[slot] as V];
+    return slot === 0 ? undefined : [this.#keys[slot] as K, this.#value(slot)];
   }
 
   /**
@@ -327,9 +334,7 @@ export class LruCache<K, V> {
    */
   newest(): [K, V] | undefined {
     const slot = this.#links[1];
-    return slot === 0
-      ? undefined
-      : [this.#keys[slot] as K, this.#values[slot] as V];
+    return slot === 0 ? undefined : [this.#keys[slot] as K, this.#value(slot)];
   }
 
   /**
@@ -340,6 +345,7 @@ export class LruCache<K, V> {
    */
   clear(): void {
     const keys = this.#keys, values = this.#values, links = this.#links;
+    const ints = this.#ints;
     const count = this.#size;
     this.#reset();
     const onEvicted = this.#onEvicted;
@@ -347,8 +353,9 @@ export class LruCache<K, V> {
     // The old arrays are detached from the cache, so the callback may change
     // the cache without disturbing this walk.
     for (let slot = links[0], n = 0; slot !== 0 && n < count; n++) {
-      onEvicted(keys[slot] as K, values[slot] as V);
-      slot = links[2 * slot];
+      const value = ints ? links[4 * slot + 2] : values[slot];
+      onEvicted(keys[slot] as K, value as V);
+      slot = links[4 * slot];
     }
   }
 
@@ -358,7 +365,7 @@ export class LruCache<K, V> {
    */
   *entries(options: LruIterOptions = {}): IterableIterator<[K, V]> {
     for (const slot of this.#slots(options.newestFirst === true)) {
-      yield [this.#keys[slot] as K, this.#values[slot] as V];
+      yield [this.#keys[slot] as K, this.#value(slot)];
     }
   }
 
@@ -374,7 +381,7 @@ export class LruCache<K, V> {
    */
   *values(options: LruIterOptions = {}): IterableIterator<V> {
     for (const slot of this.#slots(options.newestFirst === true)) {
-      yield this.#values[slot] as V;
+      yield this.#value(slot);
     }
   }
 
@@ -433,10 +440,9 @@ export class LruCache<K, V> {
   #addString(key: string, value: V): V | undefined {
     const h = stringHash(key, TABLES, K0, K1);
     const slot = this.#find(key, h);
-    const values = this.#values;
     if (slot !== 0) {
-      const old = values[slot];
-      values[slot] = value;
+      const old = this.#value(slot);
+      this.#setValue(slot, value);
       this.#touch(slot);
       return old;
     }
@@ -444,22 +450,57 @@ export class LruCache<K, V> {
     const keys = this.#keys;
     if (max !== 0 && this.#size >= max) {
       const oldest = this.#links[0];
-      const oldKey = keys[oldest] as K, oldValue = values[oldest] as V;
+      const oldKey = keys[oldest] as K, oldValue = this.#value(oldest);
       this.#unindex(oldKey, oldest);
       this.#put(oldest, h);
       keys[oldest] = key as K;
-      values[oldest] = value;
+      this.#setValue(oldest, value);
       this.#touch(oldest);
       this.#onEvicted?.(oldKey, oldValue);
       return undefined;
     }
     const fresh = this.#allocate();
     this.#keys[fresh] = key as K;
-    this.#values[fresh] = value;
+    this.#setValue(fresh, value);
     this.#put(fresh, h);
     this.#size++;
     this.#linkNewest(fresh);
     return undefined;
+  }
+
+  /** The value of live `slot`. */
+  #value(slot: number): V {
+    return (this.#ints ? this.#links[4 * slot + 2] : this.#values[slot]) as V;
+  }
+
+  /**
+   * Stores `slot`'s value: in its row while every value is a 32-bit integer,
+   * else in `#values`, which the first other value fills from the rows.
+   */
+  #setValue(slot: number, value: V): void {
+    if (this.#ints) {
+      if (
+        typeof value === "number" && (value | 0) === value &&
+        (value !== 0 || 1 / value > 0) // not -0, which the row would make 0
+      ) {
+        this.#links[4 * slot + 2] = value;
+        return;
+      }
+      this.#widen();
+    }
+    this.#values[slot] = value;
+  }
+
+  /** Moves the values out of the rows into `#values`, for good (till a reset). */
+  #widen(): void {
+    const links = this.#links, top = this.#top;
+    const values: (V | undefined)[] = [];
+    for (let slot = 0; slot < this.#keys.length; slot++) {
+      const live = slot !== 0 && slot < top && links[4 * slot + 1] !== FREE;
+      values.push(live ? links[4 * slot + 2] as V : undefined);
+    }
+    this.#values = values;
+    this.#ints = false;
   }
 
   #index(key: K, slot: number): void {
@@ -474,26 +515,26 @@ export class LruCache<K, V> {
     } else this.#others.delete(key);
   }
 
-  /** Makes `slot` the newest entry. */
   /** Links a fresh slot in as the newest entry. */
   #linkNewest(fresh: number): void {
     const links = this.#links;
     const newest = links[1];
-    links[2 * newest] = fresh;
-    links[2 * fresh] = 0;
-    links[2 * fresh + 1] = newest;
+    links[4 * newest] = fresh;
+    links[4 * fresh] = 0;
+    links[4 * fresh + 1] = newest;
     links[1] = fresh;
   }
 
+  /** Makes `slot` the newest entry. */
   #touch(slot: number): void {
     const links = this.#links;
     const newest = links[1];
     if (newest === slot) return;
-    const at = 2 * slot;
+    const at = 4 * slot;
     const newer = links[at], older = links[at + 1];
-    links[2 * older] = newer;
-    links[2 * newer + 1] = older;
-    links[2 * newest] = slot;
+    links[4 * older] = newer;
+    links[4 * newer + 1] = older;
+    links[4 * newest] = slot;
     links[at] = 0;
     links[at + 1] = newest;
     links[1] = slot;
@@ -501,18 +542,18 @@ export class LruCache<K, V> {
 
   /** Unlinks and frees a live slot, then calls `onEvicted` with its entry. */
   #evict(slot: number): void {
-    const links = this.#links, keys = this.#keys, values = this.#values;
-    const key = keys[slot] as K, value = values[slot] as V;
-    const at = 2 * slot;
+    const links = this.#links, keys = this.#keys;
+    const key = keys[slot] as K, value = this.#value(slot);
+    const at = 4 * slot;
     const newer = links[at], older = links[at + 1];
-    links[2 * older] = newer;
-    links[2 * newer + 1] = older;
+    links[4 * older] = newer;
+    links[4 * newer + 1] = older;
     links[at] = this.#free;
     links[at + 1] = FREE;
     this.#free = slot;
     this.#unindex(key, slot);
     keys[slot] = undefined;
-    values[slot] = undefined;
+    if (!this.#ints) this.#values[slot] = undefined;
     this.#size--;
     this.#onEvicted?.(key, value);
   }
@@ -521,7 +562,7 @@ export class LruCache<K, V> {
   #allocate(): number {
     const free = this.#free;
     if (free !== 0) {
-      this.#free = this.#links[2 * free];
+      this.#free = this.#links[4 * free];
       return free;
     }
     const slot = this.#top;
@@ -538,7 +579,7 @@ export class LruCache<K, V> {
     if (slots <= old) {
       throw new RangeError(`LruCache cannot hold more than ${old - 1} entries`);
     }
-    const links = new Int32Array(2 * slots);
+    const links = new Int32Array(4 * slots);
     links.set(this.#links);
     this.#links = links;
     // At most half full, so a miss ends after a probe or two on average.
@@ -553,10 +594,10 @@ export class LruCache<K, V> {
       this.#table = table;
     }
     // Keep the plain arrays packed (no holes) so reads stay fast.
-    const keys = this.#keys, values = this.#values;
+    const keys = this.#keys, values = this.#values, ints = this.#ints;
     for (let i = old; i < slots; i++) {
       keys.push(undefined);
-      values.push(undefined);
+      if (!ints) values.push(undefined);
     }
   }
 
@@ -570,6 +611,7 @@ export class LruCache<K, V> {
     this.#links = new Int32Array(0);
     this.#free = 0;
     this.#top = 1;
+    this.#ints = true;
     this.#epoch++;
     this.#grow(); // slot 0, the sentinel, links to itself: an empty list
   }
@@ -582,9 +624,9 @@ export class LruCache<K, V> {
     let slot = this.#links[side];
     while (slot !== 0 && left-- > 0) {
       // Read the neighbour first: the caller may move or remove `slot`.
-      const following = this.#links[2 * slot + side];
+      const following = this.#links[4 * slot + side];
       yield slot;
-      if (this.#epoch !== epoch || this.#links[2 * following + 1] === FREE) {
+      if (this.#epoch !== epoch || this.#links[4 * following + 1] === FREE) {
         return;
       }
       slot = following;
