@@ -183,7 +183,11 @@ export class HttpPool implements PeerPicker {
    * not a plain `host[:port]` and raw characters a peer would have
    * percent-encoded: either means the request line may not name the key
    * the handler would see), getter errors `500`. Serve it
-   * with `Deno.serve(pool.handler)` or `Bun.serve({ fetch: pool.handler })`.
+   * with `Deno.serve(pool.handler)` or `Bun.serve({ fetch: pool.handler })`:
+   * so called (with a second argument) on Deno, whose clones share their
+   * body, a hit of a value served lately answers with a clone of a
+   * `Response` kept for it, a few µs less than a new one; called with the
+   * request alone, it makes every answer anew.
    */
   readonly handler: (req: Request) => Promise<Response>;
   readonly #fetch: FetchLike;

@@ -2,7 +2,19 @@
 // server (Deno.serve under Deno, Bun.serve under Bun, node:http under Node).
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { decodeGetResponse, Group, HttpPool, Registry } from "../mod.ts";
+import {
+  ByteView,
+  decodeGetResponse,
+  Group,
+  HttpPool,
+  Registry,
+} from "../mod.ts";
+import {
+  KEPT_ANSWERS,
+  KEPT_BODY_BYTES,
+  KeptAnswers,
+  probeClones,
+} from "../src/http_handler.ts";
 import { rawGet } from "./_dev/raw_get.ts";
 import { runtimeName } from "./_dev/runtimes.ts";
 import { type Handler, serve, type Served } from "./_dev/serve.ts";
@@ -177,4 +189,135 @@ describe(`three nodes over real sockets (${runtimeName()})`, () => {
       }
     });
   }
+});
+
+/** Counts the `Response`s constructed while `fn` runs (clones are not). */
+async function countResponses(fn: () => Promise<void>): Promise<number> {
+  const Original = globalThis.Response;
+  let made = 0;
+  globalThis.Response = class extends Original {
+    constructor(body?: BodyInit | null, init?: ResponseInit) {
+      super(body, init);
+      made++;
+    }
+  };
+  try {
+    await fn();
+  } finally {
+    globalThis.Response = Original;
+  }
+  return made;
+}
+
+describe(`kept answers of pool.handler (${runtimeName()})`, () => {
+  const text = (body: Uint8Array) =>
+    new TextDecoder().decode(decodeGetResponse(body));
+  const node = () => {
+    const registry = new Registry();
+    let loads = 0;
+    const group = new Group("kept", 1 << 20, (key) => {
+      loads++;
+      return key.startsWith("size:")
+        ? new Uint8Array(Number(key.slice(5))).fill(loads)
+        : `v${loads}:${key}`;
+    }, { registry });
+    const pool = new HttpPool("http://127.0.0.1:1", { registry });
+    // What Deno.serve and Bun.serve call it with: the request and one more.
+    const handler = pool.handler as (
+      req: Request,
+      server: unknown,
+    ) => Promise<Response>;
+    return { group, pool, handler };
+  };
+  const url = (key: string) => `http://127.0.0.1:1/_groupcache/kept/${key}`;
+
+  it("answers a served value from one Response where clones share bodies", async () => {
+    const { group, handler } = node();
+    await probeClones();
+    await group.get("k");
+    const bodies: string[] = [];
+    const made = await countResponses(async () => {
+      for (let i = 0; i < 3; i++) {
+        const res = await handler(new Request(url("k")), {});
+        assert.equal(res.status, 200);
+        assert.equal(res.headers.get("content-type"), "application/x-protobuf");
+        assert.equal(res.headers.get("x-groupcache-batch"), "1");
+        bodies.push(text(await res.bytes()));
+      }
+    });
+    assert.deepEqual(bodies, ["v1:k", "v1:k", "v1:k"]);
+    // Bun copies a clone's body when read, and sends a new answer faster.
+    const share = await probeClones();
+    assert.equal(share, runtimeName() === "deno");
+    assert.equal(made, share ? 1 : 3);
+    await group.set("k", "new");
+    const res = await handler(new Request(url("k")), {});
+    assert.equal(text(await res.bytes()), "new");
+  });
+
+  it("makes every answer anew for a caller that passes the request alone", async () => {
+    const { group, pool } = node();
+    await group.get("k");
+    const made = await countResponses(async () => {
+      const first = await (await pool.handler(new Request(url("k")))).bytes();
+      first.fill(0); // the caller's own bytes
+      const again = await pool.handler(new Request(url("k")));
+      assert.equal(text(await again.bytes()), "v1:k");
+    });
+    assert.equal(made, 2);
+  });
+
+  it(`keeps no answer of a body over ${KEPT_BODY_BYTES} bytes, and ${KEPT_ANSWERS} at most`, async () => {
+    const share = await probeClones(); // else every answer is made anew
+    const { group, handler } = node();
+    const big = `size:${KEPT_BODY_BYTES}`; // its GetResponse is a few bytes more
+    await group.get(big);
+    const made = await countResponses(async () => {
+      for (let i = 0; i < 2; i++) {
+        const res = await handler(new Request(url(big)), {});
+        const value = decodeGetResponse(await res.bytes());
+        assert.equal(value.length, KEPT_BODY_BYTES);
+        assert.ok(value.every((b) => b === 1));
+      }
+    });
+    assert.equal(made, 2);
+    const answers = new KeptAnswers(false);
+    const views = Array.from(
+      { length: KEPT_ANSWERS + 1 },
+      (_, i) => new ByteView(`value ${i}`),
+    );
+    const serve = (view: ByteView) => answers.shared(view);
+    const counts = await countResponses(async () => {
+      for (const view of views) serve(view); // the last one starts over
+      serve(views[KEPT_ANSWERS]); // kept
+      serve(views[0]); // not any more
+      for (const view of [views[0], views[KEPT_ANSWERS]]) {
+        assert.equal(
+          text(await serve(view).bytes()),
+          new TextDecoder().decode(view.toBytes()),
+        );
+      }
+    });
+    assert.equal(counts, share ? KEPT_ANSWERS + 2 : KEPT_ANSWERS + 5);
+  });
+
+  it("serves the kept answers right over a socket, and a removed key's new value", async () => {
+    const { group, pool } = node();
+    const served = await serve(pool.handler);
+    try {
+      const get = async (key: string) => {
+        const res = await fetch(`${served.url}/_groupcache/kept/${key}`);
+        assert.equal(res.status, 200);
+        return new Uint8Array(await res.arrayBuffer());
+      };
+      for (let i = 0; i < 3; i++) assert.equal(text(await get("k")), "v1:k");
+      await group.remove("k");
+      for (let i = 0; i < 3; i++) assert.equal(text(await get("k")), "v2:k");
+      const bytes = decodeGetResponse(await get("size:1000"));
+      assert.equal(bytes.length, 1000);
+      assert.ok(bytes.every((b) => b === 3));
+    } finally {
+      await served.close();
+    }
+  });
 });
