@@ -211,8 +211,8 @@ const machineLines =
 const runLines = readmeOnly && lastRun !== null
   ? lastRun[0]
   : names.length > 0 && !quick && lastRun !== null
-  ? `${lastRun[0]}\n- Rerun: ${names.join(", ")} under ${
-    runtimes.join(" and ")
+  ? `${lastRun[0]}\n- Rerun: ${names.join(", ")}${
+    runtimes.length === 1 ? ` under ${runtimes[0]}` : ""
   } on ${today}${rounds}, ${minutes}; load average ${
     fmtLoad(loadBefore)
   } before, ${fmtLoad(loadAfter)} after.`
