@@ -35,6 +35,10 @@ interface Node {
   /** Requests this node received: "METHOD path" with " peek" for a handoff. */
   received: string[];
   hung: boolean;
+  /** A getter run here calls it and waits for what it returns, when set. */
+  gate?: () => Promise<void>;
+  /** Told of each request after the node's handler has taken it in. */
+  onRequest?: (what: string) => void;
 }
 
 interface Cluster {
@@ -64,7 +68,8 @@ function cluster(
       : req.headers.get("x-groupcache-batch") === "1"
       ? " batch"
       : "";
-    node.received.push(`${req.method} ${new URL(input).pathname}${peek}`);
+    const what = `${req.method} ${new URL(input).pathname}${peek}`;
+    node.received.push(what);
     if (node.hung) {
       return new Promise((_, reject) => {
         const signal = init.signal!;
@@ -72,7 +77,9 @@ function cluster(
         signal.addEventListener("abort", () => reject(signal.reason));
       });
     }
-    return node.pool.handler(req);
+    const answer = node.pool.handler(req);
+    node.onRequest?.(what);
+    return answer;
   };
   const start = (i: number): Node => {
     const url = URLS[i];
@@ -86,6 +93,7 @@ function cluster(
     const loads = new Map<string, number>();
     const group = pool.newGroup("g", 1 << 20, async (key) => {
       loads.set(key, (loads.get(key) ?? 0) + 1);
+      await nodes[i].gate?.();
       if (getterDelayMs > 0) {
         await new Promise((resolve) => setTimeout(resolve, getterDelayMs));
       }
@@ -245,20 +253,38 @@ describe("handoff when owners move", () => {
   });
 
   it("gets the value of a getter the previous owner is running at that moment", async () => {
-    const c = cluster(4, {}, undefined, 5);
+    const c = cluster(4);
     c.set([0, 1, 2], three);
     const [key] = movedTo(URLS[3], three, URLS).filter((k) =>
       ownerUnder(three, k) === URLS[2]
     );
     c.set([0, 1, 3], URLS); // n2 has not heard yet: it still owns the key
-    const [here, there] = await Promise.all([
-      c.nodes[2].group.get(key),
-      c.nodes[3].group.get(key),
-    ]);
-    assert.deepEqual([here.toString(), there.toString()], [
+    // n2's getter runs until n3's handoff request has reached n2 and waits
+    // on it: no timer decides the order, so a loaded machine cannot either.
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => started = resolve);
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => release = resolve);
+    const bound = setTimeout(() => { // the getter or the peek never came
+      started();
+      release();
+    }, 10_000);
+    c.nodes[2].gate = () => {
+      started();
+      return released;
+    };
+    c.nodes[2].onRequest = (what) => {
+      if (what.endsWith(" peek")) release();
+    };
+    const here = c.nodes[2].group.get(key);
+    await running;
+    assert.equal(c.nodes[2].loads.get(key), 1); // its getter is running
+    const there = c.nodes[3].group.get(key);
+    assert.deepEqual([(await here).toString(), (await there).toString()], [
       `v:${key}`,
       `v:${key}`,
     ]);
+    clearTimeout(bound);
     assert.equal(c.getterRuns(), 1);
     assert.equal(c.nodes[3].group.stats.handoffHits, 1);
   });
