@@ -24,8 +24,15 @@
 //        bun bench/hot_cache_bench.ts [--quick] [--rounds N]
 // Writes bench/results/hot_cache_<runtime>.md.
 import process from "node:process";
-import { type Group, type HotCachePolicy, HttpPool, Registry } from "../mod.ts";
+import {
+  ENTRY_OVERHEAD,
+  type Group,
+  type HotCachePolicy,
+  HttpPool,
+  Registry,
+} from "../mod.ts";
 import { Doorkeeper, doorkeeperCapacity } from "../src/hot_admission.ts";
+import { entrySize } from "../src/cache.ts";
 import { seededRandom, zipfSampler } from "../tests/_dev/random.ts";
 import { collector } from "../tests/_dev/memory.ts";
 import { benchPath, flag, numberOption, targetComment } from "./_proc.ts";
@@ -50,6 +57,10 @@ const MEASURED = QUICK ? 20_000 : 100_000;
 const SCAN = QUICK ? 20_000 : 100_000;
 const POLICIES: HotCachePolicy[] = ["popular", "go", "always", "never"];
 const VALUE = "v".repeat(VALUE_BYTES);
+const URLS = ["http://n0.test", "http://n1.test", "http://n2.test"];
+// Where the clusters' keys live (every node's ring is this one).
+const ring = new HttpPool(URLS[0], { registry: new Registry() });
+ring.set(...URLS);
 const WORKLOAD = `3 nodes in one process, ${KEYS.toLocaleString("en")} keys, ` +
   `${VALUE_BYTES} B values, Zipf`;
 
@@ -63,16 +74,15 @@ function cluster(
   seed: number,
   budget = BUDGET,
 ): Cluster {
-  const urls = URLS;
   const pools: HttpPool[] = [];
   let fetches = 0;
   const fetch = (input: string, init: RequestInit) => {
     fetches++;
-    const i = urls.findIndex((u) => input.startsWith(u + "/"));
+    const i = URLS.findIndex((u) => input.startsWith(u + "/"));
     return pools[i].handler(new Request(input, init));
   };
   const random = seededRandom(seed);
-  const groups = urls.map((url) => {
+  const groups = URLS.map((url) => {
     const pool = new HttpPool(url, { registry: new Registry(), fetch });
     pools.push(pool);
     return pool.newGroup("bench", budget, () => VALUE, {
@@ -80,25 +90,22 @@ function cluster(
       random,
     });
   });
-  for (const pool of pools) pool.set(...urls);
+  for (const pool of pools) pool.set(...URLS);
   return { groups, fetches: () => fetches };
 }
 
 const keys = Array.from({ length: KEYS }, (_, i) => `item:${i}`);
-const URLS = ["http://n0.test", "http://n1.test", "http://n2.test"];
-const ENTRY_OVERHEAD = 192; // the group's default, charged per entry
-const ownerOf = (() => {
-  const ring = new HttpPool(URLS[0], { registry: new Registry() });
-  ring.set(...URLS);
-  return Int8Array.from(keys, (key) => URLS.indexOf(ring.owner(key) ?? ""));
-})();
+const ownerOf = Int8Array.from(
+  keys,
+  (key) => URLS.indexOf(ring.owner(key) ?? ""),
+);
 
 /**
  * Per node, which keys the best static choice holds at `budget`: its own,
  * then remote keys by popularity (index 0 is the most popular) while they fit.
  */
 function bestStaticSets(budget: number): Uint8Array[] {
-  const charge = (k: number) => keys[k].length + VALUE_BYTES + ENTRY_OVERHEAD;
+  const charge = (k: number) => entrySize(keys[k], VALUE_BYTES, ENTRY_OVERHEAD);
   return URLS.map((_, node) => {
     const held = new Uint8Array(KEYS);
     let left = budget;
@@ -166,13 +173,11 @@ async function scanRetention(
 ): Promise<number> {
   const c = cluster(policy, 7, BUDGETS[1]); // the scan cannot all fit
   const node = c.groups[0];
-  const owner = new HttpPool("http://n0.test", { registry: new Registry() });
-  owner.set("http://n0.test", "http://n1.test", "http://n2.test");
   const remote = (prefix: string, n: number) => {
     const out: string[] = [];
     for (let i = 0; out.length < n; i++) {
       const key = `${prefix}${i}`;
-      if (owner.owner(key) !== "http://n0.test") out.push(key);
+      if (ring.owner(key) !== URLS[0]) out.push(key);
     }
     return out;
   };
