@@ -32,9 +32,10 @@ export interface GetterContext {
  * issue 21).
  */
 export class LoadContext implements GetterContext {
-  readonly #load: { readonly signal: AbortSignal };
+  // The load: it has the signal, made when first read.
+  readonly #load: GetterContext;
 
-  constructor(load: { readonly signal: AbortSignal }) {
+  constructor(load: GetterContext) {
     this.#load = load;
   }
 
