@@ -22,7 +22,7 @@ import {
   encodeBatchRequest,
 } from "../src/batch_wire.ts";
 import { encodeGetResponseMessage } from "../src/protobuf.ts";
-import { countAbortControllers } from "./_dev/abort_controllers.ts";
+import { countMade } from "./_dev/count_made.ts";
 
 const URLS = ["http://a.test", "http://b.test", "http://c.test"];
 
@@ -144,8 +144,9 @@ describe("group.getMany", () => {
   it("makes an AbortController per batch request, none per key", async () => {
     const c = cluster();
     await introduce(c);
-    const { result: { errors }, made } = await countAbortControllers(() =>
-      c.groups[0].getMany(keys(100))
+    const { result: { errors }, made } = await countMade(
+      "AbortController",
+      () => c.groups[0].getMany(keys(100)),
     );
     assert.equal(errors.size, 0);
     assert.equal(c.log.length, 2); // one batch per owning peer

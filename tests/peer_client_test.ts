@@ -15,7 +15,7 @@ import {
   silentLogger,
 } from "../mod.ts";
 import { Asking } from "../src/asking.ts";
-import { countAbortControllers } from "./_dev/abort_controllers.ts";
+import { countMade } from "./_dev/count_made.ts";
 
 const SELF = "http://a.test";
 const PEER = "http://b.test";
@@ -100,7 +100,10 @@ describe("a group's remote get through the pool's client", () => {
   it("makes no AbortController when the transport reads no signal", async () => {
     const t = transport("remote");
     const { group, key, localLoads } = asker(t);
-    const { result, made } = await countAbortControllers(() => group.get(key));
+    const { result, made } = await countMade(
+      "AbortController",
+      () => group.get(key),
+    );
     assert.equal(result.toString(), "remote");
     assert.equal(made, 0);
     assert.equal(localLoads(), 0);

@@ -15,6 +15,7 @@ import {
   KeptAnswers,
   probeClones,
 } from "../src/http_handler.ts";
+import { countMade } from "./_dev/count_made.ts";
 import { rawGet } from "./_dev/raw_get.ts";
 import { runtimeName } from "./_dev/runtimes.ts";
 import { type Handler, serve, type Served } from "./_dev/serve.ts";
@@ -192,23 +193,6 @@ describe(`three nodes over real sockets (${runtimeName()})`, () => {
 });
 
 /** Counts the `Response`s constructed while `fn` runs (clones are not). */
-async function countResponses(fn: () => Promise<void>): Promise<number> {
-  const Original = globalThis.Response;
-  let made = 0;
-  globalThis.Response = class extends Original {
-    constructor(body?: BodyInit | null, init?: ResponseInit) {
-      super(body, init);
-      made++;
-    }
-  };
-  try {
-    await fn();
-  } finally {
-    globalThis.Response = Original;
-  }
-  return made;
-}
-
 describe(`kept answers of pool.handler (${runtimeName()})`, () => {
   const text = (body: Uint8Array) =>
     new TextDecoder().decode(decodeGetResponse(body));
@@ -236,7 +220,7 @@ describe(`kept answers of pool.handler (${runtimeName()})`, () => {
     await probeClones();
     await group.get("k");
     const bodies: string[] = [];
-    const made = await countResponses(async () => {
+    const { made } = await countMade("Response", async () => {
       for (let i = 0; i < 3; i++) {
         const res = await handler(new Request(url("k")), {});
         assert.equal(res.status, 200);
@@ -258,7 +242,7 @@ describe(`kept answers of pool.handler (${runtimeName()})`, () => {
   it("makes every answer anew for a caller that passes the request alone", async () => {
     const { group, pool } = node();
     await group.get("k");
-    const made = await countResponses(async () => {
+    const { made } = await countMade("Response", async () => {
       const first = await (await pool.handler(new Request(url("k")))).bytes();
       first.fill(0); // the caller's own bytes
       const again = await pool.handler(new Request(url("k")));
@@ -272,7 +256,7 @@ describe(`kept answers of pool.handler (${runtimeName()})`, () => {
     const { group, handler } = node();
     const big = `size:${KEPT_BODY_BYTES}`; // its GetResponse is a few bytes more
     await group.get(big);
-    const made = await countResponses(async () => {
+    const { made } = await countMade("Response", async () => {
       for (let i = 0; i < 2; i++) {
         const res = await handler(new Request(url(big)), {});
         const value = decodeGetResponse(await res.bytes());
@@ -287,7 +271,7 @@ describe(`kept answers of pool.handler (${runtimeName()})`, () => {
       (_, i) => new ByteView(`value ${i}`),
     );
     const serve = (view: ByteView) => answers.shared(view);
-    const counts = await countResponses(async () => {
+    const { made: counts } = await countMade("Response", async () => {
       for (const view of views) serve(view); // the last one starts over
       serve(views[KEPT_ANSWERS]); // kept
       serve(views[0]); // not any more
